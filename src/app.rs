@@ -1,0 +1,141 @@
+//! The one wiring place: shared state, the router of every feature, the middleware stack, and
+//! the server loop with graceful shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+use crate::config::{Config, Mode};
+use crate::observability;
+use crate::store::kv::RedisKv;
+use crate::store::{Db, Kv};
+use crate::web::{self, health};
+
+/// Everything a handler may need. Cheap to clone: all parts are shared handles.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub mode: Mode,
+    pub db: Db,
+    pub kv: Kv,
+    pub metrics: PrometheusHandle,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] crate::store::DbError),
+    #[error(transparent)]
+    Kv(#[from] crate::store::KvError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl AppState {
+    /// Connects the stores named by `config` (in-process store when no Redis is configured)
+    /// and applies migrations.
+    pub async fn build(config: Config, mode: Mode) -> Result<Self, StartError> {
+        let url = config.database_url.as_ref().ok_or_else(|| StartError::Other("database_url is not set".into()))?;
+        let db = Db::connect(
+            url.expose_secret(),
+            config.database_max_connections,
+            Duration::from_millis(config.database_acquire_timeout_ms),
+        )
+        .await?;
+        db.migrate().await?;
+        let kv = match config.redis_target().map_err(|e| StartError::Other(e.to_string()))? {
+            Some(target) => Kv::Redis(
+                RedisKv::connect(&target, &config.redis_key_prefix, Duration::from_millis(config.redis_timeout_ms)).await?,
+            ),
+            None => Kv::memory(),
+        };
+        Ok(Self { config: Arc::new(config), mode, db, kv, metrics: observability::metrics_handle() })
+    }
+}
+
+/// The identity provider's router with the full middleware stack.
+pub fn router(state: AppState) -> Router {
+    let hsts = state.mode == Mode::Serve && state.config.issuer.starts_with("https://");
+    let timeout = Duration::from_secs(state.config.request_timeout_secs);
+    let body_limit = state.config.body_limit_bytes;
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .fallback(web::error::not_found)
+        .with_state(state)
+        .layer(axum::middleware::from_fn(observability::track_metrics))
+        .layer(axum::middleware::from_fn(move |req, next| web::security::headers(hsts, req, next)))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetSensitiveRequestHeadersLayer::new([axum::http::header::AUTHORIZATION, axum::http::header::COOKIE]))
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(observability::request_span)
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CatchPanicLayer::custom(web::error::panic_response))
+                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+                .layer(RequestBodyLimitLayer::new(body_limit)),
+        )
+}
+
+/// Serves `app` until `shutdown` resolves, then lets in-flight requests finish (bounded by
+/// `grace`).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (tx, mut rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    tokio::select! {
+        r = server => r,
+        _ = async move {
+            let _ = rx.wait_for(|v| *v).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("in-flight requests did not finish within the shutdown grace period");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,410 @@
+//! Configuration: built-in defaults, then a TOML file, then environment variables, each
+//! overriding the one before. Validated once at start so a bad value stops start-up with one
+//! line that names the key, what is wrong and what is allowed.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Prefix of every environment variable that sets a key.
+pub const ENV_PREFIX: &str = "XACTHUC_";
+/// Marks master keys generated for development so production refuses them.
+pub const DEV_KEY_MARKER: &str = "dev:";
+
+/// How the process runs; validation differs per mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `cargo run`: embedded SQLite, in-process store and mocks, demo credentials.
+    Dev,
+    /// Production: PostgreSQL and Redis required, no development credentials.
+    Serve,
+    /// Only touches the database.
+    Migrate,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable in development, JSON in production.
+    #[default]
+    Auto,
+    Pretty,
+    Json,
+}
+
+/// Every configuration key. The README's configuration table lists the same keys; keep them in
+/// step. Keys are flat so each maps to exactly one environment variable.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub issuer: String,
+    pub allow_insecure_issuer: bool,
+    pub data_dir: PathBuf,
+    pub keys_dir: PathBuf,
+    pub database_url: Option<SecretString>,
+    pub database_max_connections: u32,
+    pub database_acquire_timeout_ms: u64,
+    pub redis_url: Option<SecretString>,
+    pub redis_key_prefix: String,
+    pub redis_timeout_ms: u64,
+    pub master_key: Option<SecretString>,
+    pub request_timeout_secs: u64,
+    pub body_limit_bytes: usize,
+    pub shutdown_grace_secs: u64,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub mock_vneid_port: u16,
+    pub mock_population_port: u16,
+    pub mock_gov_ca_port: u16,
+    pub portal_port: u16,
+    pub dev_citizens: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            issuer: "http://localhost:8080".into(),
+            allow_insecure_issuer: false,
+            data_dir: "data".into(),
+            keys_dir: "keys".into(),
+            database_url: None,
+            database_max_connections: 10,
+            database_acquire_timeout_ms: 5_000,
+            redis_url: None,
+            redis_key_prefix: "xacthuc:".into(),
+            redis_timeout_ms: 500,
+            master_key: None,
+            request_timeout_secs: 15,
+            body_limit_bytes: 64 * 1024,
+            shutdown_grace_secs: 20,
+            log_format: LogFormat::Auto,
+            log_level: "info".into(),
+            mock_vneid_port: 8081,
+            mock_population_port: 8082,
+            mock_gov_ca_port: 8083,
+            portal_port: 8084,
+            dev_citizens: 100_000,
+        }
+    }
+}
+
+/// A configuration problem, always tied to one key.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration key `{key}` ({source_hint}): {problem}")]
+pub struct ConfigError {
+    pub key: String,
+    pub source_hint: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(key: &str, problem: impl Into<String>) -> Self {
+        Self { key: key.into(), source_hint: env_name(key), problem: problem.into() }
+    }
+}
+
+/// The environment variable(s) that set `key`, to tell the operator where to look.
+pub fn env_name(key: &str) -> String {
+    let prefixed = format!("{ENV_PREFIX}{}", key.to_ascii_uppercase());
+    match key {
+        "database_url" | "redis_url" => format!("{} or {prefixed}", key.to_ascii_uppercase()),
+        _ => prefixed,
+    }
+}
+
+/// Where the backing store lives, parsed from `redis_url`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedisTarget {
+    Standalone(String),
+    /// Seed nodes of a Redis Cluster.
+    Cluster(Vec<String>),
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::new();
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError {
+                    key: "config".into(),
+                    source_hint: "--config / XACTHUC_CONFIG".into(),
+                    problem: format!("file {} does not exist", path.display()),
+                });
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        // The bare DATABASE_URL / REDIS_URL are the conventional names; the prefixed ones win.
+        fig = fig
+            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]))
+            .merge(Env::prefixed(ENV_PREFIX).ignore(&["CONFIG"]));
+        fig.extract::<Config>().map_err(|e| figment_error(&e))
+    }
+
+    /// Checks what the types alone cannot. Never echoes secret values.
+    pub fn validate(&self, mode: Mode) -> Result<(), ConfigError> {
+        if mode != Mode::Migrate {
+            self.listen_addr()?;
+            self.validate_issuer(mode)?;
+            if self.request_timeout_secs == 0 {
+                return Err(ConfigError::new("request_timeout_secs", "must be at least 1"));
+            }
+            if self.body_limit_bytes < 1024 {
+                return Err(ConfigError::new("body_limit_bytes", "must be at least 1024"));
+            }
+        }
+        if self.database_max_connections == 0 {
+            return Err(ConfigError::new("database_max_connections", "must be at least 1"));
+        }
+        match (&self.database_url, mode) {
+            (Some(url), _) => {
+                let scheme = database_scheme(url.expose_secret())?;
+                if mode == Mode::Serve && scheme != "postgres" {
+                    return Err(ConfigError::new(
+                        "database_url",
+                        "production mode needs PostgreSQL: expected postgres://user@host:port/db",
+                    ));
+                }
+            }
+            (None, Mode::Dev) => {}
+            (None, _) => {
+                return Err(ConfigError::new(
+                    "database_url",
+                    "missing: expected postgres://user@host:port/db (or sqlite://path for migrate)",
+                ));
+            }
+        }
+        match (&self.redis_url, mode) {
+            (Some(_), _) => {
+                self.redis_target()?;
+            }
+            (None, Mode::Serve) => {
+                return Err(ConfigError::new(
+                    "redis_url",
+                    "missing: production mode needs redis://host:port, a comma-separated node list or redis+cluster://h1:p1,h2:p2",
+                ));
+            }
+            (None, _) => {}
+        }
+        if let Some(key) = &self.master_key {
+            let key = key.expose_secret();
+            if mode == Mode::Serve && key.starts_with(DEV_KEY_MARKER) {
+                return Err(ConfigError::new(
+                    "master_key",
+                    "is a development key; production needs its own: 32 random bytes in base64",
+                ));
+            }
+            decode_master_key(key)?;
+        } else if mode == Mode::Serve {
+            return Err(ConfigError::new(
+                "master_key",
+                "missing: production needs 32 random bytes in base64 (e.g. `openssl rand -base64 32`)",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        let ip: IpAddr = self.host.parse().map_err(|_| {
+            ConfigError::new("host", format!("invalid value {:?}: expected an IP address such as 127.0.0.1 or 0.0.0.0", self.host))
+        })?;
+        Ok(SocketAddr::new(ip, self.port))
+    }
+
+    fn validate_issuer(&self, mode: Mode) -> Result<(), ConfigError> {
+        let url = url::Url::parse(&self.issuer).map_err(|e| {
+            ConfigError::new("issuer", format!("invalid value {:?}: {e}; expected an absolute https URL", self.issuer))
+        })?;
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(ConfigError::new("issuer", "must have no query or fragment (OIDC Discovery §3)"));
+        }
+        match url.scheme() {
+            "https" => Ok(()),
+            "http" if mode == Mode::Dev => Ok(()),
+            "http" if self.allow_insecure_issuer && is_loopback_host(&url) => Ok(()),
+            "http" => Err(ConfigError::new(
+                "issuer",
+                "must be https in production; http is allowed only for a loopback host with allow_insecure_issuer=true",
+            )),
+            other => Err(ConfigError::new("issuer", format!("scheme {other:?} is not allowed: expected https"))),
+        }
+    }
+
+    /// Parses `redis_url`: one URL, a comma-separated node list, or `redis+cluster://h1:p1,h2:p2`.
+    pub fn redis_target(&self) -> Result<Option<RedisTarget>, ConfigError> {
+        let Some(raw) = &self.redis_url else { return Ok(None) };
+        parse_redis_target(raw.expose_secret()).map(Some)
+    }
+
+    pub fn master_key_bytes(&self) -> Result<Option<[u8; 32]>, ConfigError> {
+        self.master_key.as_ref().map(|k| decode_master_key(k.expose_secret())).transpose()
+    }
+}
+
+fn is_loopback_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Returns "sqlite" or "postgres" for a well-formed database URL.
+fn database_scheme(url: &str) -> Result<&'static str, ConfigError> {
+    let bad = |why: String| ConfigError::new("database_url", format!("malformed: {why}; expected postgres://user@host:port/db or sqlite://path"));
+    let parsed = url::Url::parse(url).map_err(|e| bad(e.to_string()))?;
+    match parsed.scheme() {
+        "postgres" | "postgresql" => {
+            if parsed.host_str().is_none_or(str::is_empty) {
+                return Err(bad("no host".into()));
+            }
+            Ok("postgres")
+        }
+        "sqlite" => Ok("sqlite"),
+        other => Err(bad(format!("unsupported scheme {other:?}"))),
+    }
+}
+
+fn parse_redis_target(raw: &str) -> Result<RedisTarget, ConfigError> {
+    let bad = |why: &str| ConfigError::new("redis_url", format!("malformed: {why}; expected redis://host:port, a comma-separated list of such URLs, or redis+cluster://h1:p1,h2:p2"));
+    let raw = raw.trim();
+    if let Some(rest) = raw.strip_prefix("redis+cluster://") {
+        let nodes: Vec<String> = rest.split(',').map(|n| format!("redis://{}", n.trim())).collect();
+        for n in &nodes {
+            check_redis_url(n).map_err(|e| bad(&e))?;
+        }
+        return Ok(RedisTarget::Cluster(nodes));
+    }
+    let nodes: Vec<String> = raw.split(',').map(|n| n.trim().to_string()).collect();
+    for n in &nodes {
+        check_redis_url(n).map_err(|e| bad(&e))?;
+    }
+    match <[String; 1]>::try_from(nodes) {
+        Ok([one]) => Ok(RedisTarget::Standalone(one)),
+        Err(many) => Ok(RedisTarget::Cluster(many)),
+    }
+}
+
+fn check_redis_url(u: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(u).map_err(|e| e.to_string())?;
+    if !matches!(parsed.scheme(), "redis" | "rediss") {
+        return Err(format!("unsupported scheme {:?}", parsed.scheme()));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("no host".into());
+    }
+    Ok(())
+}
+
+fn decode_master_key(key: &str) -> Result<[u8; 32], ConfigError> {
+    let body = key.strip_prefix(DEV_KEY_MARKER).unwrap_or(key).trim();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|_| ConfigError::new("master_key", "is not valid base64: expected 32 random bytes in base64"))?;
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| ConfigError::new("master_key", format!("decodes to {} bytes: expected exactly 32", b.len())))
+}
+
+/// Turns figment's error into our one-line form, naming the key and what is allowed.
+fn figment_error(e: &figment::Error) -> ConfigError {
+    use figment::error::Kind;
+    let key = e.path.join(".");
+    let key = if key.is_empty() { "config".to_string() } else { key };
+    let problem = match &e.kind {
+        Kind::InvalidType(actual, expected) => format!("invalid value {actual}: expected {}", explain(expected)),
+        Kind::InvalidValue(actual, expected) => format!("invalid value {actual}: expected {}", explain(expected)),
+        Kind::UnknownField(field, _) => {
+            return ConfigError {
+                key: field.clone(),
+                source_hint: source_of(e),
+                problem: "unknown key: see the configuration table in README.md".into(),
+            };
+        }
+        other => other.to_string(),
+    };
+    ConfigError { key: key.clone(), source_hint: source_of(e).replace("{key}", &env_name(&key)), problem }
+}
+
+fn source_of(e: &figment::Error) -> String {
+    match &e.metadata {
+        Some(m) if m.name.contains("TOML") || m.source.is_some() => {
+            m.source.as_ref().map(|s| s.to_string()).unwrap_or_else(|| m.name.to_string())
+        }
+        _ => "{key}".into(),
+    }
+}
+
+fn explain(expected: &str) -> String {
+    match expected {
+        "u16" => "a port number from 0 to 65535".into(),
+        "u32" | "u64" | "usize" => "a whole number, 0 or more".into(),
+        "a boolean" | "bool" => "true or false".into(),
+        other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redis_targets() {
+        assert_eq!(parse_redis_target("redis://127.0.0.1:6379").unwrap(), RedisTarget::Standalone("redis://127.0.0.1:6379".into()));
+        assert_eq!(
+            parse_redis_target("redis+cluster://127.0.0.1:7000,127.0.0.1:7001").unwrap(),
+            RedisTarget::Cluster(vec!["redis://127.0.0.1:7000".into(), "redis://127.0.0.1:7001".into()])
+        );
+        assert!(matches!(parse_redis_target("redis://a:1,redis://b:2").unwrap(), RedisTarget::Cluster(n) if n.len() == 2));
+        assert!(parse_redis_target("http://x").is_err());
+        assert!(parse_redis_target("not a url").is_err());
+    }
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(database_scheme("postgres://postgres@127.0.0.1:5432/test").unwrap(), "postgres");
+        assert_eq!(database_scheme("sqlite://data/x.db?mode=rwc").unwrap(), "sqlite");
+        let err = database_scheme("postgres//nohost").unwrap_err();
+        assert_eq!(err.key, "database_url");
+        assert!(database_scheme("mysql://x/y").is_err());
+    }
+
+    #[test]
+    fn master_key_rules() {
+        let good = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        assert!(decode_master_key(&good).is_ok());
+        assert!(decode_master_key("short").is_err());
+        let mut c = Config { master_key: Some(format!("{DEV_KEY_MARKER}{good}").into()), ..Config::default() };
+        c.database_url = Some("postgres://p@127.0.0.1/test".to_string().into());
+        c.redis_url = Some("redis://127.0.0.1:6379".to_string().into());
+        c.issuer = "https://id.example.vn".into();
+        assert_eq!(c.validate(Mode::Serve).unwrap_err().key, "master_key");
+        c.master_key = Some(good.into());
+        c.validate(Mode::Serve).unwrap();
+    }
+
+    #[test]
+    fn issuer_rules() {
+        let mut c = Config::default();
+        c.validate(Mode::Dev).unwrap();
+        c.database_url = Some("postgres://p@127.0.0.1/test".to_string().into());
+        c.redis_url = Some("redis://127.0.0.1:6379".to_string().into());
+        c.master_key = Some(base64::engine::general_purpose::STANDARD.encode([1u8; 32]).into());
+        c.issuer = "http://127.0.0.1:8080".into();
+        assert_eq!(c.validate(Mode::Serve).unwrap_err().key, "issuer");
+        c.allow_insecure_issuer = true;
+        c.validate(Mode::Serve).unwrap();
+        c.issuer = "http://id.example.vn".into();
+        assert_eq!(c.validate(Mode::Serve).unwrap_err().key, "issuer");
+    }
+}

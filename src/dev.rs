@@ -1,0 +1,104 @@
+//! Development mode (`cargo run`): everything on one machine with nothing installed: embedded
+//! SQLite under `data/`, the in-process session store, the national-system mocks and the demo
+//! portal. Also the production entry point, which shares the start-up sequence.
+
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+
+use crate::app::{self, AppState};
+use crate::cli::Failure;
+use crate::config::{Config, DEV_KEY_MARKER, Mode};
+use crate::observability;
+
+pub async fn run(mut config: Config) -> Result<(), Failure> {
+    if config.database_url.is_none() {
+        let path = config.data_dir.join("xacthuc.db");
+        config.database_url = Some(SecretString::from(format!("sqlite://{}?mode=rwc", path.display())));
+    }
+    if config.master_key.is_none() {
+        config.master_key = Some(dev_master_key(&config.keys_dir)?);
+    }
+    config.validate(Mode::Dev)?;
+    observability::init_logging(config.log_format, &config.log_level, false);
+
+    let op_listener = bind(&config, config.port).await?;
+    let portal_listener = bind(&config, config.portal_port).await?;
+    let state = AppState::build(config.clone(), Mode::Dev).await.map_err(|e| Failure::Runtime(e.to_string()))?;
+    let backends = format!("{:?} database, {} session store", state.db.dialect(), state.kv.backend_name());
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let portal = tokio::spawn(app::serve(portal_listener, crate::portal::router(&config), wait_stop(stop_rx.clone()), grace));
+    print_banner(&config, &backends);
+    let op = app::serve(op_listener, app::router(state.clone()), async move {
+        app::shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    }, grace);
+    let result = op.await;
+    let _ = portal.await;
+    state.db.close().await;
+    result.map_err(|e| Failure::Runtime(e.to_string()))
+}
+
+/// Production: PostgreSQL, Redis and a real master key, all checked before anything binds.
+pub async fn serve(mut config: Config) -> Result<(), Failure> {
+    if config.host == Config::default().host && std::env::var_os("XACTHUC_HOST").is_none() {
+        // Behind a load balancer the instance must listen beyond loopback.
+        config.host = "0.0.0.0".into();
+    }
+    config.validate(Mode::Serve)?;
+    observability::init_logging(config.log_format, &config.log_level, true);
+    let listener = bind(&config, config.port).await?;
+    let state = AppState::build(config.clone(), Mode::Serve).await.map_err(|e| Failure::Runtime(e.to_string()))?;
+    tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), issuer = %config.issuer,
+        session_store = state.kv.backend_name(), "xacthuc serving");
+    let result = app::serve(listener, app::router(state.clone()), app::shutdown_signal(), Duration::from_secs(config.shutdown_grace_secs)).await;
+    state.db.close().await;
+    result.map_err(|e| Failure::Runtime(e.to_string()))
+}
+
+async fn bind(config: &Config, port: u16) -> Result<TcpListener, Failure> {
+    let addr = std::net::SocketAddr::new(config.listen_addr()?.ip(), port);
+    TcpListener::bind(addr).await.map_err(|e| Failure::Runtime(format!("cannot listen on {addr}: {e} (is another instance running?)")))
+}
+
+async fn wait_stop(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|v| *v).await;
+}
+
+/// The development master key lives in `keys/` (ignored by git), made at first start. It carries
+/// a marker so that `serve` refuses it.
+fn dev_master_key(dir: &Path) -> Result<SecretString, Failure> {
+    let path = dir.join("dev-master.key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(SecretString::from(existing.trim().to_owned()));
+    }
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let key = format!("{DEV_KEY_MARKER}{}", base64::engine::general_purpose::STANDARD.encode(bytes));
+    std::fs::create_dir_all(dir).map_err(|e| Failure::Runtime(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::write(&path, &key).map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(SecretString::from(key))
+}
+
+fn print_banner(config: &Config, backends: &str) {
+    let host = "localhost";
+    println!(
+        "\nxacthuc is running in development mode ({backends}).\n\
+         \n  Identity provider   {issuer}\n  Health              http://{host}:{port}/healthz  ·  /readyz  ·  /metrics\n  Demo portal         http://{host}:{portal}/\n\
+         \nPress Ctrl-C to stop; in-flight requests are finished first. Data stays in {data}/ for the next start.\n",
+        issuer = config.issuer,
+        port = config.port,
+        portal = config.portal_port,
+        data = config.data_dir.display(),
+    );
+}

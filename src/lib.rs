@@ -1,0 +1,13 @@
+//! xacthuc: the identity and e-authentication service of a Vietnamese province.
+//!
+//! Layers run from the outside in: `web` (HTTP baseline) → feature modules → `store` (ports and
+//! their adapters). `app` is the one place where they are wired together.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod dev;
+pub mod observability;
+pub mod portal;
+pub mod store;
+pub mod web;

@@ -1,0 +1,7 @@
+//! The HTTP baseline shared by every feature: the error type, security headers and health.
+
+pub mod error;
+pub mod health;
+pub mod security;
+
+pub use error::ApiError;
