@@ -58,7 +58,8 @@ impl AppState {
         db.migrate().await?;
         let kv = match config.redis_target().map_err(|e| StartError::Other(e.to_string()))? {
             Some(target) => Kv::Redis(
-                RedisKv::connect(&target, &config.redis_key_prefix, Duration::from_millis(config.redis_timeout_ms)).await?,
+                RedisKv::connect(&target, &config.redis_key_prefix, Duration::from_millis(config.redis_timeout_ms))
+                    .await?,
             ),
             None => Kv::memory(),
         };
@@ -81,7 +82,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| web::security::headers(hsts, req, next)))
         .layer(
             ServiceBuilder::new()
-                .layer(SetSensitiveRequestHeadersLayer::new([axum::http::header::AUTHORIZATION, axum::http::header::COOKIE]))
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    axum::http::header::AUTHORIZATION,
+                    axum::http::header::COOKIE,
+                ]))
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http()

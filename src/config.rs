@@ -215,7 +215,10 @@ impl Config {
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
         let ip: IpAddr = self.host.parse().map_err(|_| {
-            ConfigError::new("host", format!("invalid value {:?}: expected an IP address such as 127.0.0.1 or 0.0.0.0", self.host))
+            ConfigError::new(
+                "host",
+                format!("invalid value {:?}: expected an IP address such as 127.0.0.1 or 0.0.0.0", self.host),
+            )
         })?;
         Ok(SocketAddr::new(ip, self.port))
     }
@@ -261,7 +264,12 @@ fn is_loopback_host(url: &url::Url) -> bool {
 
 /// Returns "sqlite" or "postgres" for a well-formed database URL.
 fn database_scheme(url: &str) -> Result<&'static str, ConfigError> {
-    let bad = |why: String| ConfigError::new("database_url", format!("malformed: {why}; expected postgres://user@host:port/db or sqlite://path"));
+    let bad = |why: String| {
+        ConfigError::new(
+            "database_url",
+            format!("malformed: {why}; expected postgres://user@host:port/db or sqlite://path"),
+        )
+    };
     let parsed = url::Url::parse(url).map_err(|e| bad(e.to_string()))?;
     match parsed.scheme() {
         "postgres" | "postgresql" => {
@@ -276,7 +284,14 @@ fn database_scheme(url: &str) -> Result<&'static str, ConfigError> {
 }
 
 fn parse_redis_target(raw: &str) -> Result<RedisTarget, ConfigError> {
-    let bad = |why: &str| ConfigError::new("redis_url", format!("malformed: {why}; expected redis://host:port, a comma-separated list of such URLs, or redis+cluster://h1:p1,h2:p2"));
+    let bad = |why: &str| {
+        ConfigError::new(
+            "redis_url",
+            format!(
+                "malformed: {why}; expected redis://host:port, a comma-separated list of such URLs, or redis+cluster://h1:p1,h2:p2"
+            ),
+        )
+    };
     let raw = raw.trim();
     if let Some(rest) = raw.strip_prefix("redis+cluster://") {
         let nodes: Vec<String> = rest.split(',').map(|n| format!("redis://{}", n.trim())).collect();
@@ -311,9 +326,9 @@ fn decode_master_key(key: &str) -> Result<[u8; 32], ConfigError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(body)
         .map_err(|_| ConfigError::new("master_key", "is not valid base64: expected 32 random bytes in base64"))?;
-    bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| ConfigError::new("master_key", format!("decodes to {} bytes: expected exactly 32", b.len())))
+    bytes.try_into().map_err(|b: Vec<u8>| {
+        ConfigError::new("master_key", format!("decodes to {} bytes: expected exactly 32", b.len()))
+    })
 }
 
 /// Turns figment's error into our one-line form, naming the key and what is allowed.
@@ -324,10 +339,13 @@ fn figment_error(e: &figment::Error) -> ConfigError {
     let problem = match &e.kind {
         Kind::InvalidType(actual, expected) => format!("invalid value {actual}: expected {}", explain(expected)),
         Kind::InvalidValue(actual, expected) => format!("invalid value {actual}: expected {}", explain(expected)),
+        Kind::UnknownVariant(actual, allowed) => {
+            format!("invalid value {actual:?}: expected one of {}", allowed.join(", "))
+        }
         Kind::UnknownField(field, _) => {
             return ConfigError {
                 key: field.clone(),
-                source_hint: source_of(e),
+                source_hint: source_of(e).replace("{key}", &env_name(field)),
                 problem: "unknown key: see the configuration table in README.md".into(),
             };
         }
@@ -360,12 +378,17 @@ mod tests {
 
     #[test]
     fn redis_targets() {
-        assert_eq!(parse_redis_target("redis://127.0.0.1:6379").unwrap(), RedisTarget::Standalone("redis://127.0.0.1:6379".into()));
+        assert_eq!(
+            parse_redis_target("redis://127.0.0.1:6379").unwrap(),
+            RedisTarget::Standalone("redis://127.0.0.1:6379".into())
+        );
         assert_eq!(
             parse_redis_target("redis+cluster://127.0.0.1:7000,127.0.0.1:7001").unwrap(),
             RedisTarget::Cluster(vec!["redis://127.0.0.1:7000".into(), "redis://127.0.0.1:7001".into()])
         );
-        assert!(matches!(parse_redis_target("redis://a:1,redis://b:2").unwrap(), RedisTarget::Cluster(n) if n.len() == 2));
+        assert!(
+            matches!(parse_redis_target("redis://a:1,redis://b:2").unwrap(), RedisTarget::Cluster(n) if n.len() == 2)
+        );
         assert!(parse_redis_target("http://x").is_err());
         assert!(parse_redis_target("not a url").is_err());
     }

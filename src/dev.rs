@@ -32,12 +32,18 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    let portal = tokio::spawn(app::serve(portal_listener, crate::portal::router(&config), wait_stop(stop_rx.clone()), grace));
+    let portal =
+        tokio::spawn(app::serve(portal_listener, crate::portal::router(&config), wait_stop(stop_rx.clone()), grace));
     print_banner(&config, &backends);
-    let op = app::serve(op_listener, app::router(state.clone()), async move {
-        app::shutdown_signal().await;
-        let _ = stop_tx.send(true);
-    }, grace);
+    let op = app::serve(
+        op_listener,
+        app::router(state.clone()),
+        async move {
+            app::shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        },
+        grace,
+    );
     let result = op.await;
     let _ = portal.await;
     state.db.close().await;
@@ -56,14 +62,22 @@ pub async fn serve(mut config: Config) -> Result<(), Failure> {
     let state = AppState::build(config.clone(), Mode::Serve).await.map_err(|e| Failure::Runtime(e.to_string()))?;
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), issuer = %config.issuer,
         session_store = state.kv.backend_name(), "xacthuc serving");
-    let result = app::serve(listener, app::router(state.clone()), app::shutdown_signal(), Duration::from_secs(config.shutdown_grace_secs)).await;
+    let result = app::serve(
+        listener,
+        app::router(state.clone()),
+        app::shutdown_signal(),
+        Duration::from_secs(config.shutdown_grace_secs),
+    )
+    .await;
     state.db.close().await;
     result.map_err(|e| Failure::Runtime(e.to_string()))
 }
 
 async fn bind(config: &Config, port: u16) -> Result<TcpListener, Failure> {
     let addr = std::net::SocketAddr::new(config.listen_addr()?.ip(), port);
-    TcpListener::bind(addr).await.map_err(|e| Failure::Runtime(format!("cannot listen on {addr}: {e} (is another instance running?)")))
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| Failure::Runtime(format!("cannot listen on {addr}: {e} (is another instance running?)")))
 }
 
 async fn wait_stop(mut rx: tokio::sync::watch::Receiver<bool>) {

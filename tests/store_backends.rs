@@ -7,10 +7,10 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use xacthuc::store::kv::hash_tagged;
-use xacthuc::store::{Db, Kv, KvError};
 use xacthuc::config::RedisTarget;
 use xacthuc::store::kv::RedisKv;
+use xacthuc::store::kv::hash_tagged;
+use xacthuc::store::{Db, Kv, KvError};
 
 async fn db_suite(db: &Db) {
     assert_eq!(db.setting("absent").await.unwrap(), None);
@@ -80,7 +80,9 @@ async fn kv_suite(kv: &Kv) {
     let casers: Vec<_> = (0..32)
         .map(|i| {
             let kv = kv.clone();
-            tokio::spawn(async move { kv.compare_and_set("rt", b"gen1", format!("gen2-{i}").as_bytes(), ttl).await.unwrap() })
+            tokio::spawn(async move {
+                kv.compare_and_set("rt", b"gen1", format!("gen2-{i}").as_bytes(), ttl).await.unwrap()
+            })
         })
         .collect();
     let mut wins = 0;
@@ -166,7 +168,9 @@ async fn sessions_on_redis() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_on_redis_cluster() {
     let Some(cluster) = tokio::task::spawn_blocking(support::RedisCluster::start).await.unwrap() else { return };
-    let kv = RedisKv::connect(&RedisTarget::Cluster(cluster.urls()), &support::unique("t:"), Duration::from_secs(2)).await.unwrap();
+    let kv = RedisKv::connect(&RedisTarget::Cluster(cluster.urls()), &support::unique("t:"), Duration::from_secs(2))
+        .await
+        .unwrap();
     let kv = Kv::Redis(kv);
     assert_eq!(kv.backend_name(), "redis-cluster");
     kv_suite(&kv).await;
@@ -178,9 +182,13 @@ async fn sessions_on_redis_cluster() {
 async fn redis_down_fails_fast() {
     // Nothing listens on this port: every call must fail within the bounded timeout.
     let port = support::free_port();
-    let kv = RedisKv::connect(&RedisTarget::Standalone(format!("redis://127.0.0.1:{port}")), "t:", Duration::from_millis(300))
-        .await
-        .unwrap();
+    let kv = RedisKv::connect(
+        &RedisTarget::Standalone(format!("redis://127.0.0.1:{port}")),
+        "t:",
+        Duration::from_millis(300),
+    )
+    .await
+    .unwrap();
     let kv = Kv::Redis(kv);
     let start = std::time::Instant::now();
     let err = kv.get("x").await.unwrap_err();

@@ -69,7 +69,10 @@ impl Db {
                     if dialect == Dialect::Sqlite {
                         // WAL lets readers proceed during a write; busy_timeout makes concurrent
                         // writers wait instead of failing with SQLITE_BUSY.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;").await?;
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
                     }
                     Ok(())
                 })
@@ -112,7 +115,8 @@ fn create_sqlite_parent(url: &str) -> Result<(), DbError> {
         return Ok(());
     }
     if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| DbError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| DbError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
     }
     Ok(())
 }

@@ -7,7 +7,8 @@ use super::{Db, DbError};
 
 impl Db {
     pub async fn setting(&self, name: &str) -> Result<Option<String>, DbError> {
-        let row = sqlx::query("SELECT value FROM settings WHERE name = $1").bind(name).fetch_optional(self.pool()).await?;
+        let row =
+            sqlx::query("SELECT value FROM settings WHERE name = $1").bind(name).fetch_optional(self.pool()).await?;
         Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
     }
 

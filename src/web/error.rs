@@ -30,7 +30,11 @@ impl ApiError {
     }
 
     pub fn unavailable(what: &str) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", format!("{what} is temporarily unavailable; retry shortly"))
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            format!("{what} is temporarily unavailable; retry shortly"),
+        )
     }
 }
 

@@ -26,7 +26,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let db_ok = matches!(db, Ok(Ok(())));
     let kv_ok = matches!(kv, Ok(Ok(())));
     if db_ok && kv_ok {
-        return (StatusCode::OK, Json(json!({ "status": "ready", "database": "ok", "session_store": "ok" }))).into_response();
+        return (StatusCode::OK, Json(json!({ "status": "ready", "database": "ok", "session_store": "ok" })))
+            .into_response();
     }
     let what = match (db_ok, kv_ok) {
         (false, false) => "the database and the session store",

@@ -58,7 +58,10 @@ pub async fn pg_db() -> Option<PgDb> {
 pub async fn create_pg_database(admin_url: &str) -> String {
     let name = unique("xt_");
     let admin = Db::connect(admin_url, 1, Duration::from_secs(5)).await.expect("connect to DATABASE_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(admin.pool()).await.expect("create test database");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(admin.pool())
+        .await
+        .expect("create test database");
     admin.close().await;
     let (base, _) = admin_url.rsplit_once('/').expect("DATABASE_URL has a database name");
     format!("{base}/{name}")
@@ -73,7 +76,9 @@ impl PgDb {
 
 pub async fn drop_pg_database(admin_url: &str, name: &str) {
     if let Ok(admin) = Db::connect(admin_url, 1, Duration::from_secs(5)).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(admin.pool()).await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+            .execute(admin.pool())
+            .await;
         admin.close().await;
     }
 }
@@ -84,7 +89,8 @@ pub async fn redis_kv() -> Option<Kv> {
         skip_or_fail("REDIS_URL is not set");
         return None;
     };
-    let kv = RedisKv::connect(&RedisTarget::Standalone(url), &unique("t:"), Duration::from_secs(2)).await.expect("redis");
+    let kv =
+        RedisKv::connect(&RedisTarget::Standalone(url), &unique("t:"), Duration::from_secs(2)).await.expect("redis");
     let kv = Kv::Redis(kv);
     kv.ping().await.expect("REDIS_URL answers PING");
     Some(kv)
@@ -171,10 +177,21 @@ impl RedisCluster {
             return None;
         }
         let nodes: Vec<RedisProc> = (0..3)
-            .map(|_| RedisProc::start(free_cluster_port(), &["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]))
+            .map(|_| {
+                RedisProc::start(
+                    free_cluster_port(),
+                    &["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"],
+                )
+            })
             .collect();
         let addrs: Vec<String> = nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
-        let out = Command::new("redis-cli").arg("--cluster").arg("create").args(&addrs).arg("--cluster-yes").output().expect("redis-cli");
+        let out = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addrs)
+            .arg("--cluster-yes")
+            .output()
+            .expect("redis-cli");
         assert!(out.status.success(), "cluster create failed: {}", String::from_utf8_lossy(&out.stdout));
         // Wait until every node reports the cluster healthy.
         let start = Instant::now();

@@ -57,7 +57,7 @@ impl MemoryKv {
     /// Every SWEEP_EVERY writes, drop expired entries from one shard (round robin).
     fn note_write(&self) {
         let n = self.inner.writes.fetch_add(1, Ordering::Relaxed);
-        if n % SWEEP_EVERY == 0 {
+        if n.is_multiple_of(SWEEP_EVERY) {
             let idx = ((n / SWEEP_EVERY) as usize) % SHARDS;
             let now = Instant::now();
             lock(&self.inner.shards[idx]).retain(|_, e| e.expires > now);
@@ -77,7 +77,8 @@ impl MemoryKv {
     }
 
     pub fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), KvError> {
-        self.shard(key).insert(key.to_owned(), Entry { value: Value::Bytes(value.to_vec()), expires: Instant::now() + ttl });
+        self.shard(key)
+            .insert(key.to_owned(), Entry { value: Value::Bytes(value.to_vec()), expires: Instant::now() + ttl });
         self.note_write();
         Ok(())
     }
@@ -88,7 +89,10 @@ impl MemoryKv {
             if Self::live(&mut shard, key).is_some() {
                 false
             } else {
-                shard.insert(key.to_owned(), Entry { value: Value::Bytes(value.to_vec()), expires: Instant::now() + ttl });
+                shard.insert(
+                    key.to_owned(),
+                    Entry { value: Value::Bytes(value.to_vec()), expires: Instant::now() + ttl },
+                );
                 true
             }
         };

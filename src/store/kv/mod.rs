@@ -85,7 +85,13 @@ impl Kv {
     }
 
     /// Replaces the value only if it still equals `expected`; true on success.
-    pub async fn compare_and_set(&self, key: &str, expected: &[u8], new: &[u8], ttl: Duration) -> Result<bool, KvError> {
+    pub async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: &[u8],
+        new: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, KvError> {
         dispatch!(self, kv => kv.compare_and_set(key, expected, new, ttl))
     }
 
@@ -111,7 +117,9 @@ impl Kv {
     /// must share a hash tag.
     pub async fn set_indexed(&self, key: &str, value: &[u8], ttl: Duration, index: &str) -> Result<(), KvError> {
         if hash_tag(key) != hash_tag(index) || hash_tag(key).is_none() {
-            return Err(KvError::Misuse(format!("set_indexed needs keys with one hash tag, got {key:?} and {index:?}")));
+            return Err(KvError::Misuse(format!(
+                "set_indexed needs keys with one hash tag, got {key:?} and {index:?}"
+            )));
         }
         dispatch!(self, kv => kv.set_indexed(key, value, ttl, index))
     }

@@ -27,7 +27,8 @@ pub struct RedisKv {
 // Scripts run atomically on the server; each touches the keys it declares, so Cluster routes
 // them by their (shared) slot.
 const CAS: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end";
-const INCR_TTL: &str = "local v = redis.call('INCR', KEYS[1]) if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v";
+const INCR_TTL: &str =
+    "local v = redis.call('INCR', KEYS[1]) if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v";
 const SADD_TTL: &str = "redis.call('SADD', KEYS[1], ARGV[1]) if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 1";
 const SET_INDEXED: &str = "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) redis.call('SADD', KEYS[2], ARGV[3]) if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end return 1";
 
@@ -81,7 +82,12 @@ impl RedisKv {
     }
 
     async fn script<T: FromRedisValue>(&self, src: &str, keys: &[String], args: &[&[u8]]) -> Result<T, KvError> {
-        async fn go<T: FromRedisValue, C: ConnectionLike>(s: &Script, keys: &[String], args: &[&[u8]], c: &mut C) -> redis::RedisResult<T> {
+        async fn go<T: FromRedisValue, C: ConnectionLike>(
+            s: &Script,
+            keys: &[String],
+            args: &[&[u8]],
+            c: &mut C,
+        ) -> redis::RedisResult<T> {
             let mut inv = s.prepare_invoke();
             for k in keys {
                 inv.key(k);
@@ -139,7 +145,13 @@ impl RedisKv {
         self.run::<()>(cmd).await
     }
 
-    pub async fn compare_and_set(&self, key: &str, expected: &[u8], new: &[u8], ttl: Duration) -> Result<bool, KvError> {
+    pub async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: &[u8],
+        new: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, KvError> {
         let ttl = ttl_ms(ttl).to_string();
         let done: i64 = self.script(CAS, &[self.key(key)], &[expected, new, ttl.as_bytes()]).await?;
         Ok(done == 1)
@@ -169,7 +181,9 @@ impl RedisKv {
 
     pub async fn set_indexed(&self, key: &str, value: &[u8], ttl: Duration, index: &str) -> Result<(), KvError> {
         let ttl = ttl_ms(ttl).to_string();
-        self.script::<i64>(SET_INDEXED, &[self.key(key), self.key(index)], &[value, ttl.as_bytes(), key.as_bytes()]).await.map(|_| ())
+        self.script::<i64>(SET_INDEXED, &[self.key(key), self.key(index)], &[value, ttl.as_bytes(), key.as_bytes()])
+            .await
+            .map(|_| ())
     }
 }
 

@@ -1,0 +1,199 @@
+//! The `xacthuc` binary as an operator meets it: dev mode start and restart, production mode
+//! riding out a Redis restart, and bad configuration refused with one clear line.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    /// SIGTERM, then wait: a clean stop exits 0.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn xacthuc(args: &[&str], env: &[(&str, String)]) -> Command {
+    let mut cmd = Command::new(support::xacthuc_bin());
+    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+async fn wait_status(client: &reqwest::Client, url: &str, want: u16, limit: Duration) -> reqwest::Response {
+    let start = Instant::now();
+    loop {
+        if let Ok(r) = client.get(url).send().await
+            && r.status().as_u16() == want
+        {
+            return r;
+        }
+        assert!(start.elapsed() < limit, "{url} did not answer {want} within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client")
+}
+
+#[tokio::test]
+async fn dev_mode_serves_and_restarts_on_the_same_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let (op, portal) = (support::free_port(), support::free_port());
+    let env = vec![
+        ("XACTHUC_PORT", op.to_string()),
+        ("XACTHUC_PORTAL_PORT", portal.to_string()),
+        ("XACTHUC_ISSUER", format!("http://localhost:{op}")),
+        ("XACTHUC_DATA_DIR", dir.path().join("data").display().to_string()),
+        ("XACTHUC_KEYS_DIR", dir.path().join("keys").display().to_string()),
+    ];
+    let c = client();
+    for round in 0..2 {
+        let child = Proc(xacthuc(&["dev"], &env).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
+        wait_status(&c, &format!("http://127.0.0.1:{op}/healthz"), 200, Duration::from_secs(30)).await;
+        let ready = wait_status(&c, &format!("http://127.0.0.1:{op}/readyz"), 200, Duration::from_secs(10)).await;
+        let body: serde_json::Value = ready.json().await.unwrap();
+        assert_eq!(body["database"], "ok");
+        let page = c.get(format!("http://127.0.0.1:{portal}/")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains("lang=\"vi\""));
+        let metrics = c.get(format!("http://127.0.0.1:{op}/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"}"), "{metrics}");
+        assert_eq!(child.terminate().code(), Some(0), "round {round}: Ctrl-C/SIGTERM stops cleanly");
+    }
+    assert!(dir.path().join("data/xacthuc.db").exists(), "data reused across starts");
+    let key = std::fs::read_to_string(dir.path().join("keys/dev-master.key")).unwrap();
+    assert!(key.starts_with("dev:"), "the dev key is marked as such");
+}
+
+#[tokio::test]
+async fn serve_rides_out_a_redis_restart() {
+    if !support::have("redis-server") {
+        support::skip_or_fail("redis-server is not installed");
+        return;
+    }
+    let Ok(admin_url) = std::env::var("DATABASE_URL") else {
+        support::skip_or_fail("DATABASE_URL is not set");
+        return;
+    };
+    let db_url = support::create_pg_database(&admin_url).await;
+    let mut redis = tokio::task::spawn_blocking(|| support::RedisProc::start(support::free_port(), &[])).await.unwrap();
+    let port = support::free_port();
+    let master = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+    let env = vec![
+        ("XACTHUC_HOST", "127.0.0.1".to_string()),
+        ("XACTHUC_PORT", port.to_string()),
+        ("XACTHUC_ISSUER", format!("http://127.0.0.1:{port}")),
+        ("XACTHUC_ALLOW_INSECURE_ISSUER", "true".into()),
+        ("XACTHUC_MASTER_KEY", master),
+        ("XACTHUC_REDIS_TIMEOUT_MS", "300".into()),
+        ("DATABASE_URL", db_url.clone()),
+        ("REDIS_URL", format!("redis://127.0.0.1:{}", redis.port)),
+    ];
+    let child = Proc(xacthuc(&["serve"], &env).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+    let c = client();
+    let ready = format!("http://127.0.0.1:{port}/readyz");
+    wait_status(&c, &ready, 200, Duration::from_secs(30)).await;
+
+    redis.kill();
+    for _ in 0..5 {
+        let start = Instant::now();
+        let r = c.get(&ready).send().await.unwrap();
+        assert_eq!(r.status(), 503, "a request needing Redis fails while it is down");
+        assert!(r.headers().contains_key("retry-after"), "503 carries Retry-After");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "temporarily_unavailable");
+        assert!(start.elapsed() < Duration::from_secs(3), "fails fast, took {:?}", start.elapsed());
+    }
+    // Liveness is unaffected: the process is fine, only a dependency is away.
+    assert_eq!(c.get(format!("http://127.0.0.1:{port}/healthz")).send().await.unwrap().status(), 200);
+
+    let redis = tokio::task::spawn_blocking(move || {
+        redis.restart();
+        redis
+    })
+    .await
+    .unwrap();
+    // Service resumes by itself: same process, no restart.
+    wait_status(&c, &ready, 200, Duration::from_secs(15)).await;
+    assert_eq!(child.terminate().code(), Some(0));
+    drop(redis);
+    support::drop_pg_database(&admin_url, db_url.rsplit('/').next().unwrap()).await;
+}
+
+fn run_expecting_config_error(args: &[&str], env: &[(&str, String)], key: &str) {
+    let out = xacthuc(args, env).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "exit code 2 for a bad configuration; stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "exactly one line: {stderr}");
+    assert!(lines[0].contains(&format!("`{key}`")), "names the key {key}: {stderr}");
+}
+
+#[test]
+fn bad_configuration_is_one_clear_line_and_exit_2() {
+    let good_master = base64::engine::general_purpose::STANDARD.encode([3u8; 32]);
+    let prod = |extra: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+        let mut env: Vec<(&'static str, String)> = vec![
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test".to_string()),
+            ("REDIS_URL", "redis://127.0.0.1:6379".to_string()),
+            ("XACTHUC_ISSUER", "https://id.example.vn".to_string()),
+            ("XACTHUC_MASTER_KEY", good_master.clone()),
+        ];
+        for (k, v) in extra {
+            env.retain(|(ek, _)| ek != k);
+            let k: &'static str = k;
+            if !v.is_empty() {
+                env.push((k, v.to_string()));
+            }
+        }
+        env
+    };
+    run_expecting_config_error(&["serve"], &prod(&[("XACTHUC_PORT", "99999")]), "port");
+    run_expecting_config_error(&["dev"], &[("XACTHUC_PORT", "http".to_string())], "port");
+    run_expecting_config_error(&["serve"], &prod(&[("DATABASE_URL", "postgres//no-host")]), "database_url");
+    run_expecting_config_error(&["serve"], &prod(&[("DATABASE_URL", "sqlite://data/x.db")]), "database_url");
+    run_expecting_config_error(&["serve"], &prod(&[("XACTHUC_MASTER_KEY", "")]), "master_key");
+    run_expecting_config_error(&["serve"], &prod(&[("XACTHUC_MASTER_KEY", "dev:AAAA")]), "master_key");
+    run_expecting_config_error(&["serve"], &prod(&[("REDIS_URL", "")]), "redis_url");
+    run_expecting_config_error(&["serve"], &prod(&[("XACTHUC_ISSUER", "http://id.example.vn")]), "issuer");
+    run_expecting_config_error(&["serve"], &prod(&[("XACTHUC_LOG_FORMAT", "xml")]), "log_format");
+    // Secrets never appear in the message.
+    let out = xacthuc(&["serve"], &prod(&[("DATABASE_URL", "postgres//user:hunter2@x")])).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2"));
+    // The good production configuration passes validation.
+    let out = xacthuc(&["check-config"], &prod(&[])).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&good_master), "secrets are not printed");
+}
+
+#[test]
+fn help_lists_every_command() {
+    let out = xacthuc(&["--help"], &[]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for cmd in ["dev", "serve", "migrate", "check-config"] {
+        assert!(text.contains(cmd), "--help mentions {cmd}: {text}");
+    }
+}
