@@ -145,6 +145,7 @@ pub fn demo_citizen(index: u32) -> Citizen {
     Citizen {
         index,
         personal_id: id,
+        birth_registration_province: s.province,
         name: s.name.to_string(),
         name_variant: s.variant,
         birth_year: s.date.0,

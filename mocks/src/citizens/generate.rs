@@ -166,6 +166,7 @@ fn make(rng: &mut Rng, p: Person, head: Option<PersonalId>, relation: &'static s
     let mut c = Citizen {
         index: p.index,
         personal_id,
+        birth_registration_province: registered,
         name,
         name_variant: rng.weighted(&[
             (NameVariant::Same, 955),

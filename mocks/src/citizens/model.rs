@@ -73,6 +73,8 @@ pub enum AccountKind {
 pub struct Citizen {
     pub index: u32,
     pub personal_id: PersonalId,
+    /// Old (63-province) code of the province of birth registration, digits 1–3 of the ID.
+    pub birth_registration_province: u16,
     /// The name as the e-ID has it: NFC, title case, with diacritics.
     pub name: String,
     pub name_variant: NameVariant,

@@ -17,6 +17,7 @@ pub enum OutputFormat {
 struct Row<'a> {
     index: u32,
     personal_id: &'a str,
+    birth_registration_province: u16,
     eid_name: &'a str,
     population_name: String,
     birth_date: String,
@@ -47,7 +48,7 @@ struct Row<'a> {
     passcode: String,
 }
 
-const HEADER: &str = "index,personal_id,eid_name,population_name,birth_date,gender,ethnicity,\
+const HEADER: &str = "index,personal_id,birth_registration_province,eid_name,population_name,birth_date,gender,ethnicity,\
 religion,nationality,origin_old_province,origin_old_commune,origin_new_province,\
 origin_new_commune,permanent_street,permanent_old_province,permanent_old_district,\
 permanent_old_commune,permanent_new_province,permanent_new_commune,current_old_province,\
@@ -58,6 +59,7 @@ fn row(c: &Citizen) -> Row<'_> {
     Row {
         index: c.index,
         personal_id: c.personal_id.as_str(),
+        birth_registration_province: c.birth_registration_province,
         eid_name: &c.name,
         population_name: c.population_name(),
         birth_date: c.birth_date_compact(),
@@ -125,9 +127,10 @@ fn write_csv(out: &mut impl Write, r: &Row<'_>) -> io::Result<()> {
     let q = csv_field;
     writeln!(
         out,
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         r.index,
         r.personal_id,
+        r.birth_registration_province,
         q(r.eid_name),
         q(&r.population_name),
         r.birth_date,
