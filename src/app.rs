@@ -20,8 +20,12 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::config::{Config, Mode};
 use crate::observability;
+use crate::oidc::clients::ClientCache;
+use crate::oidc::jwks_cache::JwksCache;
+use crate::oidc::{self, Provider};
 use crate::store::kv::RedisKv;
 use crate::store::{Db, Kv};
+use crate::tokens::{KeyPolicy, KeyRing, MasterKey};
 use crate::web::{self, health};
 
 /// Everything a handler may need. Cheap to clone: all parts are shared handles.
@@ -32,6 +36,7 @@ pub struct AppState {
     pub db: Db,
     pub kv: Kv,
     pub metrics: PrometheusHandle,
+    pub oidc: Provider,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,8 +68,43 @@ impl AppState {
             ),
             None => Kv::memory(),
         };
-        Ok(Self { config: Arc::new(config), mode, db, kv, metrics: observability::metrics_handle() })
+        let oidc = build_provider(&config, mode, db.clone(), kv.clone()).await?;
+        Ok(Self { config: Arc::new(config), mode, db, kv, metrics: observability::metrics_handle(), oidc })
     }
+}
+
+/// Signing keys come from the database, decrypted with the master key; the first start makes
+/// them. Pairwise subjects are salted with a per-installation secret kept in the database.
+async fn build_provider(config: &Config, mode: Mode, db: Db, kv: Kv) -> Result<Provider, StartError> {
+    let master = config
+        .master_key_bytes()
+        .map_err(|e| StartError::Other(e.to_string()))?
+        .ok_or_else(|| StartError::Other("master_key is not set".into()))?;
+    let master = MasterKey::from_bytes(&master).map_err(|e| StartError::Other(e.to_string()))?;
+    let now = oidc::provider::now();
+    let keys = KeyRing::ensure_keys(&db, master, KeyPolicy::default(), now)
+        .await
+        .map_err(|e| StartError::Other(format!("signing keys: {e}")))?;
+    let salt = db.setting_or_insert("pairwise_salt", &oidc::provider::random_token(), now).await?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    Ok(Provider {
+        issuer: config.issuer.trim_end_matches('/').to_owned(),
+        clients: ClientCache::new(db.clone(), Duration::from_secs(30)),
+        db,
+        kv,
+        keys,
+        client_jwks: JwksCache::default(),
+        http,
+        pairwise_salt: salt,
+        secure_cookies: mode == Mode::Serve,
+        session_ttl: Duration::from_secs(config.session_ttl_secs),
+        code_ttl: Duration::from_secs(60),
+        tx_ttl: Duration::from_secs(900),
+    })
 }
 
 /// The identity provider's router with the full middleware stack.
@@ -77,7 +117,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .fallback(web::error::not_found)
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(oidc::routes::router().with_state(state.oidc.clone()))
         .layer(axum::middleware::from_fn(observability::track_metrics))
         .layer(axum::middleware::from_fn(move |req, next| web::security::headers(hsts, req, next)))
         .layer(

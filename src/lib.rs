@@ -3,11 +3,14 @@
 //! Layers run from the outside in: `web` (HTTP baseline) → feature modules → `store` (ports and
 //! their adapters). `app` is the one place where they are wired together.
 
+pub mod accounts;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dev;
 pub mod observability;
+pub mod oidc;
 pub mod portal;
 pub mod store;
+pub mod tokens;
 pub mod web;

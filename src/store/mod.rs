@@ -2,6 +2,7 @@
 //! with TTLs). Features are written once against these.
 
 pub mod db;
+pub mod keys;
 pub mod kv;
 pub mod settings;
 

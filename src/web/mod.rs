@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod health;
+pub mod page;
 pub mod security;
 
 pub use error::ApiError;

@@ -1,0 +1,257 @@
+//! Relying parties (clients): their registration, stored as one JSON document per client so
+//! that one row type serves both databases, and client secrets kept only as hashes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use subtle::ConstantTimeEq;
+
+use crate::store::{Db, DbError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    PrivateKeyJwt,
+    /// Public clients: PKCE only.
+    None,
+}
+
+impl AuthMethod {
+    pub const ALL: [&'static str; 4] = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectType {
+    /// A different `sub` per sector: services cannot correlate a citizen across sectors.
+    #[default]
+    Pairwise,
+    Public,
+}
+
+fn default_alg() -> String {
+    "ES256".into()
+}
+fn default_access_ttl() -> u64 {
+    300
+}
+fn default_id_ttl() -> u64 {
+    300
+}
+fn default_refresh_ttl() -> u64 {
+    8 * 3600
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    /// Hex SHA-256 of the secret. Secrets are 256-bit random values made by us, so a fast hash
+    /// is enough (no dictionary to attack); a slow password hash would only cost latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_hash: Option<String>,
+    pub auth_method: AuthMethod,
+    /// Public keys for private_key_jwt and signed request objects, by value...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// ...or by reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// Scopes the client may request.
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector_identifier: Option<String>,
+    #[serde(default)]
+    pub subject_type: SubjectType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_acr: Option<String>,
+    #[serde(default = "default_alg")]
+    pub id_token_signed_response_alg: String,
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+    /// First-party services skip the consent page.
+    #[serde(default)]
+    pub trusted: bool,
+    #[serde(default = "default_access_ttl")]
+    pub access_token_ttl_secs: u64,
+    #[serde(default = "default_id_ttl")]
+    pub id_token_ttl_secs: u64,
+    #[serde(default = "default_refresh_ttl")]
+    pub refresh_token_ttl_secs: u64,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.auth_method == AuthMethod::None
+    }
+
+    pub fn allows_grant(&self, g: GrantType) -> bool {
+        self.grant_types.contains(&g)
+    }
+
+    /// Exact string comparison, as RFC 9700 §4.1.3 requires: no prefix, wildcard or
+    /// normalisation, so a different port, path, query or fragment never matches.
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|r| r == uri)
+    }
+
+    pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
+        self.post_logout_redirect_uris.iter().any(|r| r == uri)
+    }
+
+    /// Constant-time comparison of the presented secret with the stored hash.
+    pub fn verify_secret(&self, presented: &str) -> bool {
+        let Some(stored) = &self.secret_hash else { return false };
+        let presented = hash_secret(presented);
+        presented.as_bytes().ct_eq(stored.as_bytes()).into()
+    }
+
+    /// The sector for pairwise subjects: the configured sector identifier, else the host of
+    /// the (single) redirect URI host, as OIDC Core §8.1 describes.
+    pub fn sector(&self) -> String {
+        if let Some(s) = &self.sector_identifier {
+            return s.clone();
+        }
+        self.redirect_uris
+            .first()
+            .and_then(|u| url::Url::parse(u).ok())
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| self.client_id.clone())
+    }
+
+    /// Checks a registration for mistakes that would weaken security.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.client_id.is_empty() || self.client_id.len() > 128 {
+            return Err("client_id must be 1-128 characters".into());
+        }
+        for uri in self.redirect_uris.iter().chain(&self.post_logout_redirect_uris) {
+            let u = url::Url::parse(uri).map_err(|e| format!("redirect URI {uri:?}: {e}"))?;
+            if u.fragment().is_some() {
+                return Err(format!("redirect URI {uri:?} must not contain a fragment"));
+            }
+        }
+        if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
+            return Err("the authorization_code grant needs at least one redirect URI".into());
+        }
+        match self.auth_method {
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost if self.secret_hash.is_none() => {
+                Err("a client_secret_* client needs a secret".into())
+            }
+            AuthMethod::PrivateKeyJwt if self.jwks.is_none() && self.jwks_uri.is_none() => {
+                Err("a private_key_jwt client needs jwks or jwks_uri".into())
+            }
+            AuthMethod::None if self.allows_grant(GrantType::ClientCredentials) => {
+                Err("a public client cannot use client_credentials".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+pub fn hash_secret(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new random client secret (256 bits, base64url).
+pub fn generate_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl Db {
+    pub async fn client(&self, client_id: &str) -> Result<Option<Client>, DbError> {
+        let row = sqlx::query("SELECT doc FROM clients WHERE client_id = $1")
+            .bind(client_id)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let doc: String = row.try_get(0)?;
+        serde_json::from_str(&doc).map(Some).map_err(|e| DbError::Query(format!("client {client_id}: {e}")))
+    }
+
+    pub async fn put_client(&self, client: &Client, now: i64) -> Result<(), DbError> {
+        let doc = serde_json::to_string(client).map_err(|e| DbError::Query(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO clients (client_id, doc, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+             ON CONFLICT (client_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+        )
+        .bind(&client.client_id)
+        .bind(doc)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn list_clients(&self) -> Result<Vec<Client>, DbError> {
+        let rows = sqlx::query("SELECT doc FROM clients ORDER BY client_id").fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                let doc: String = r.try_get(0)?;
+                serde_json::from_str(&doc).map_err(|e| DbError::Query(e.to_string()))
+            })
+            .collect()
+    }
+}
+
+/// When it was read, and what was found (unknown ids are remembered too).
+type CachedClient = (Instant, Option<Arc<Client>>);
+
+/// Clients are read on every protocol request; a short-lived cache spares the database.
+/// Changes reach every instance within `ttl`.
+#[derive(Clone)]
+pub struct ClientCache {
+    db: Db,
+    ttl: Duration,
+    entries: Arc<RwLock<HashMap<String, CachedClient>>>,
+}
+
+impl ClientCache {
+    pub fn new(db: Db, ttl: Duration) -> Self {
+        Self { db, ttl, entries: Arc::default() }
+    }
+
+    pub async fn get(&self, client_id: &str) -> Result<Option<Arc<Client>>, DbError> {
+        if let Some((at, c)) = self.entries.read().unwrap_or_else(|p| p.into_inner()).get(client_id)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(c.clone());
+        }
+        let client = self.db.client(client_id).await?.map(Arc::new);
+        let mut map = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        // Unknown ids are cached too (briefly), but the map must not grow without bound under
+        // a flood of random client ids.
+        if map.len() > 10_000 {
+            map.clear();
+        }
+        map.insert(client_id.to_owned(), (Instant::now(), client.clone()));
+        Ok(client)
+    }
+
+    pub fn invalidate(&self, client_id: &str) {
+        self.entries.write().unwrap_or_else(|p| p.into_inner()).remove(client_id);
+    }
+}

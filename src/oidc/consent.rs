@@ -1,0 +1,80 @@
+//! Consent records (Decree 13/2023: specific, informed, recorded; the citizen can see and
+//! withdraw them). Withdrawal keeps the record, marked revoked.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::store::{Db, DbError};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Consent {
+    pub id: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub claims: Vec<String>,
+    pub granted_at: i64,
+}
+
+impl Db {
+    pub async fn record_consent(
+        &self,
+        account_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        claims: &[String],
+        now: i64,
+    ) -> Result<(), DbError> {
+        sqlx::query("INSERT INTO consents (id, account_id, client_id, scopes, claims, granted_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(account_id)
+            .bind(client_id)
+            .bind(scopes.join(" "))
+            .bind(claims.join(" "))
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// True if some live consent of this account for this client covers every scope.
+    pub async fn has_consent(&self, account_id: &str, client_id: &str, scopes: &[String]) -> Result<bool, DbError> {
+        Ok(self
+            .consents(account_id)
+            .await?
+            .iter()
+            .any(|c| c.client_id == client_id && scopes.iter().all(|s| c.scopes.contains(s))))
+    }
+
+    pub async fn consents(&self, account_id: &str) -> Result<Vec<Consent>, DbError> {
+        let rows = sqlx::query(
+            "SELECT id, client_id, scopes, claims, granted_at FROM consents WHERE account_id = $1 AND revoked_at IS NULL ORDER BY granted_at DESC",
+        )
+        .bind(account_id)
+        .fetch_all(self.pool())
+        .await?;
+        let words = |s: String| s.split(' ').filter(|x| !x.is_empty()).map(str::to_owned).collect();
+        rows.into_iter()
+            .map(|r| {
+                Ok(Consent {
+                    id: r.try_get(0)?,
+                    client_id: r.try_get(1)?,
+                    scopes: words(r.try_get(2)?),
+                    claims: words(r.try_get(3)?),
+                    granted_at: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn revoke_consent(&self, account_id: &str, consent_id: &str, now: i64) -> Result<bool, DbError> {
+        let n =
+            sqlx::query("UPDATE consents SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(consent_id)
+                .bind(account_id)
+                .execute(self.pool())
+                .await?
+                .rows_affected();
+        Ok(n == 1)
+    }
+}

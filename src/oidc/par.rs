@@ -1,0 +1,88 @@
+//! Pushed authorization requests (RFC 9126) and signed request objects (JAR, RFC 9101).
+//! Both produce the parameter set that `/authorize` then validates as usual.
+
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+
+use super::client_auth;
+use super::clients::Client;
+use super::error::{ErrorCode, OAuthError};
+use super::provider::{Provider, random_token};
+use super::request::{self, Params, RequestError};
+
+const PAR_TTL: Duration = Duration::from_secs(90);
+pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// `POST /par`: authenticates the client, validates the request now (errors as JSON), stores it.
+pub async fn push(p: &Provider, headers: &HeaderMap, form: &Params) -> Result<Value, OAuthError> {
+    let client = client_auth::authenticate(p, headers, form).await?;
+    if form.contains_key("request_uri") {
+        return Err(OAuthError::invalid_request("request_uri is not allowed at the PAR endpoint"));
+    }
+    let params = unpack_request_object(p, &client, form.clone()).await?;
+    match request::parse(&client, &params, true) {
+        Ok(_) => {}
+        Err(RequestError::Page(e)) | Err(RequestError::Redirect { error: e, .. }) => return Err(e),
+    }
+    let id = random_token();
+    let doc = serde_json::to_vec(&params).map_err(|_| OAuthError::server_error())?;
+    p.kv.set(&format!("par:{id}"), &doc, PAR_TTL).await?;
+    Ok(json!({ "request_uri": format!("{REQUEST_URI_PREFIX}{id}"), "expires_in": PAR_TTL.as_secs() }))
+}
+
+/// The parameters `/authorize` acts on, and whether they came through PAR. A pushed request is
+/// used once; a request object replaces the query parameters.
+pub async fn resolve(p: &Provider, client: &Client, params: Params) -> Result<(Params, bool), OAuthError> {
+    if let Some(uri) = params.get("request_uri") {
+        let id = uri
+            .strip_prefix(REQUEST_URI_PREFIX)
+            .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequestUri, "unknown request_uri"))?;
+        let stored = p.kv.take(&format!("par:{id}")).await?.ok_or_else(|| {
+            OAuthError::new(ErrorCode::InvalidRequestUri, "request_uri is unknown, expired or already used")
+        })?;
+        let pushed: Params = serde_json::from_slice(&stored).map_err(|_| OAuthError::server_error())?;
+        if pushed.get("client_id") != Some(&client.client_id) {
+            return Err(OAuthError::new(ErrorCode::InvalidRequestUri, "request_uri was pushed by another client"));
+        }
+        return Ok((pushed, true));
+    }
+    Ok((unpack_request_object(p, client, params).await?, false))
+}
+
+/// RFC 9101 §4–6: verify the request object with the client's registered keys; its claims are
+/// the request (client_id must agree). Unsigned (`alg: none`) objects are refused.
+async fn unpack_request_object(p: &Provider, client: &Client, mut params: Params) -> Result<Params, OAuthError> {
+    let Some(jwt) = params.remove("request") else { return Ok(params) };
+    let bad = |m: &str| OAuthError::new(ErrorCode::InvalidRequestObject, m);
+    let claims = p.client_jwks.verify(&p.http, client, &jwt).await.map_err(|e| bad(&e.to_string()))?;
+    let obj = claims.as_object().ok_or_else(|| bad("the request object is not a JSON object"))?;
+    if obj.get("iss").and_then(Value::as_str) != Some(client.client_id.as_str()) {
+        return Err(bad("iss must be the client_id"));
+    }
+    let aud_ok = match obj.get("aud") {
+        Some(Value::String(a)) => a == &p.issuer,
+        Some(Value::Array(l)) => l.iter().any(|a| a.as_str() == Some(p.issuer.as_str())),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(bad("aud must be the issuer"));
+    }
+    let mut out = Params::new();
+    for (k, v) in obj {
+        if matches!(k.as_str(), "iss" | "aud" | "exp" | "iat" | "nbf" | "jti") {
+            continue;
+        }
+        let s = match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            other => other.to_string(),
+        };
+        out.insert(k.clone(), s);
+    }
+    if out.get("client_id") != Some(&client.client_id) {
+        return Err(bad("client_id in the request object must match"));
+    }
+    Ok(out)
+}

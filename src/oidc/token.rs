@@ -1,0 +1,208 @@
+//! The token endpoint (RFC 6749 §3.2): authorization_code (single use; a replay revokes what
+//! the code issued), refresh_token (rotation with family-wide reuse detection) and
+//! client_credentials.
+
+use axum::http::HeaderMap;
+
+use super::client_auth;
+use super::clients::{Client, GrantType};
+use super::error::{ErrorCode, OAuthError};
+use super::grants::{self, Grant, Redeem, RefreshUse};
+use super::mint::{self, IdTokenInput, TokenResponse};
+use super::provider::{Provider, now};
+use super::request::{Params, verify_pkce};
+
+pub async fn token(p: &Provider, headers: &HeaderMap, form: &Params) -> Result<TokenResponse, OAuthError> {
+    let client = client_auth::authenticate(p, headers, form).await?;
+    let grant_type = form.get("grant_type").ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+    let result = match grant_type.as_str() {
+        "authorization_code" => authorization_code(p, &client, form).await,
+        "refresh_token" => refresh(p, &client, form).await,
+        "client_credentials" => client_credentials(p, &client, form).await,
+        _ => Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "supported: authorization_code, refresh_token, client_credentials",
+        )),
+    };
+    let outcome = if result.is_ok() { "issued" } else { "refused" };
+    metrics::counter!("token_requests_total", "grant_type" => grant_label(grant_type), "outcome" => outcome)
+        .increment(1);
+    result
+}
+
+fn grant_label(g: &str) -> &'static str {
+    match g {
+        "authorization_code" => "authorization_code",
+        "refresh_token" => "refresh_token",
+        "client_credentials" => "client_credentials",
+        _ => "other",
+    }
+}
+
+fn require_grant(client: &Client, g: GrantType) -> Result<(), OAuthError> {
+    if client.allows_grant(g) {
+        Ok(())
+    } else {
+        Err(OAuthError::new(ErrorCode::UnauthorizedClient, "this client may not use this grant type"))
+    }
+}
+
+async fn authorization_code(p: &Provider, client: &Client, form: &Params) -> Result<TokenResponse, OAuthError> {
+    require_grant(client, GrantType::AuthorizationCode)?;
+    let code = form.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let grant_id = grants::new_grant_id();
+    let data = match grants::redeem_code(p, code, &grant_id).await? {
+        Redeem::Fresh(d) => d,
+        Redeem::Replayed { grant_id } => {
+            // RFC 6749 §4.1.2: a code used twice is a sign of theft; revoke what it issued.
+            tracing::warn!(client_id = %client.client_id, "authorization code replayed; revoking its grant");
+            p.db.revoke_grant(&grant_id, now()).await?;
+            return Err(OAuthError::invalid_grant("the authorization code was already used"));
+        }
+        Redeem::Unknown => return Err(OAuthError::invalid_grant("the authorization code is invalid or expired")),
+    };
+    let req = &data.request;
+    if req.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant("the authorization code was issued to another client"));
+    }
+    if form.get("redirect_uri") != Some(&req.redirect_uri) {
+        return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
+    }
+    let verifier =
+        form.get("code_verifier").ok_or_else(|| OAuthError::invalid_grant("code_verifier is required (PKCE)"))?;
+    if !verify_pkce(verifier, &req.code_challenge) {
+        return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
+    }
+    let t = now();
+    let grant = Grant {
+        id: grant_id,
+        client_id: client.client_id.clone(),
+        account_id: Some(data.account_id.clone()),
+        sid: Some(data.sid.clone()),
+        scopes: req.scopes.clone(),
+        auth_time: Some(data.auth_time),
+        acr: Some(data.acr.clone()),
+        amr: data.amr.clone(),
+        expires_at: t + client.refresh_token_ttl_secs as i64,
+        revoked: false,
+    };
+    p.db.insert_grant(&grant, t).await?;
+    let account = p.db.account(&data.account_id).await?;
+    respond(p, client, &grant, req.nonce.as_deref(), account.as_ref(), true).await
+}
+
+async fn refresh(p: &Provider, client: &Client, form: &Params) -> Result<TokenResponse, OAuthError> {
+    require_grant(client, GrantType::RefreshToken)?;
+    let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let t = now();
+    let grant_id = match p.db.use_refresh_token(token, t).await? {
+        RefreshUse::Fresh { grant_id } => grant_id,
+        RefreshUse::Reused { grant_id } => {
+            // A rotated-out token came back: one copy is in the wrong hands. Revoke the family.
+            tracing::warn!(client_id = %client.client_id, "refresh token reuse detected; revoking the family");
+            p.db.revoke_grant(&grant_id, t).await?;
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used; the session's tokens are revoked",
+            ));
+        }
+        RefreshUse::Expired => return Err(OAuthError::invalid_grant("the refresh token has expired")),
+        RefreshUse::Unknown => return Err(OAuthError::invalid_grant("the refresh token is invalid")),
+    };
+    let mut grant =
+        p.db.grant(&grant_id).await?.ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
+    if grant.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
+    }
+    if grant.revoked || grant.expires_at <= t {
+        return Err(OAuthError::invalid_grant("the refresh token has been revoked"));
+    }
+    // A narrower scope may be asked for (RFC 6749 §6), never a wider one.
+    if let Some(scope) = form.get("scope") {
+        let asked: Vec<String> = scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        if asked.iter().any(|s| !grant.scopes.contains(s)) {
+            return Err(OAuthError::new(ErrorCode::InvalidScope, "a refresh cannot widen the scope"));
+        }
+        grant.scopes = asked;
+    }
+    let account = match &grant.account_id {
+        Some(id) => p.db.account(id).await?,
+        None => None,
+    };
+    respond(p, client, &grant, None, account.as_ref(), grant.scopes.iter().any(|s| s == "openid")).await
+}
+
+async fn client_credentials(p: &Provider, client: &Client, form: &Params) -> Result<TokenResponse, OAuthError> {
+    require_grant(client, GrantType::ClientCredentials)?;
+    let scopes: Vec<String> = match form.get("scope") {
+        Some(s) => s.split(' ').filter(|x| !x.is_empty()).map(str::to_owned).collect(),
+        None => Vec::new(),
+    };
+    if let Some(bad) = scopes.iter().find(|s| !client.scopes.contains(s) || *s == "openid") {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            format!("scope {bad} is not allowed for client_credentials"),
+        ));
+    }
+    let t = now();
+    let grant = Grant {
+        id: grants::new_grant_id(),
+        client_id: client.client_id.clone(),
+        account_id: None,
+        sid: None,
+        scopes,
+        auth_time: None,
+        acr: None,
+        amr: Vec::new(),
+        expires_at: t + client.access_token_ttl_secs as i64,
+        revoked: false,
+    };
+    p.db.insert_grant(&grant, t).await?;
+    let access_token = mint::access_token(p, client, &grant, &client.client_id).map_err(sign_error)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: client.access_token_ttl_secs,
+        scope: grant.scopes.join(" "),
+        id_token: None,
+        refresh_token: None,
+    })
+}
+
+async fn respond(
+    p: &Provider,
+    client: &Client,
+    grant: &Grant,
+    nonce: Option<&str>,
+    account: Option<&crate::accounts::Account>,
+    with_id_token: bool,
+) -> Result<TokenResponse, OAuthError> {
+    let account_id = grant.account_id.as_deref().unwrap_or_default();
+    let sub = p.subject_for(client, account_id);
+    let access_token = mint::access_token(p, client, grant, &sub).map_err(sign_error)?;
+    let id_token = if with_id_token {
+        let input = IdTokenInput { client, grant, sub: &sub, nonce, access_token: Some(&access_token), account };
+        Some(mint::id_token(p, input).map_err(sign_error)?)
+    } else {
+        None
+    };
+    let refresh_token = if client.allows_grant(GrantType::RefreshToken) {
+        let ttl = (grant.expires_at - now()).max(0);
+        Some(p.db.issue_refresh_token(&grant.id, ttl, now()).await?)
+    } else {
+        None
+    };
+    metrics::counter!("tokens_issued_total", "kind" => "access").increment(1);
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: client.access_token_ttl_secs,
+        scope: grant.scopes.join(" "),
+        id_token,
+        refresh_token,
+    })
+}
+
+fn sign_error(e: crate::tokens::Error) -> OAuthError {
+    tracing::error!(error = %e, "token signing failed");
+    OAuthError::server_error()
+}

@@ -1,0 +1,122 @@
+//! The master key that encrypts signing keys at rest.
+//!
+//! Private keys live in the database, which is backed up, replicated and read by more people
+//! than the service itself. Encrypting them under a key that only the service's environment
+//! holds means a database dump alone does not let anyone mint tokens.
+
+use std::fmt;
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
+use zeroize::{Zeroize, Zeroizing};
+
+use super::{Alg, Error, Result};
+
+/// Version byte in front of every ciphertext, so the format can change without guessing.
+const FORMAT_V1: u8 = 1;
+const KEY_LEN: usize = 32;
+
+/// AES-256-GCM key for private keys at rest. Never printed: `Debug` is redacted and there is no
+/// `Display` or `Serialize`.
+pub struct MasterKey {
+    key: LessSafeKey,
+}
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MasterKey(<redacted>)")
+    }
+}
+
+impl MasterKey {
+    /// Parses 32 bytes in base64 (standard or URL-safe, padded or not), as it comes from the
+    /// environment. Surrounding whitespace is ignored because env files often end in a newline.
+    pub fn from_base64(encoded: &str) -> Result<Self> {
+        let encoded = encoded.trim();
+        let mut bytes = Zeroizing::new(
+            STANDARD
+                .decode(encoded)
+                .or_else(|_| URL_SAFE.decode(encoded))
+                .or_else(|_| URL_SAFE_NO_PAD.decode(encoded))
+                .map_err(|_| Error::InvalidMasterKey("not valid base64"))?,
+        );
+        if bytes.len() != KEY_LEN {
+            bytes.zeroize();
+            return Err(Error::InvalidMasterKey("must be 32 bytes (256 bits) once decoded"));
+        }
+        Self::from_bytes(&bytes)
+    }
+
+    /// Reads the master key from an environment variable.
+    pub fn from_env(var: &str) -> Result<Self> {
+        let value =
+            Zeroizing::new(std::env::var(var).map_err(|_| Error::InvalidMasterKey("environment variable unset"))?);
+        Self::from_base64(&value)
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let unbound =
+            UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| Error::InvalidMasterKey("must be 32 bytes (256 bits)"))?;
+        Ok(Self { key: LessSafeKey::new(unbound) })
+    }
+
+    /// A fresh random key, base64-encoded, for `xacthuc dev` to write into `keys/` at first start.
+    pub fn generate_base64() -> Result<Zeroizing<String>> {
+        let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
+        SystemRandom::new().fill(bytes.as_mut()).map_err(|_| Error::Crypto("random generator failed"))?;
+        Ok(Zeroizing::new(STANDARD.encode(bytes.as_ref())))
+    }
+
+    /// Encrypts a PKCS#8 private key. Output: version byte, random 96-bit nonce, ciphertext and
+    /// tag. Random nonces are safe here: a key ring sees a handful of encryptions per year, far
+    /// from the 2^32 messages where GCM nonce collisions start to matter.
+    pub(crate) fn seal(&self, kid: &str, alg: Alg, plaintext: &[u8]) -> Result<Vec<u8>> {
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new().fill(&mut nonce).map_err(|_| Error::Crypto("random generator failed"))?;
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + AES_256_GCM.tag_len());
+        out.push(FORMAT_V1);
+        out.extend_from_slice(&nonce);
+        let mut body = plaintext.to_vec();
+        let sealed = self.key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(associated_data(kid, alg)),
+            &mut body,
+        );
+        if sealed.is_err() {
+            body.zeroize();
+            return Err(Error::Crypto("encryption failed"));
+        }
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Decrypts what [`seal`](Self::seal) produced for the same kid and alg. The kid and alg are
+    /// bound as associated data, so a ciphertext copied into another record fails here instead
+    /// of silently serving a key under a wrong kid.
+    pub(crate) fn open(&self, kid: &str, alg: Alg, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let invalid = |reason| Error::InvalidRecord { kid: kid.to_owned(), reason };
+        let (&version, rest) = sealed.split_first().ok_or(invalid("empty private key"))?;
+        if version != FORMAT_V1 {
+            return Err(invalid("unknown private key encryption format"));
+        }
+        if rest.len() < NONCE_LEN + AES_256_GCM.tag_len() {
+            return Err(invalid("encrypted private key is truncated"));
+        }
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| invalid("bad nonce"))?;
+        let mut buf = Zeroizing::new(ciphertext.to_vec());
+        let len = self
+            .key
+            .open_in_place(nonce, Aad::from(associated_data(kid, alg)), &mut buf)
+            .map_err(|_| Error::Decrypt { kid: kid.to_owned() })?
+            .len();
+        buf.truncate(len);
+        Ok(buf)
+    }
+}
+
+fn associated_data(kid: &str, alg: Alg) -> Vec<u8> {
+    format!("xacthuc signing key v1|{}|{kid}", alg.jose_name()).into_bytes()
+}
