@@ -67,9 +67,7 @@ impl RunningMocks {
 pub async fn start_all(mut cfg: MocksConfig) -> anyhow::Result<RunningMocks> {
     let (seed, count) = (cfg.seed, cfg.citizens);
     let population = Arc::new(
-        tokio::task::spawn_blocking(move || Population::generate(seed, count))
-            .await
-            .context("generating citizens")?,
+        tokio::task::spawn_blocking(move || Population::generate(seed, count)).await.context("generating citizens")?,
     );
     if cfg.vneid.key_dir.is_none() {
         cfg.vneid.key_dir = Some(cfg.data_dir.join("vneid"));
@@ -85,10 +83,5 @@ pub async fn start_all(mut cfg: MocksConfig) -> anyhow::Result<RunningMocks> {
     let vneid = crate::vneid::start(cfg.vneid, population.clone(), l1).await?;
     let pop = crate::population::start(cfg.population, population, l2).await?;
     let ca = crate::gov_ca::start(cfg.gov_ca, l3).await?;
-    Ok(RunningMocks {
-        vneid: vneid.addr,
-        population: pop.addr,
-        gov_ca: ca.addr,
-        servers: vec![vneid, pop, ca],
-    })
+    Ok(RunningMocks { vneid: vneid.addr, population: pop.addr, gov_ca: ca.addr, servers: vec![vneid, pop, ca] })
 }

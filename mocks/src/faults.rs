@@ -86,11 +86,7 @@ pub struct Faults {
 
 impl Faults {
     pub fn new(config: FaultConfig) -> Arc<Self> {
-        Arc::new(Faults {
-            config: RwLock::new(config),
-            in_flight: AtomicUsize::new(0),
-            counter: AtomicU64::new(0),
-        })
+        Arc::new(Faults { config: RwLock::new(config), in_flight: AtomicUsize::new(0), counter: AtomicU64::new(0) })
     }
 
     pub fn get(&self) -> FaultConfig {
@@ -114,9 +110,7 @@ impl Faults {
 
 /// `GET`/`PUT /mock/faults`.
 pub fn router(faults: Arc<Faults>) -> axum::Router {
-    axum::Router::new()
-        .route("/mock/faults", get(get_faults).put(put_faults))
-        .with_state(faults)
+    axum::Router::new().route("/mock/faults", get(get_faults).put(put_faults)).with_state(faults)
 }
 
 async fn get_faults(State(f): State<Arc<Faults>>) -> Json<FaultConfig> {
@@ -130,8 +124,7 @@ async fn put_faults(
     match body {
         Ok(Json(cfg)) => {
             if !(0.0..=1.0).contains(&cfg.error_rate) || !(0.0..=1.0).contains(&cfg.latency.spike_rate) {
-                return (StatusCode::BAD_REQUEST, "error_rate and spike_rate are between 0 and 1")
-                    .into_response();
+                return (StatusCode::BAD_REQUEST, "error_rate and spike_rate are between 0 and 1").into_response();
             }
             tracing::info!(?cfg, "fault configuration changed");
             f.set(cfg.clone());

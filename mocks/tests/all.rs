@@ -13,7 +13,14 @@ async fn start_all_serves_the_three_mocks_on_one_population() {
     let m = start_all(cfg).await.expect("start_all");
     let c = reqwest::Client::new();
 
-    let disco: Value = c.get(format!("http://{}/.well-known/openid-configuration", m.vneid)).send().await.unwrap().json().await.unwrap();
+    let disco: Value = c
+        .get(format!("http://{}/.well-known/openid-configuration", m.vneid))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(disco["issuer"], "http://localhost:8081");
 
     // Every demo citizen known to the e-ID is in the population database.

@@ -25,7 +25,12 @@ async fn latency_errors_timeouts_and_malformed_json_at_runtime() {
     let disco = format!("{base}/.well-known/openid-configuration");
 
     // Latency: at least the minimum is added.
-    put_faults(&c, &base, &FaultConfig { latency: Latency { min_ms: 150, max_ms: 200, ..Latency::default() }, ..FaultConfig::default() }).await;
+    put_faults(
+        &c,
+        &base,
+        &FaultConfig { latency: Latency { min_ms: 150, max_ms: 200, ..Latency::default() }, ..FaultConfig::default() },
+    )
+    .await;
     let t = Instant::now();
     assert_eq!(c.get(&disco).send().await.unwrap().status(), 200);
     assert!(t.elapsed() >= Duration::from_millis(150), "{:?}", t.elapsed());
@@ -69,7 +74,11 @@ async fn latency_errors_timeouts_and_malformed_json_at_runtime() {
 #[tokio::test]
 async fn concurrency_cap_answers_maintenance_page() {
     // Set at start: one request at a time, each held 400 ms.
-    let faults = FaultConfig { max_concurrent: Some(1), latency: Latency { min_ms: 400, max_ms: 400, ..Latency::default() }, ..FaultConfig::default() };
+    let faults = FaultConfig {
+        max_concurrent: Some(1),
+        latency: Latency { min_ms: 400, max_ms: 400, ..Latency::default() },
+        ..FaultConfig::default()
+    };
     let (mock, base) = start_population(faults).await;
     let c = http();
     let body = json!({"SoDinhDanh": "001188271828", "MaYeuCau": "R"});
@@ -90,7 +99,12 @@ async fn concurrency_cap_answers_maintenance_page() {
 
 async fn send_one_while_busy(c: &reqwest::Client, base: &str) -> String {
     let body = json!({"SoDinhDanh": "001188271828", "MaYeuCau": "R"});
-    let req = || c.post(format!("{base}/api/congdan/tracuu")).header("X-API-Key", "xacthuc-dev-population-key").json(&body).send();
+    let req = || {
+        c.post(format!("{base}/api/congdan/tracuu"))
+            .header("X-API-Key", "xacthuc-dev-population-key")
+            .json(&body)
+            .send()
+    };
     let (a, b) = tokio::join!(req(), async {
         tokio::time::sleep(Duration::from_millis(100)).await;
         req().await
@@ -103,7 +117,8 @@ async fn send_one_while_busy(c: &reqwest::Client, base: &str) -> String {
 async fn population_errors_at_start() {
     let (mock, base) = start_population(only(ErrorKind::Http500)).await;
     let c = http();
-    let r = c.post(format!("{base}/api/congdan/tracuu")).header("X-API-Key", "k").json(&json!({})).send().await.unwrap();
+    let r =
+        c.post(format!("{base}/api/congdan/tracuu")).header("X-API-Key", "k").json(&json!({})).send().await.unwrap();
     assert_eq!(r.status(), 500);
     mock.shutdown().await;
 }
@@ -119,7 +134,14 @@ async fn clock_skew_shifts_issued_tokens() {
     let code = query_param(&location(&form_login(&c, &base, &txn, &d.login, &d.passcode).await), "code").unwrap();
     let tok: Value = c
         .post(format!("{base}/oauth2/token"))
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", &p.verifier), ("client_id", "rp-secret"), ("client_secret", "s3cret")])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &p.verifier),
+            ("client_id", "rp-secret"),
+            ("client_secret", "s3cret"),
+        ])
         .send()
         .await
         .unwrap()

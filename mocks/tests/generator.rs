@@ -4,8 +4,7 @@
 use proptest::prelude::*;
 use vn_identity::PersonalId;
 use xacthuc_mocks::citizens::{
-    BLOCK, Citizen, DEMO_COUNT, OutputFormat, generate, generate_block, generate_range,
-    generate_to, write_header,
+    BLOCK, Citizen, DEMO_COUNT, OutputFormat, generate, generate_block, generate_range, generate_to, write_header,
 };
 
 fn check(c: &Citizen) -> Result<(), TestCaseError> {
@@ -80,7 +79,8 @@ fn output_formats() {
     let mut jsonl = Vec::new();
     let n = generate_to(1, 100, OutputFormat::Jsonl, &mut jsonl).unwrap();
     assert_eq!(n, 100);
-    let rows: Vec<serde_json::Value> = String::from_utf8(jsonl).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<serde_json::Value> =
+        String::from_utf8(jsonl).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(rows.len(), 100);
     assert_eq!(rows[0]["personal_id"], lines[1].split(',').nth(1).unwrap());
 }

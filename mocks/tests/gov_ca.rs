@@ -78,25 +78,46 @@ async fn issue_revoke_and_find_in_the_crl() {
     // From a CSR (the key never leaves the officer's token).
     let key = rcgen::KeyPair::generate().unwrap();
     let csr = rcgen::CertificateParams::new(vec![]).unwrap().serialize_request(&key).unwrap().pem().unwrap();
-    let r = c.post(format!("{base}/api/certificates")).json(&officer(json!({"csr_pem": csr, "renewal": true, "validity_days": 1000}))).send().await.unwrap();
+    let r = c
+        .post(format!("{base}/api/certificates"))
+        .json(&officer(json!({"csr_pem": csr, "renewal": true, "validity_days": 1000})))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let from_csr: Value = r.json().await.unwrap();
     assert!(from_csr["private_key_pem"].is_null());
     let der2 = der_of(from_csr["certificate_pem"].as_str().unwrap());
     let (_, cert2) = X509Certificate::from_der(&der2).unwrap();
-    assert_eq!(cert2.public_key().subject_public_key.data.as_ref(), &key.public_key_raw()[..]);
+    assert_eq!(cert2.public_key().subject_public_key.data.as_ref(), key.public_key_raw());
 
     // Validity limits: 5 years new, 3 years renewal.
-    let r = c.post(format!("{base}/api/certificates")).json(&officer(json!({"validity_days": 2000}))).send().await.unwrap();
+    let r =
+        c.post(format!("{base}/api/certificates")).json(&officer(json!({"validity_days": 2000}))).send().await.unwrap();
     assert_eq!(r.status(), 400);
-    let r = c.post(format!("{base}/api/certificates")).json(&officer(json!({"renewal": true, "validity_days": 1200}))).send().await.unwrap();
+    let r = c
+        .post(format!("{base}/api/certificates"))
+        .json(&officer(json!({"renewal": true, "validity_days": 1200})))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
-    let r = c.post(format!("{base}/api/certificates")).json(&officer(json!({"personal_id": "003188271828"}))).send().await.unwrap();
+    let r = c
+        .post(format!("{base}/api/certificates"))
+        .json(&officer(json!({"personal_id": "003188271828"})))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
 
     // Revoke, then the serial is in the CRL, which verifies against the issuing CA.
     let serial = issued["serial"].as_str().unwrap();
-    let r = c.post(format!("{base}/api/certificates/{serial}/revoke")).json(&json!({"reason": "keyCompromise"})).send().await.unwrap();
+    let r = c
+        .post(format!("{base}/api/certificates/{serial}/revoke"))
+        .json(&json!({"reason": "keyCompromise"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let crl_der = c.get(&crl_url).send().await.unwrap().bytes().await.unwrap();
     let (_, crl) = parse_x509_crl(&crl_der).expect("CRL parses");
@@ -130,7 +151,15 @@ async fn negative_test_certificates() {
         let c = c.clone();
         let base = base.clone();
         async move {
-            let v: Value = c.post(format!("{base}/api/certificates")).json(&officer(json!({"variant": variant}))).send().await.unwrap().json().await.unwrap();
+            let v: Value = c
+                .post(format!("{base}/api/certificates"))
+                .json(&officer(json!({"variant": variant})))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             der_of(v["certificate_pem"].as_str().unwrap())
         }
     };

@@ -37,7 +37,8 @@ mod roxmltree_owned {
         assert_eq!(root.tag_name().name(), "Envelope");
         let body = root.children().find(|n| n.tag_name().name() == "Body").expect("Body");
         if let Some(fault) = body.children().find(|n| n.tag_name().name() == "Fault") {
-            let code = fault.descendants().find(|n| n.tag_name().name() == "MaLoi").and_then(|n| n.text()).unwrap_or("");
+            let code =
+                fault.descendants().find(|n| n.tag_name().name() == "MaLoi").and_then(|n| n.text()).unwrap_or("");
             return Err(code.to_string());
         }
         let coll = body.children().find(|n| n.tag_name().name() == "CongdanCollection").expect("CongdanCollection");
@@ -74,12 +75,15 @@ async fn found_not_found_mismatch_and_deceased() {
     let (mock, base) = start_population(FaultConfig::default()).await;
     let c = http();
     let d = demo(DemoCase::NormalLevel2);
-    let req = |id: &str, name: &str, year: Value, code: &str| {
-        json!({"SoDinhDanh": id, "HoVaTen": name, "Nam": year, "MaYeuCau": code, "MaCanBo": "CB01", "MaDVC": "1.000001", "MaTichHop": "XACTHUC"})
-    };
+    let req = |id: &str, name: &str, year: Value, code: &str| json!({"SoDinhDanh": id, "HoVaTen": name, "Nam": year, "MaYeuCau": code, "MaCanBo": "CB01", "MaDVC": "1.000001", "MaTichHop": "XACTHUC"});
 
     // Found: folded name and year match.
-    let r: Value = ask(&c, &base, "/api/congdan/tracuu", req(&d.personal_id, "TRAN THI BICH NGOC", json!(1988), "REQ-1")).await.json().await.unwrap();
+    let r: Value =
+        ask(&c, &base, "/api/congdan/tracuu", req(&d.personal_id, "TRAN THI BICH NGOC", json!(1988), "REQ-1"))
+            .await
+            .json()
+            .await
+            .unwrap();
     assert_eq!(r["MaYeuCau"], "REQ-1");
     let rec = parse(&r).expect("record");
     assert_eq!(rec.len(), 1);
@@ -90,22 +94,41 @@ async fn found_not_found_mismatch_and_deceased() {
     assert_eq!(rec[0].tinh_moi, "01");
 
     // Not found: a valid-format ID nobody holds.
-    let r: Value = ask(&c, &base, "/api/congdan/tracuu", req("001099999999", "AI DO", json!(1999), "REQ-2")).await.json().await.unwrap();
+    let r: Value = ask(&c, &base, "/api/congdan/tracuu", req("001099999999", "AI DO", json!(1999), "REQ-2"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(parse(&r).err().as_deref(), Some("KHONG_TIM_THAY"));
 
     // Mismatch: wrong name, then wrong year (given as a string, as some integrations send it).
-    let r: Value = ask(&c, &base, "/api/congdan/tracuu", req(&d.personal_id, "TRAN THI BICH NGA", json!(1988), "REQ-3")).await.json().await.unwrap();
+    let r: Value =
+        ask(&c, &base, "/api/congdan/tracuu", req(&d.personal_id, "TRAN THI BICH NGA", json!(1988), "REQ-3"))
+            .await
+            .json()
+            .await
+            .unwrap();
     assert_eq!(parse(&r).err().as_deref(), Some("THONG_TIN_KHONG_KHOP"));
-    let r: Value = ask(&c, &base, "/api/congdan/tracuu", req(&d.personal_id, "TRAN THI BICH NGOC", json!("1989"), "REQ-4")).await.json().await.unwrap();
+    let r: Value =
+        ask(&c, &base, "/api/congdan/tracuu", req(&d.personal_id, "TRAN THI BICH NGOC", json!("1989"), "REQ-4"))
+            .await
+            .json()
+            .await
+            .unwrap();
     assert_eq!(parse(&r).err().as_deref(), Some("THONG_TIN_KHONG_KHOP"));
 
     // Deceased.
     let dead = demo(DemoCase::Deceased);
-    let r: Value = ask(&c, &base, "/api/congdan/tracuu", req(&dead.personal_id, "DO VAN HUNG", json!(1941), "REQ-5")).await.json().await.unwrap();
+    let r: Value = ask(&c, &base, "/api/congdan/tracuu", req(&dead.personal_id, "DO VAN HUNG", json!(1941), "REQ-5"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(parse(&r).err().as_deref(), Some("CONG_DAN_DA_MAT"));
 
     // A malformed ID is a client fault in the envelope.
-    let r: Value = ask(&c, &base, "/api/congdan/tracuu", req("12345", "X", json!(2000), "REQ-6")).await.json().await.unwrap();
+    let r: Value =
+        ask(&c, &base, "/api/congdan/tracuu", req("12345", "X", json!(2000), "REQ-6")).await.json().await.unwrap();
     assert_eq!(parse(&r).err().as_deref(), Some("YEU_CAU_KHONG_HOP_LE"));
 
     // Every request was logged with its MaYeuCau.
@@ -124,7 +147,16 @@ async fn awkward_names_revoked_card_and_household() {
         let base = base.clone();
         async move {
             let folded = vn_identity::fold_name(&d.name);
-            let r: Value = ask(&c, &base, "/api/congdan/tracuu", json!({"SoDinhDanh": d.personal_id, "HoVaTen": folded, "MaYeuCau": "R"})).await.json().await.unwrap();
+            let r: Value = ask(
+                &c,
+                &base,
+                "/api/congdan/tracuu",
+                json!({"SoDinhDanh": d.personal_id, "HoVaTen": folded, "MaYeuCau": "R"}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
             parse(&r).expect("found").remove(0)
         }
     };
@@ -148,7 +180,11 @@ async fn awkward_names_revoked_card_and_household() {
 
     // Household of the child: the father (case-only demo) is the head, listed first.
     let child = demo(DemoCase::ChildUnder14);
-    let r: Value = ask(&c, &base, "/api/congdan/hogiadinh", json!({"SoDinhDanh": child.personal_id, "MaYeuCau": "H1"})).await.json().await.unwrap();
+    let r: Value = ask(&c, &base, "/api/congdan/hogiadinh", json!({"SoDinhDanh": child.personal_id, "MaYeuCau": "H1"}))
+        .await
+        .json()
+        .await
+        .unwrap();
     let members = parse(&r).expect("household");
     let father = demo(DemoCase::NameDiffersInCase);
     assert_eq!(members[0].so_dinh_danh, father.personal_id);
@@ -168,7 +204,8 @@ async fn api_key_and_request_code_are_required() {
     assert_eq!(r.status(), 401);
     let r = ask(&c, &base, "/api/congdan/tracuu", json!({"SoDinhDanh": "001188271828"})).await;
     assert_eq!(r.status(), 400);
-    let r = c.post(format!("{base}/api/congdan/tracuu")).header("X-API-Key", KEY).body("not json").send().await.unwrap();
+    let r =
+        c.post(format!("{base}/api/congdan/tracuu")).header("X-API-Key", KEY).body("not json").send().await.unwrap();
     assert_eq!(r.status(), 400);
     mock.shutdown().await;
 }

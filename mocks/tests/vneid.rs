@@ -61,7 +61,8 @@ async fn verify_id_token(c: &reqwest::Client, base: &str, token: &str, aud: &str
 async fn form_login_with_pkce_gives_a_verifiable_rs256_id_token() {
     let (mock, base) = start_vneid(vec![secret_client()], FaultConfig::default()).await;
     let c = http();
-    let disco: Value = c.get(format!("{base}/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
+    let disco: Value =
+        c.get(format!("{base}/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
     assert_eq!(disco["issuer"], base);
     assert_eq!(disco["id_token_signing_alg_values_supported"], json!(["RS256"]));
 
@@ -137,15 +138,19 @@ async fn qr_login_approved_from_the_phone() {
     let d = demo(DemoCase::NameDiffersInCase);
     let p = pkce();
     let (txn, qr) = open_login(&c, &authorize_url(&base, "rp-secret", &p, "")).await;
-    let status: Value = c.get(format!("{base}/oauth2/login/status?txn={txn}")).send().await.unwrap().json().await.unwrap();
+    let status: Value =
+        c.get(format!("{base}/oauth2/login/status?txn={txn}")).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["status"], "pending");
 
-    let unknown = c.post(format!("{base}/mock/approve")).json(&json!({"code": "nope", "login": d.login})).send().await.unwrap();
+    let unknown =
+        c.post(format!("{base}/mock/approve")).json(&json!({"code": "nope", "login": d.login})).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
-    let approved = c.post(format!("{base}/mock/approve")).json(&json!({"code": qr, "login": d.login})).send().await.unwrap();
+    let approved =
+        c.post(format!("{base}/mock/approve")).json(&json!({"code": qr, "login": d.login})).send().await.unwrap();
     assert_eq!(approved.status(), 200);
 
-    let status: Value = c.get(format!("{base}/oauth2/login/status?txn={txn}")).send().await.unwrap().json().await.unwrap();
+    let status: Value =
+        c.get(format!("{base}/oauth2/login/status?txn={txn}")).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["status"], "approved");
     let code = query_param(status["redirect_to"].as_str().unwrap(), "code").expect("code");
     let tok: Value = redeem_with_secret(&c, &base, &code, &p.verifier).await.json().await.unwrap();
@@ -187,14 +192,19 @@ async fn authorize_rejects_bad_requests() {
     let r = c.get(authorize_url(&base, "nobody", &p, "")).send().await.unwrap();
     assert_eq!(r.status(), 400);
     let r = c
-        .get(format!("{base}/oauth2/authorize?response_type=code&client_id=rp-secret&redirect_uri=http://evil/&scope=openid"))
+        .get(format!(
+            "{base}/oauth2/authorize?response_type=code&client_id=rp-secret&redirect_uri=http://evil/&scope=openid"
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
     // Missing PKCE: an OAuth error at the client.
     let r = c
-        .get(format!("{base}/oauth2/authorize?response_type=code&client_id=rp-secret&redirect_uri={}&scope=openid&state=x", urlencode(REDIRECT)))
+        .get(format!(
+            "{base}/oauth2/authorize?response_type=code&client_id=rp-secret&redirect_uri={}&scope=openid&state=x",
+            urlencode(REDIRECT)
+        ))
         .send()
         .await
         .unwrap();
@@ -234,7 +244,10 @@ impl ClientKey {
         let (alg, key) = match self {
             ClientKey::Rsa(k) => {
                 let der = k.as_der().unwrap();
-                let pem = format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", STANDARD.encode(der.as_ref()));
+                let pem = format!(
+                    "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+                    STANDARD.encode(der.as_ref())
+                );
                 (Algorithm::RS256, EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap())
             }
             ClientKey::Ec(k) => (Algorithm::ES256, EncodingKey::from_ec_der(k.to_pkcs8v1().unwrap().as_ref())),
@@ -251,7 +264,13 @@ async fn code_for(c: &reqwest::Client, base: &str, client_id: &str, p: &Pkce) ->
     query_param(&location(&form_login(c, base, &txn, &d.login, &d.passcode).await), "code").expect("code")
 }
 
-async fn redeem_with_assertion(c: &reqwest::Client, base: &str, code: &str, verifier: &str, assertion: &str) -> reqwest::Response {
+async fn redeem_with_assertion(
+    c: &reqwest::Client,
+    base: &str,
+    code: &str,
+    verifier: &str,
+    assertion: &str,
+) -> reqwest::Response {
     c.post(format!("{base}/oauth2/token"))
         .form(&[
             ("grant_type", "authorization_code"),
@@ -313,7 +332,8 @@ async fn private_key_jwt_rs256_and_es256_with_aud_exp_and_replay_checks() {
     let other = ClientKey::Ec(EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap());
     let p = pkce();
     let code = code_for(&c, &base, "rp-ec", &p).await;
-    let forged = other.assertion("k1", &json!({"iss": "rp-ec", "sub": "rp-ec", "aud": token_url, "exp": now() + 60, "jti": "x"}));
+    let forged = other
+        .assertion("k1", &json!({"iss": "rp-ec", "sub": "rp-ec", "aud": token_url, "exp": now() + 60, "jti": "x"}));
     assert_eq!(redeem_with_assertion(&c, &base, &code, &p.verifier, &forged).await.status(), 401);
     mock.shutdown().await;
 }

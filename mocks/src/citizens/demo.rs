@@ -33,15 +33,9 @@ impl DemoCase {
         match self {
             DemoCase::NormalLevel2 => "normal citizen, e-ID level 2",
             DemoCase::Level1Only => "e-ID level 1 only (acr_values=2 must fail)",
-            DemoCase::NameDiffersInCase => {
-                "population record has the name upper-case with diacritics (matches)"
-            }
-            DemoCase::NameDiffersInDiacritics => {
-                "population record has the name without diacritics (must not match)"
-            }
-            DemoCase::NameDiffersInUnicodeForm => {
-                "population record has the name in Unicode NFD (matches)"
-            }
+            DemoCase::NameDiffersInCase => "population record has the name upper-case with diacritics (matches)",
+            DemoCase::NameDiffersInDiacritics => "population record has the name without diacritics (must not match)",
+            DemoCase::NameDiffersInUnicodeForm => "population record has the name in Unicode NFD (matches)",
             DemoCase::Deceased => "population record says deceased; e-ID login still works",
             DemoCase::RevokedCard => "card revoked in the population record; level 2",
             DemoCase::ChildUnder14 => "child under 14, level 1, no card",
@@ -85,8 +79,24 @@ const SPECS: [Spec; DEMO_COUNT as usize] = [
     spec(DemoCase::NormalLevel2, "Trần Thị Bích Ngọc", Gender::Female, (1988, 3, 14), 1, NameVariant::Same, 2),
     spec(DemoCase::Level1Only, "Lê Minh Tuấn", Gender::Male, (1995, 7, 2), 40, NameVariant::Same, 1),
     spec(DemoCase::NameDiffersInCase, "Nguyễn Văn An", Gender::Male, (1979, 11, 20), 79, NameVariant::UpperCase, 2),
-    spec(DemoCase::NameDiffersInDiacritics, "Phạm Thị Hương", Gender::Female, (1992, 5, 9), 38, NameVariant::NoDiacritics, 2),
-    spec(DemoCase::NameDiffersInUnicodeForm, "Hoàng Đức Thắng", Gender::Male, (1983, 1, 25), 31, NameVariant::Decomposed, 2),
+    spec(
+        DemoCase::NameDiffersInDiacritics,
+        "Phạm Thị Hương",
+        Gender::Female,
+        (1992, 5, 9),
+        38,
+        NameVariant::NoDiacritics,
+        2,
+    ),
+    spec(
+        DemoCase::NameDiffersInUnicodeForm,
+        "Hoàng Đức Thắng",
+        Gender::Male,
+        (1983, 1, 25),
+        31,
+        NameVariant::Decomposed,
+        2,
+    ),
     spec(DemoCase::Deceased, "Đỗ Văn Hùng", Gender::Male, (1941, 9, 30), 36, NameVariant::Same, 2),
     spec(DemoCase::RevokedCard, "Vũ Thị Lan", Gender::Female, (1985, 12, 1), 48, NameVariant::Same, 2),
     spec(DemoCase::ChildUnder14, "Nguyễn Gia Bảo", Gender::Male, (2015, 6, 15), 79, NameVariant::Same, 1),
@@ -130,8 +140,7 @@ pub const DEMO_ORGS: [DemoOrg; 2] = [
 
 fn demo_id(index: u32) -> PersonalId {
     let s = &SPECS[index as usize];
-    PersonalId::from_parts(s.province, s.gender, s.date.0, serial_for(index))
-        .expect("demo provinces are valid codes")
+    PersonalId::from_parts(s.province, s.gender, s.date.0, serial_for(index)).expect("demo provinces are valid codes")
 }
 
 /// The demo citizen at `index` (< [`DEMO_COUNT`]) as a population record.

@@ -49,10 +49,7 @@ pub fn generate(seed: u64, count: usize) -> Vec<Citizen> {
                 s.spawn(move || generate_range(seed, start..end))
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
     });
     parts.into_iter().flatten().collect()
 }
@@ -71,11 +68,7 @@ enum Household {
 pub fn generate_block(seed: u64, block: u32) -> Vec<Citizen> {
     let base = block * BLOCK;
     let mut rng = Rng::new(seed, u64::from(block));
-    let kind = rng.weighted(&[
-        (Household::Family, 60),
-        (Household::ThreeGenerations, 25),
-        (Household::Singles, 15),
-    ]);
+    let kind = rng.weighted(&[(Household::Family, 60), (Household::ThreeGenerations, 25), (Household::Singles, 15)]);
     let mut out = Vec::with_capacity(BLOCK as usize);
     match kind {
         Household::Singles => {
@@ -109,7 +102,14 @@ pub fn generate_block(seed: u64, block: u32) -> Vec<Citizen> {
             let spouse_origin = if rng.chance(600) { origin } else { rng_province(&mut rng) };
             let spouse = make(
                 &mut rng,
-                Person { index: base + 1, gender: spouse_gender, year: spouse_year, surname: None, origin: spouse_origin, home },
+                Person {
+                    index: base + 1,
+                    gender: spouse_gender,
+                    year: spouse_year,
+                    surname: None,
+                    origin: spouse_origin,
+                    home,
+                },
                 Some(head_id),
                 if head_male { "Vợ" } else { "Chồng" },
             );
@@ -259,10 +259,7 @@ fn birth_date(rng: &mut Rng, year: u16) -> (u16, u8, u8) {
 
 fn rng_province(rng: &mut Rng) -> u16 {
     // Weighted draw over all 63 provinces, the unlisted ones at a common weight.
-    let total: u32 = vn_identity::province::PROVINCES
-        .iter()
-        .map(|p| province_weight(p.code))
-        .sum();
+    let total: u32 = vn_identity::province::PROVINCES.iter().map(|p| province_weight(p.code)).sum();
     let mut x = rng.below(total);
     for p in &vn_identity::province::PROVINCES {
         let w = province_weight(p.code);
@@ -275,10 +272,7 @@ fn rng_province(rng: &mut Rng) -> u16 {
 }
 
 fn province_weight(code: u16) -> u32 {
-    tables::PROVINCE_WEIGHTS
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map_or(12, |(_, w)| *w)
+    tables::PROVINCE_WEIGHTS.iter().find(|(c, _)| *c == code).map_or(12, |(_, w)| *w)
 }
 
 /// A synthetic address in province `old_province`, in both the old and the new structure.

@@ -11,13 +11,10 @@ mod tables;
 use std::collections::HashMap;
 
 pub use demo::{DEMO_COUNT, DEMO_ORGS, DemoCase, DemoCitizen, DemoOrg, demo_citizens};
-pub(crate) use rng::Rng;
 pub use generate::{BLOCK, generate, generate_block, generate_range, serial_for};
-pub use model::{
-    AccountKind, Address, CardStatus, Citizen, LifeStatus, NameVariant, REFERENCE_DATE,
-    passcode_for,
-};
+pub use model::{AccountKind, Address, CardStatus, Citizen, LifeStatus, NameVariant, REFERENCE_DATE, passcode_for};
 pub use output::{OutputFormat, generate_to, write_citizens, write_header};
+pub(crate) use rng::Rng;
 
 use vn_identity::PersonalId;
 
@@ -46,17 +43,11 @@ impl Population {
             }
             households.entry(c.household_head).or_default().push(pos);
         }
-        Population {
-            citizens,
-            by_id,
-            households,
-        }
+        Population { citizens, by_id, households }
     }
 
     pub fn get(&self, id: &PersonalId) -> Option<&Citizen> {
-        self.by_id
-            .get(id)
-            .and_then(|&i| self.citizens.get(i as usize))
+        self.by_id.get(id).and_then(|&i| self.citizens.get(i as usize))
     }
 
     /// Members of the household whose head is `head`, head first.

@@ -112,10 +112,7 @@ impl Citizen {
 
     /// `YYYYMMDD`, as the e-ID's `NgayThangNamSinh`.
     pub fn birth_date_compact(&self) -> String {
-        format!(
-            "{:04}{:02}{:02}",
-            self.birth_year, self.birth_month, self.birth_day
-        )
+        format!("{:04}{:02}{:02}", self.birth_year, self.birth_month, self.birth_day)
     }
 
     /// Age in whole years at [`REFERENCE_DATE`].

@@ -163,13 +163,8 @@ fn write_csv(out: &mut impl Write, r: &Row<'_>) -> io::Result<()> {
 }
 
 fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\"")).into()
-    } else {
-        s.into()
-    }
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")).into() } else { s.into() }
 }
-
 
 /// Generates and writes `count` citizens in chunks, generating each chunk on all cores while
 /// keeping memory flat (a million citizens never sit in memory at once). Returns the count.

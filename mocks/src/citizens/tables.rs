@@ -154,9 +154,26 @@ pub const RELIGIONS: &[((&str, &str), u32)] = &[
 /// Stems for synthetic commune and district names. Real unit names are not reproduced: the
 /// codes and names of communes here are our own invention.
 pub const PLACE_STEMS: &[&str] = &[
-    "An Phú", "Bình An", "Tân Lập", "Hòa Bình", "Quang Trung", "Đông Hưng", "Tân Tiến",
-    "Phú Lợi", "Hưng Thịnh", "Thuận An", "Vĩnh Phúc", "Minh Khai", "Trung Hòa", "Đồng Tâm",
-    "Hợp Thành", "Thanh Xuân", "Long Biên", "Phước Long", "Tân Phong", "Yên Hòa",
+    "An Phú",
+    "Bình An",
+    "Tân Lập",
+    "Hòa Bình",
+    "Quang Trung",
+    "Đông Hưng",
+    "Tân Tiến",
+    "Phú Lợi",
+    "Hưng Thịnh",
+    "Thuận An",
+    "Vĩnh Phúc",
+    "Minh Khai",
+    "Trung Hòa",
+    "Đồng Tâm",
+    "Hợp Thành",
+    "Thanh Xuân",
+    "Long Biên",
+    "Phước Long",
+    "Tân Phong",
+    "Yên Hòa",
 ];
 
 /// Relative population weights of old provinces; provinces not listed weigh 12. Rough, in

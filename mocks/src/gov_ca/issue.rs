@@ -1,10 +1,9 @@
 //! Building officer certificates and CRLs with rcgen.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams,
-    CertificateSigningRequestParams, CrlDistributionPoint, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
-    RevocationReason, RevokedCertParams, SerialNumber,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CertificateSigningRequestParams,
+    CrlDistributionPoint, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair,
+    KeyUsagePurpose, RevocationReason, RevokedCertParams, SerialNumber,
 };
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -41,13 +40,7 @@ pub struct Subject<'a> {
     pub province: &'a str,
 }
 
-pub fn officer_params(
-    s: &Subject<'_>,
-    serial: &[u8],
-    days: i64,
-    variant: Variant,
-    crl_url: &str,
-) -> CertificateParams {
+pub fn officer_params(s: &Subject<'_>, serial: &[u8], days: i64, variant: Variant, crl_url: &str) -> CertificateParams {
     let now = OffsetDateTime::now_utc();
     let mut p = CertificateParams::default();
     let mut dn = DistinguishedName::new();
@@ -71,10 +64,7 @@ pub fn officer_params(
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     } else {
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
-        p.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ClientAuth,
-            ExtendedKeyUsagePurpose::EmailProtection,
-        ];
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth, ExtendedKeyUsagePurpose::EmailProtection];
     }
     p.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![crl_url.to_string()] }];
     p.use_authority_key_identifier_extension = true;
@@ -110,7 +100,11 @@ pub fn sign_csr(csr_pem: &str, params: CertificateParams, issuer: &Issuer<'_, Ke
 }
 
 /// Signs a certificate for a freshly generated key; returns (certificate PEM, key PEM).
-pub fn sign_generated(rsa: bool, params: CertificateParams, issuer: &Issuer<'_, KeyPair>) -> Result<(String, String), String> {
+pub fn sign_generated(
+    rsa: bool,
+    params: CertificateParams,
+    issuer: &Issuer<'_, KeyPair>,
+) -> Result<(String, String), String> {
     let key = if rsa {
         KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
     } else {
@@ -135,7 +129,11 @@ pub fn parse_reason(s: &str) -> Option<RevocationReason> {
 }
 
 /// A CRL listing `revoked` (serial bytes, unix time, reason), valid for a day.
-pub fn crl(revoked: &[(Vec<u8>, i64, RevocationReason)], number: u64, issuer: &Issuer<'_, KeyPair>) -> Result<Vec<u8>, String> {
+pub fn crl(
+    revoked: &[(Vec<u8>, i64, RevocationReason)],
+    number: u64,
+    issuer: &Issuer<'_, KeyPair>,
+) -> Result<Vec<u8>, String> {
     let now = OffsetDateTime::now_utc();
     let params = CertificateRevocationListParams {
         this_update: now - Duration::minutes(1),

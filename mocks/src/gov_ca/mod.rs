@@ -84,10 +84,16 @@ fn load_or_create(dir: Option<&Path>) -> anyhow::Result<(Ca, Vec<IssuedCert>)> {
                 let root = Issuer::from_ca_cert_pem(&root_cert.pem(), KeyPair::from_pem(&root_key.serialize_pem())?)?;
                 let issuing_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
                 let issuing_cert = issue::ca_params(ISSUING_CN, Some(0)).signed_by(&issuing_key, &root)?;
-                let files = (root_cert.pem(), root_key.serialize_pem(), issuing_cert.pem(), issuing_key.serialize_pem());
+                let files =
+                    (root_cert.pem(), root_key.serialize_pem(), issuing_cert.pem(), issuing_key.serialize_pem());
                 if let Some(d) = dir {
                     std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-                    for (name, body) in [("root.pem", &files.0), ("root.key.pem", &files.1), ("issuing.pem", &files.2), ("issuing.key.pem", &files.3)] {
+                    for (name, body) in [
+                        ("root.pem", &files.0),
+                        ("root.key.pem", &files.1),
+                        ("issuing.pem", &files.2),
+                        ("issuing.key.pem", &files.3),
+                    ] {
                         std::fs::write(d.join(name), body).with_context(|| format!("writing {name}"))?;
                     }
                 }
@@ -190,7 +196,10 @@ struct IssueRequest {
     variant: Variant,
 }
 
-async fn issue_cert(State(s): State<Shared>, body: Result<Json<IssueRequest>, axum::extract::rejection::JsonRejection>) -> Response {
+async fn issue_cert(
+    State(s): State<Shared>,
+    body: Result<Json<IssueRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     let req = match body {
         Ok(Json(r)) => r,
         Err(e) => return err(StatusCode::BAD_REQUEST, &e.body_text()),
@@ -261,18 +270,25 @@ async fn issue_cert(State(s): State<Shared>, body: Result<Json<IssueRequest>, ax
         revoked_at: None,
         revocation_reason: None,
     };
-    let chain = if req.variant == Variant::UnknownCa { String::new() } else { format!("{}{}", s.ca.issuing_pem, s.ca.root_pem) };
+    let chain = if req.variant == Variant::UnknownCa {
+        String::new()
+    } else {
+        format!("{}{}", s.ca.issuing_pem, s.ca.root_pem)
+    };
     if let Err(e) = save(&s, |r| r.push(record.clone())) {
         return err(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
     }
-    (StatusCode::CREATED, Json(json!({
-        "serial": record.serial,
-        "certificate_pem": certificate_pem,
-        "chain_pem": chain,
-        "private_key_pem": private_key_pem,
-        "not_after": not_after,
-        "variant": req.variant,
-    })))
+    (
+        StatusCode::CREATED,
+        Json(json!({
+            "serial": record.serial,
+            "certificate_pem": certificate_pem,
+            "chain_pem": chain,
+            "private_key_pem": private_key_pem,
+            "not_after": not_after,
+            "variant": req.variant,
+        })),
+    )
         .into_response()
 }
 
@@ -294,10 +310,17 @@ struct RevokeRequest {
     reason: Option<String>,
 }
 
-async fn revoke(State(s): State<Shared>, UrlPath(serial): UrlPath<String>, body: Option<Json<RevokeRequest>>) -> Response {
+async fn revoke(
+    State(s): State<Shared>,
+    UrlPath(serial): UrlPath<String>,
+    body: Option<Json<RevokeRequest>>,
+) -> Response {
     let reason = body.and_then(|Json(b)| b.reason).unwrap_or_else(|| "unspecified".into());
     if issue::parse_reason(&reason).is_none() {
-        return err(StatusCode::BAD_REQUEST, "reason is one of unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn");
+        return err(
+            StatusCode::BAD_REQUEST,
+            "reason is one of unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn",
+        );
     }
     let serial = serial.to_lowercase();
     let mut found = None;

@@ -103,7 +103,11 @@ pub fn router(config: PopulationConfig, population: Arc<Population>) -> Router {
         .layer(axum::middleware::from_fn_with_state(faults, crate::faults::inject))
 }
 
-pub async fn start(config: PopulationConfig, population: Arc<Population>, listener: TcpListener) -> anyhow::Result<Running> {
+pub async fn start(
+    config: PopulationConfig,
+    population: Arc<Population>,
+    listener: TcpListener,
+) -> anyhow::Result<Running> {
     Ok(server::spawn(listener, router(config, population), "population")?)
 }
 
@@ -168,13 +172,19 @@ async fn requests(State(s): State<Shared>) -> Json<Vec<LoggedRequest>> {
 fn precheck(s: &Shared, headers: &HeaderMap, body: Parsed) -> Result<LookupRequest, Response> {
     let key = headers.get(s.config.api_key_header.as_str()).and_then(|v| v.to_str().ok());
     if !key.is_some_and(|k| s.config.api_keys.iter().any(|a| a == k)) {
-        return Err((StatusCode::UNAUTHORIZED, Json(json!({ "status": 401, "message": "Unauthorized: missing or wrong API key" }))).into_response());
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "status": 401, "message": "Unauthorized: missing or wrong API key" })),
+        )
+            .into_response());
     }
     let Ok(Json(req)) = body else {
-        return Err((StatusCode::BAD_REQUEST, Json(json!({ "status": 400, "message": "Body must be a JSON object" }))).into_response());
+        return Err((StatusCode::BAD_REQUEST, Json(json!({ "status": 400, "message": "Body must be a JSON object" })))
+            .into_response());
     };
     if req.request_code.trim().is_empty() {
-        return Err((StatusCode::BAD_REQUEST, Json(json!({ "status": 400, "message": "MaYeuCau is required" }))).into_response());
+        return Err((StatusCode::BAD_REQUEST, Json(json!({ "status": 400, "message": "MaYeuCau is required" })))
+            .into_response());
     }
     Ok(req)
 }
@@ -216,7 +226,9 @@ fn respond(s: &Shared, endpoint: &'static str, req: &LookupRequest, result: &'st
             result,
         });
     }
-    let stamp = chrono::DateTime::from_timestamp(time, 0).map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string()).unwrap_or_default();
+    let stamp = chrono::DateTime::from_timestamp(time, 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
+        .unwrap_or_default();
     Json(json!({
         "status": 200,
         "MaYeuCau": req.request_code,

@@ -42,7 +42,10 @@ pub fn fault(code: FaultCode, message: &str) -> String {
 }
 
 /// A `CongdanCollection` of the given records.
-pub fn collection<'a>(records: impl IntoIterator<Item = &'a Citizen>, head_name: impl Fn(&Citizen) -> String) -> String {
+pub fn collection<'a>(
+    records: impl IntoIterator<Item = &'a Citizen>,
+    head_name: impl Fn(&Citizen) -> String,
+) -> String {
     let mut out = String::with_capacity(4096);
     out.push_str(HEAD);
     out.push_str("<CongdanCollection>");

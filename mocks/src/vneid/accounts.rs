@@ -78,13 +78,7 @@ fn org_account(case: DemoCase, login: &str, name: &str, passcode: &str) -> Accou
         claims.insert("TenToChuc".into(), json!(name));
         AccountKind::Organisation
     };
-    Account {
-        kind,
-        login: login.to_string(),
-        level: 2,
-        passcode: passcode.to_string(),
-        claims,
-    }
+    Account { kind, login: login.to_string(), level: 2, passcode: passcode.to_string(), claims }
 }
 
 /// A stable UUID-shaped subject per account (Keycloak realms use UUIDs), derived so that the

@@ -138,7 +138,10 @@ pub struct ApproveRequest {
 }
 
 /// Stands in for the VNeID app: the citizen scanned the QR and approved on the phone.
-pub async fn approve(State(s): State<Shared>, body: Result<Json<ApproveRequest>, axum::extract::rejection::JsonRejection>) -> Response {
+pub async fn approve(
+    State(s): State<Shared>,
+    body: Result<Json<ApproveRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     let Ok(Json(req)) = body else {
         return json_error(StatusCode::BAD_REQUEST, "invalid_request", "JSON body {code, login} expected");
     };
@@ -215,10 +218,7 @@ fn complete(s: &Shared, txn_id: &str, account: Account, amr: Vec<&'static str>) 
     let t = now();
     let mut codes = s.store.codes.lock().ok()?;
     prune(&mut codes, t, |v| v.expires);
-    codes.insert(
-        code.clone(),
-        CodeGrant { request: req.clone(), account, amr, auth_time: t, expires: t + CODE_TTL },
-    );
+    codes.insert(code.clone(), CodeGrant { request: req.clone(), account, amr, auth_time: t, expires: t + CODE_TTL });
     let mut pairs = vec![("code", code.as_str())];
     if let Some(st) = req.state.as_deref() {
         pairs.push(("state", st));

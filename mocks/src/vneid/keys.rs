@@ -38,25 +38,19 @@ impl KeyRing {
             Some(dir) => {
                 let path = dir.join(KEY_FILE);
                 match std::fs::read(&path) {
-                    Ok(der) => KeyPair::from_pkcs8(&der)
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+                    Ok(der) => KeyPair::from_pkcs8(&der).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
                     Err(_) => {
                         let pair = generate()?;
-                        std::fs::create_dir_all(dir)
-                            .with_context(|| format!("creating {}", dir.display()))?;
+                        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
                         let der = pair.as_der().map_err(|_| anyhow::anyhow!("encoding key"))?;
-                        std::fs::write(&path, der.as_ref())
-                            .with_context(|| format!("writing {}", path.display()))?;
+                        std::fs::write(&path, der.as_ref()).with_context(|| format!("writing {}", path.display()))?;
                         pair
                     }
                 }
             }
             None => generate()?,
         };
-        Ok(KeyRing {
-            keys: RwLock::new(vec![signing_key(pair)]),
-            rng: SystemRandom::new(),
-        })
+        Ok(KeyRing { keys: RwLock::new(vec![signing_key(pair)]), rng: SystemRandom::new() })
     }
 
     /// Makes a new current key and returns its `kid`. With `drop_old`, earlier keys vanish from
@@ -64,10 +58,7 @@ impl KeyRing {
     pub fn rotate(&self, drop_old: bool) -> anyhow::Result<String> {
         let key = signing_key(generate()?);
         let kid = key.kid.clone();
-        let mut keys = self
-            .keys
-            .write()
-            .map_err(|_| anyhow::anyhow!("key ring poisoned"))?;
+        let mut keys = self.keys.write().map_err(|_| anyhow::anyhow!("key ring poisoned"))?;
         if drop_old {
             keys.clear();
         }
@@ -82,19 +73,12 @@ impl KeyRing {
     }
 
     pub fn current_kid(&self) -> String {
-        self.keys
-            .read()
-            .ok()
-            .and_then(|k| k.first().map(|k| k.kid.clone()))
-            .unwrap_or_default()
+        self.keys.read().ok().and_then(|k| k.first().map(|k| k.kid.clone())).unwrap_or_default()
     }
 
     /// A compact RS256 JWS of `claims` with the current key.
     pub fn sign(&self, claims: &Value) -> anyhow::Result<String> {
-        let keys = self
-            .keys
-            .read()
-            .map_err(|_| anyhow::anyhow!("key ring poisoned"))?;
+        let keys = self.keys.read().map_err(|_| anyhow::anyhow!("key ring poisoned"))?;
         let key = keys.first().context("no signing key")?;
         let header = json!({ "alg": "RS256", "typ": "JWT", "kid": key.kid });
         let mut out = B64.encode(serde_json::to_vec(&header)?);

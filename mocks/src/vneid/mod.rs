@@ -88,13 +88,7 @@ impl VneidState {
     pub fn new(config: VneidConfig, population: Arc<Population>) -> anyhow::Result<Shared> {
         let keys = KeyRing::load_or_generate(config.key_dir.as_deref())?;
         let faults = Faults::new(config.faults.clone());
-        Ok(Arc::new(VneidState {
-            config,
-            population,
-            keys,
-            faults,
-            store: store::Store::default(),
-        }))
+        Ok(Arc::new(VneidState { config, population, keys, faults, store: store::Store::default() }))
     }
 
     fn issuer(&self) -> &str {
@@ -140,11 +134,7 @@ pub fn router(state: Shared) -> Router {
 }
 
 /// Starts the e-ID mock on `listener`.
-pub async fn start(
-    config: VneidConfig,
-    population: Arc<Population>,
-    listener: TcpListener,
-) -> anyhow::Result<Running> {
+pub async fn start(config: VneidConfig, population: Arc<Population>, listener: TcpListener) -> anyhow::Result<Running> {
     let state = VneidState::new(config, population)?;
     Ok(server::spawn(listener, router(state), "vneid")?)
 }

@@ -11,9 +11,7 @@ pub fn login_page(txn: &str, qr_code: &str, error: Option<&str>) -> String {
         .unwrap_or_default();
     let txn = escape(txn);
     let qr_code = escape(qr_code);
-    let error = error
-        .map(|e| format!("<p class=\"loi\" role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
+    let error = error.map(|e| format!("<p class=\"loi\" role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
     format!(
         r#"<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><title>Đăng nhập VNeID (mô phỏng)</title>

@@ -45,8 +45,7 @@ impl IntoResponse for OAuthError {
         )
             .into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         }
         r
     }
@@ -88,11 +87,16 @@ pub async fn token(State(s): State<Shared>, headers: HeaderMap, body: axum::body
 }
 
 fn token_inner(s: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
-    let form: HashMap<String, String> = serde_urlencoded_parse(body)
-        .ok_or_else(|| OAuthError::new(StatusCode::BAD_REQUEST, "invalid_request", "body must be application/x-www-form-urlencoded"))?;
+    let form: HashMap<String, String> = serde_urlencoded_parse(body).ok_or_else(|| {
+        OAuthError::new(StatusCode::BAD_REQUEST, "invalid_request", "body must be application/x-www-form-urlencoded")
+    })?;
     let client_id = client_auth::authenticate(s, headers, &form)?;
     if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
-        return Err(OAuthError::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", "only authorization_code is supported"));
+        return Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only authorization_code is supported",
+        ));
     }
     let code = form.get("code").ok_or_else(|| OAuthError::grant("missing code"))?;
     // Take-once: a code is gone after its first use, successful or not.
@@ -146,10 +150,7 @@ fn token_inner(s: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Value, OA
     {
         let mut access = s.store.access.lock().map_err(|_| OAuthError::server())?;
         prune(&mut access, t, |v| v.expires);
-        access.insert(
-            access_token.clone(),
-            AccessGrant { account: grant.account, client_id, expires: t + ttl },
-        );
+        access.insert(access_token.clone(), AccessGrant { account: grant.account, client_id, expires: t + ttl });
     }
     Ok(json!({
         "access_token": access_token,
@@ -186,11 +187,10 @@ pub async fn userinfo(State(s): State<Shared>, headers: HeaderMap) -> Response {
             Json(Value::Object(claims)).into_response()
         }
         _ => {
-            let mut r = OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_token", "unknown or expired access token").into_response();
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            );
+            let mut r = OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_token", "unknown or expired access token")
+                .into_response();
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer error=\"invalid_token\""));
             r
         }
     }
@@ -208,11 +208,7 @@ pub async fn end_session(State(s): State<Shared>, Query(q): Query<EndSession>) -
     if let Some(target) = q.post_logout_redirect_uri.as_deref() {
         let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
         let allowed = origin(target).is_some_and(|o| {
-            s.config
-                .clients
-                .iter()
-                .flat_map(|c| c.redirect_uris.iter())
-                .any(|r| origin(r).as_ref() == Some(&o))
+            s.config.clients.iter().flat_map(|c| c.redirect_uris.iter()).any(|r| origin(r).as_ref() == Some(&o))
         });
         if !allowed {
             return page::error_page(StatusCode::BAD_REQUEST, "post_logout_redirect_uri không hợp lệ");

@@ -53,10 +53,7 @@ pub async fn start_population(faults: FaultConfig) -> (Running, String) {
 
 /// A client that does not follow redirects, so tests can read `Location`.
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
 
 pub struct Pkce {
@@ -115,9 +112,5 @@ pub async fn form_login(c: &reqwest::Client, base: &str, txn: &str, login: &str,
 }
 
 pub fn location(r: &reqwest::Response) -> String {
-    r.headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
+    r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
 }
