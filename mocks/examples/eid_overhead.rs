@@ -41,10 +41,8 @@ async fn main() -> anyhow::Result<()> {
             .collect(),
     );
     let server = vneid::start(cfg, pop, l).await?;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(conc)
-        .build()?;
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(conc).build()?;
 
     let disco = format!("{base}/.well-known/openid-configuration");
     let n = run(secs, conc, {
@@ -57,6 +55,22 @@ async fn main() -> anyhow::Result<()> {
     .await;
     println!("discovery: {:.0} requests/s ({n} in {secs} s, concurrency {conc})", n as f64 / secs as f64);
 
+    let authz = format!(
+        "{base}/oauth2/authorize?response_type=code&client_id=bench&redirect_uri={REDIRECT}&scope=openid&code_challenge=0123456789012345678901234567890123456789abc&code_challenge_method=S256"
+    );
+    let n = run(secs, conc, {
+        let client = client.clone();
+        move |_| {
+            let (c, u) = (client.clone(), authz.clone());
+            async move { c.get(&u).send().await.map(|r| r.status().is_success()).unwrap_or(false) }
+        }
+    })
+    .await;
+    println!(
+        "login page (authorize, with QR code): {:.0} requests/s ({n} in {secs} s, concurrency {conc})",
+        n as f64 / secs as f64
+    );
+
     let n = run(secs, conc, {
         let client = client.clone();
         move |i| {
@@ -65,7 +79,10 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await;
-    println!("complete logins (3 requests + RS256 signature each): {:.0} logins/s ({n} in {secs} s, concurrency {conc})", n as f64 / secs as f64);
+    println!(
+        "complete logins (3 requests + RS256 signature each): {:.0} logins/s ({n} in {secs} s, concurrency {conc})",
+        n as f64 / secs as f64
+    );
     server.shutdown().await;
     Ok(())
 }
@@ -110,17 +127,11 @@ async fn login(c: &reqwest::Client, base: &str, (id, pass): &(String, String)) -
     let marker = "name=\"txn\" value=\"";
     let start = page.find(marker).map(|i| i + marker.len()).unwrap_or(0);
     let txn = page[start..].split('"').next().unwrap_or("");
-    let r = c
-        .post(format!("{base}/oauth2/login"))
-        .form(&[("txn", txn), ("login", id), ("passcode", pass)])
-        .send()
-        .await?;
+    let r =
+        c.post(format!("{base}/oauth2/login")).form(&[("txn", txn), ("login", id), ("passcode", pass)]).send().await?;
     let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let code = url::Url::parse(loc)?
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
+    let code =
+        url::Url::parse(loc)?.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned()).unwrap_or_default();
     let t = c
         .post(format!("{base}/oauth2/token"))
         .form(&[

@@ -73,7 +73,7 @@ pub async fn authorize(State(s): State<Shared>, Query(q): Query<HashMap<String, 
             return page::error_page(StatusCode::INTERNAL_SERVER_ERROR, "Lỗi hệ thống");
         };
         prune(&mut txns, t, |v| v.expires);
-        if qr.len() > 10_000 {
+        if qr.len() > 10_000 && qr.len().is_multiple_of(1024) {
             qr.retain(|_, txn| txns.contains_key(txn));
         }
         qr.insert(qr_code.clone(), txn_id.clone());
@@ -171,6 +171,15 @@ pub struct StatusQuery {
     txn: String,
 }
 
+/// The QR image of a pending login.
+pub async fn login_qr(State(s): State<Shared>, Query(q): Query<StatusQuery>) -> Response {
+    let code = s.store.txns.lock().ok().and_then(|m| m.get(&q.txn).map(|t| t.qr_code.clone()));
+    match code {
+        Some(code) => ([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], page::qr_svg(&code)).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 /// Polled by the login page while the QR is shown.
 pub async fn login_status(State(s): State<Shared>, Query(q): Query<StatusQuery>) -> Response {
     let txn = s.store.txns.lock().ok().and_then(|m| m.get(&q.txn).cloned());
@@ -197,12 +206,13 @@ fn complete(s: &Shared, txn_id: &str, account: Account, amr: Vec<&'static str>) 
         return None;
     }
     let req = txn.request.clone();
+    let req_qr = txn.qr_code.clone();
     // The form flow has no poller, so the transaction is done now; the QR flow keeps it until
     // the page has picked up the redirect.
     if amr.contains(&"pwd") {
         txns.remove(txn_id);
         if let Ok(mut qr) = s.store.qr.lock() {
-            qr.retain(|_, t| t != txn_id);
+            qr.remove(&req_qr);
         }
     }
     drop(txns);

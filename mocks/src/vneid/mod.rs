@@ -123,6 +123,7 @@ pub fn router(state: Shared) -> Router {
         .route("/oauth2/authorize", get(authorize::authorize))
         .route("/oauth2/login", post(authorize::login_form))
         .route("/oauth2/login/status", get(authorize::login_status))
+        .route("/oauth2/login/qr", get(authorize::login_qr))
         .route("/oauth2/token", post(token::token))
         .route("/oauth2/userinfo", get(token::userinfo).post(token::userinfo))
         .route("/oauth2/logout", get(token::end_session))

@@ -6,9 +6,6 @@ use qrcode::QrCode;
 use qrcode::render::svg;
 
 pub fn login_page(txn: &str, qr_code: &str, error: Option<&str>) -> String {
-    let qr = QrCode::new(format!("vneid-mock://approve?code={qr_code}"))
-        .map(|c| c.render::<svg::Color>().min_dimensions(180, 180).build())
-        .unwrap_or_default();
     let txn = escape(txn);
     let qr_code = escape(qr_code);
     let error = error.map(|e| format!("<p class=\"loi\" role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
@@ -32,7 +29,7 @@ pub fn login_page(txn: &str, qr_code: &str, error: Option<&str>) -> String {
 <button type="submit">Đăng nhập</button>
 </form></section>
 <section><h2>Quét mã QR bằng ứng dụng VNeID</h2>
-{qr}
+<img src="/oauth2/login/qr?txn={txn}" width="180" height="180" alt="Mã QR đăng nhập">
 <p>Mã đăng nhập: <code id="ma">{qr_code}</code></p>
 <p id="trangthai">Đang chờ xác nhận trên điện thoại…</p>
 </section></div>
@@ -47,6 +44,14 @@ pub fn login_page(txn: &str, qr_code: &str, error: Option<&str>) -> String {
 </script>
 </body></html>"#
     )
+}
+
+/// The QR code as SVG. Served as a separate image so that clients which only use the form
+/// (load tests) do not pay for rendering it: it is the most expensive part of the page.
+pub fn qr_svg(qr_code: &str) -> String {
+    QrCode::new(format!("vneid-mock://approve?code={qr_code}"))
+        .map(|c| c.render::<svg::Color>().min_dimensions(180, 180).build())
+        .unwrap_or_default()
 }
 
 pub fn error_page(status: StatusCode, message: &str) -> Response {
