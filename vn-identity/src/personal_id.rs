@@ -47,12 +47,7 @@ pub enum PersonalIdError {
         "century digit {digit} with year digits {yy:02} means born in {year}, which is after \
          the current year {current_year}"
     )]
-    BirthYearInFuture {
-        digit: u8,
-        yy: u8,
-        year: u16,
-        current_year: u16,
-    },
+    BirthYearInFuture { digit: u8, yy: u8, year: u16, current_year: u16 },
 }
 
 /// A validated personal ID. Holds the 12 ASCII digits; accessors decode them.
@@ -75,10 +70,7 @@ impl PersonalId {
             // Report a stray letter before a wrong length: "00109000012a" is a typo, not a
             // length problem, and saying so helps the person fix it.
             if i < 12 {
-                return Err(PersonalIdError::NonDigit {
-                    position: i + 1,
-                    found: c,
-                });
+                return Err(PersonalIdError::NonDigit { position: i + 1, found: c });
             }
         }
         if count != 12 {
@@ -96,12 +88,7 @@ impl PersonalId {
         let yy = (d(4) * 10 + d(5)) as u8;
         let year = birth_year(digit, yy);
         if year > current_year {
-            return Err(PersonalIdError::BirthYearInFuture {
-                digit,
-                yy,
-                year,
-                current_year,
-            });
+            return Err(PersonalIdError::BirthYearInFuture { digit, yy, year, current_year });
         }
         Ok(PersonalId(digits))
     }
@@ -109,12 +96,7 @@ impl PersonalId {
     /// Builds an ID from its parts. `serial` is digits 7–12 (taken modulo 1,000,000).
     ///
     /// Returns an error for an unknown province or a year outside 1900–2399.
-    pub fn from_parts(
-        province: u16,
-        gender: Gender,
-        birth_year: u16,
-        serial: u32,
-    ) -> Result<Self, PersonalIdError> {
+    pub fn from_parts(province: u16, gender: Gender, birth_year: u16, serial: u32) -> Result<Self, PersonalIdError> {
         if Province::by_code(province).is_none() {
             return Err(PersonalIdError::UnknownProvince { code: province });
         }
@@ -122,13 +104,7 @@ impl PersonalId {
         let year = birth_year.clamp(1900, 2399);
         let century = (year - 1900) / 100;
         let digit = century * 2 + u16::from(gender == Gender::Female);
-        let s = format!(
-            "{:03}{}{:02}{:06}",
-            province,
-            digit,
-            year % 100,
-            serial % 1_000_000
-        );
+        let s = format!("{:03}{}{:02}{:06}", province, digit, year % 100, serial % 1_000_000);
         Self::parse_at(&s, u16::MAX)
     }
 
@@ -148,11 +124,7 @@ impl PersonalId {
     }
 
     pub fn gender(&self) -> Gender {
-        if self.digit(3) % 2 == 0 {
-            Gender::Male
-        } else {
-            Gender::Female
-        }
+        if self.digit(3).is_multiple_of(2) { Gender::Male } else { Gender::Female }
     }
 
     pub fn birth_year(&self) -> u16 {
@@ -175,10 +147,7 @@ fn birth_year(century_digit: u8, yy: u8) -> u16 {
 
 /// The current Gregorian year (UTC), without pulling in a date library.
 fn current_year() -> u16 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let days = (secs / 86_400) as i64;
     // Howard Hinnant's civil_from_days.
     let z = days + 719_468;
@@ -255,23 +224,11 @@ mod tests {
         assert_eq!(PersonalId::parse_at("00109012345", 2025), Err(Length { found: 11 }));
         assert_eq!(PersonalId::parse_at("0010901234567", 2025), Err(Length { found: 13 }));
         assert_eq!(PersonalId::parse_at("", 2025), Err(Length { found: 0 }));
-        assert_eq!(
-            PersonalId::parse_at("00109012345a", 2025),
-            Err(NonDigit { position: 12, found: 'a' })
-        );
-        assert_eq!(
-            PersonalId::parse_at("001 090123456", 2025),
-            Err(NonDigit { position: 4, found: ' ' })
-        );
+        assert_eq!(PersonalId::parse_at("00109012345a", 2025), Err(NonDigit { position: 12, found: 'a' }));
+        assert_eq!(PersonalId::parse_at("001 090123456", 2025), Err(NonDigit { position: 4, found: ' ' }));
         // Non-ASCII digits are not digits here.
-        assert!(matches!(
-            PersonalId::parse_at("00109012345٣", 2025),
-            Err(NonDigit { position: 12, .. })
-        ));
-        assert_eq!(
-            PersonalId::parse_at("003090123456", 2025),
-            Err(UnknownProvince { code: 3 })
-        );
+        assert!(matches!(PersonalId::parse_at("00109012345٣", 2025), Err(NonDigit { position: 12, .. })));
+        assert_eq!(PersonalId::parse_at("003090123456", 2025), Err(UnknownProvince { code: 3 }));
         assert_eq!(
             PersonalId::parse_at("001290123456", 2025),
             Err(BirthYearInFuture { digit: 2, yy: 90, year: 2090, current_year: 2025 })

@@ -140,10 +140,7 @@ impl Province {
     /// Looks up an old (ID) province code. Returns `None` for codes never assigned, such as 3.
     pub fn by_code(code: u16) -> Option<&'static Province> {
         // The table is sorted by code, so a binary search keeps ID parsing cheap.
-        PROVINCES
-            .binary_search_by_key(&code, |p| p.code)
-            .ok()
-            .map(|i| &PROVINCES[i])
+        PROVINCES.binary_search_by_key(&code, |p| p.code).ok().map(|i| &PROVINCES[i])
     }
 
     /// The code as the three digits used in personal IDs, e.g. "001".
@@ -161,10 +158,7 @@ impl Province {
 
 impl NewProvince {
     pub fn by_code(code: u16) -> Option<&'static NewProvince> {
-        NEW_PROVINCES
-            .binary_search_by_key(&code, |p| p.code)
-            .ok()
-            .map(|i| &NEW_PROVINCES[i])
+        NEW_PROVINCES.binary_search_by_key(&code, |p| p.code).ok().map(|i| &NEW_PROVINCES[i])
     }
 
     /// The old provinces merged into this one.
