@@ -37,12 +37,40 @@ pub enum Command {
     Serve,
     /// Apply database migrations to DATABASE_URL (SQLite or PostgreSQL), then exit.
     Migrate,
+    /// Register and list relying parties (clients).
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Validate the configuration for a mode and print the effective non-secret settings.
     CheckConfig {
         /// The mode whose rules apply.
         #[arg(long, value_enum, default_value_t = CheckMode::Serve)]
         mode: CheckMode,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientsCommand {
+    /// Register a client, or replace the registration with the same id. A confidential
+    /// client's secret is generated and printed once; only its hash is stored.
+    Add(crate::commands::ClientArgs),
+    /// List registered clients as JSON (secret hashes omitted).
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Make new signing keys active now. Old public keys stay in JWKS until every token they
+    /// signed has expired (`--max-token-lifetime`).
+    Rotate {
+        /// Seconds the retired keys stay published; must cover the longest token lifetime.
+        #[arg(long, default_value_t = 86_400)]
+        max_token_lifetime: i64,
+    },
+    /// Show the key ring: kid, algorithm, state.
+    List,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -59,6 +87,8 @@ pub enum Failure {
     Config(#[from] ConfigError),
     #[error("{0}")]
     Runtime(String),
+    #[error("{0}")]
+    Usage(String),
 }
 
 pub fn main() -> ExitCode {
@@ -76,6 +106,10 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
+        Err(Failure::Usage(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
         Err(Failure::Runtime(e)) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -88,7 +122,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command.unwrap_or(Command::Dev) {
         Command::Dev => crate::dev::run(config).await,
         Command::Serve => crate::dev::serve(config).await,
-        Command::Migrate => migrate(config).await,
+        Command::Migrate => crate::commands::migrate(config).await,
+        Command::Clients(ClientsCommand::Add(args)) => crate::commands::add_client(config, args).await,
+        Command::Clients(ClientsCommand::List) => crate::commands::list_clients(config).await,
+        Command::Keys(KeysCommand::Rotate { max_token_lifetime }) => {
+            crate::commands::rotate_keys(config, max_token_lifetime).await
+        }
+        Command::Keys(KeysCommand::List) => crate::commands::list_keys(config).await,
         Command::CheckConfig { mode } => {
             let mode = match mode {
                 CheckMode::Dev => Mode::Dev,
@@ -100,16 +140,4 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
     }
-}
-
-async fn migrate(config: Config) -> Result<(), Failure> {
-    use secrecy::ExposeSecret;
-    config.validate(Mode::Migrate)?;
-    let url = config.database_url.as_ref().map(|u| u.expose_secret().to_owned()).unwrap_or_default();
-    let db = crate::store::Db::connect(&url, 1, std::time::Duration::from_millis(config.database_acquire_timeout_ms))
-        .await
-        .map_err(|e| Failure::Runtime(e.to_string()))?;
-    db.migrate().await.map_err(|e| Failure::Runtime(e.to_string()))?;
-    println!("migrations applied ({:?})", db.dialect());
-    Ok(())
 }

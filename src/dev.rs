@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use crate::app::{self, AppState};
 use crate::cli::Failure;
 use crate::config::{Config, DEV_KEY_MARKER, Mode};
+use crate::dev_setup;
 use crate::observability;
 
 pub async fn run(mut config: Config) -> Result<(), Failure> {
@@ -29,6 +30,11 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     let portal_listener = bind(&config, config.portal_port).await?;
     let state = AppState::build(config.clone(), Mode::Dev).await.map_err(|e| Failure::Runtime(e.to_string()))?;
     let backends = format!("{:?} database, {} session store", state.db.dialect(), state.kv.backend_name());
+    let mocks =
+        dev_setup::start_mocks(&config).await.map_err(|e| Failure::Runtime(format!("starting the mocks: {e:#}")))?;
+    let _portal_secret = dev_setup::register_portal(&state.db, &config, crate::oidc::provider::now())
+        .await
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grace = Duration::from_secs(config.shutdown_grace_secs);
@@ -46,6 +52,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     );
     let result = op.await;
     let _ = portal.await;
+    mocks.shutdown().await;
     state.db.close().await;
     result.map_err(|e| Failure::Runtime(e.to_string()))
 }
@@ -108,11 +115,16 @@ fn print_banner(config: &Config, backends: &str) {
     let host = "localhost";
     println!(
         "\nxacthuc is running in development mode ({backends}).\n\
-         \n  Identity provider   {issuer}\n  Health              http://{host}:{port}/healthz  ·  /readyz  ·  /metrics\n  Demo portal         http://{host}:{portal}/\n\
-         \nPress Ctrl-C to stop; in-flight requests are finished first. Data stays in {data}/ for the next start.\n",
+         \n  Identity provider   {issuer}\n  Health              http://{host}:{port}/healthz  ·  /readyz  ·  /metrics\n  Demo portal         http://{host}:{portal}/   <- open this to log in as a citizen\n\
+         \n  Mock e-ID (VNeID)   http://{host}:{vneid}/\n  Mock population DB  http://{host}:{population}/\n  Mock Government CA  http://{host}:{ca}/\n\
+         \n{demo}\nPress Ctrl-C to stop; in-flight requests are finished first. Data stays in {data}/ for the next start.\n",
         issuer = config.issuer,
         port = config.port,
         portal = config.portal_port,
         data = config.data_dir.display(),
+        vneid = config.mock_vneid_port,
+        population = config.mock_population_port,
+        ca = config.mock_gov_ca_port,
+        demo = dev_setup::demo_identities_text(),
     );
 }

@@ -6,8 +6,10 @@
 pub mod accounts;
 pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod dev;
+pub mod dev_setup;
 pub mod observability;
 pub mod oidc;
 pub mod portal;

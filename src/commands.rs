@@ -1,0 +1,202 @@
+//! Operator commands that touch the database and exit: migrate, clients, keys. In dev mode's
+//! layout (no DATABASE_URL) they act on the embedded database, like `cargo run` does.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::cli::Failure;
+use crate::config::{Config, Mode};
+use crate::oidc::clients::{AuthMethod, Client, GrantType, SubjectType, generate_secret, hash_secret};
+use crate::oidc::provider::now;
+use crate::store::Db;
+use crate::tokens::{KeyPolicy, KeyRing, KeyStore, MasterKey};
+
+fn runtime(e: impl std::fmt::Display) -> Failure {
+    Failure::Runtime(e.to_string())
+}
+
+/// The database named by the configuration, or the embedded one of dev mode.
+async fn open_db(config: &mut Config) -> Result<Db, Failure> {
+    if config.database_url.is_none() {
+        let path = config.data_dir.join("xacthuc.db");
+        config.database_url = Some(SecretString::from(format!("sqlite://{}?mode=rwc", path.display())));
+    }
+    config.validate(Mode::Migrate)?;
+    let url = config.database_url.as_ref().map(|u| u.expose_secret().to_owned()).unwrap_or_default();
+    let db = Db::connect(&url, 2, Duration::from_millis(config.database_acquire_timeout_ms)).await.map_err(runtime)?;
+    db.migrate().await.map_err(runtime)?;
+    Ok(db)
+}
+
+pub async fn migrate(mut config: Config) -> Result<(), Failure> {
+    let db = open_db(&mut config).await?;
+    println!("migrations applied ({:?})", db.dialect());
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ClientArgs {
+    /// The client_id.
+    #[arg(long)]
+    pub id: String,
+    /// Display name shown on the login and consent pages.
+    #[arg(long)]
+    pub name: String,
+    /// Exact redirect URI (repeat for several).
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// Exact post-logout redirect URI (repeat for several).
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Where back-channel logout tokens are POSTed.
+    #[arg(long)]
+    pub backchannel_logout_uri: Option<String>,
+    /// client_secret_basic, client_secret_post, private_key_jwt or none (public client).
+    #[arg(long, default_value = "client_secret_basic")]
+    pub auth_method: String,
+    /// Allowed scopes, space separated.
+    #[arg(long, default_value = "openid profile")]
+    pub scope: String,
+    /// Allowed grants, comma separated: authorization_code, refresh_token, client_credentials.
+    #[arg(long, default_value = "authorization_code,refresh_token")]
+    pub grants: String,
+    /// File holding the client's public JWK set (private_key_jwt, signed request objects).
+    #[arg(long)]
+    pub jwks_file: Option<PathBuf>,
+    /// URL of the client's public JWK set.
+    #[arg(long)]
+    pub jwks_uri: Option<String>,
+    /// Sector identifier for pairwise subjects (default: the redirect URI's host).
+    #[arg(long)]
+    pub sector: Option<String>,
+    /// Give this client the account's internal id as `sub` instead of a pairwise one.
+    #[arg(long)]
+    pub public_subject: bool,
+    /// First-party service: skip the consent page.
+    #[arg(long)]
+    pub trusted: bool,
+    /// Refuse authorization requests that were not pushed (PAR).
+    #[arg(long)]
+    pub require_par: bool,
+    /// ID token signing algorithm: ES256, RS256 or EdDSA.
+    #[arg(long, default_value = "ES256")]
+    pub id_token_alg: String,
+    /// Default acr for this client's logins (e.g. urn:xacthuc:acr:eid2).
+    #[arg(long)]
+    pub default_acr: Option<String>,
+}
+
+/// Builds (and validates) a client from the command-line arguments; the secret, if any, is
+/// returned to be shown once.
+pub fn client_from_args(a: &ClientArgs) -> Result<(Client, Option<String>), String> {
+    let auth_method: AuthMethod = serde_json::from_value(serde_json::Value::String(a.auth_method.clone()))
+        .map_err(|_| format!("--auth-method must be one of {}", AuthMethod::ALL.join(", ")))?;
+    let grant_types = a
+        .grants
+        .split(',')
+        .map(|g| {
+            serde_json::from_value::<GrantType>(serde_json::Value::String(g.trim().to_owned()))
+                .map_err(|_| format!("unknown grant {g:?}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let jwks = match &a.jwks_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(serde_json::from_str(&text).map_err(|e| format!("{}: not a JWK set: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    a.id_token_alg
+        .parse::<crate::tokens::Alg>()
+        .map_err(|_| "--id-token-alg must be ES256, RS256 or EdDSA".to_string())?;
+    let secret =
+        matches!(auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost).then(generate_secret);
+    let client = Client {
+        client_id: a.id.clone(),
+        name: a.name.clone(),
+        secret_hash: secret.as_deref().map(hash_secret),
+        auth_method,
+        jwks,
+        jwks_uri: a.jwks_uri.clone(),
+        redirect_uris: a.redirect_uris.clone(),
+        post_logout_redirect_uris: a.post_logout_redirect_uris.clone(),
+        backchannel_logout_uri: a.backchannel_logout_uri.clone(),
+        scopes: a.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        grant_types,
+        sector_identifier: a.sector.clone(),
+        subject_type: if a.public_subject { SubjectType::Public } else { SubjectType::Pairwise },
+        default_acr: a.default_acr.clone(),
+        id_token_signed_response_alg: a.id_token_alg.clone(),
+        require_pushed_authorization_requests: a.require_par,
+        trusted: a.trusted,
+        access_token_ttl_secs: 300,
+        id_token_ttl_secs: 300,
+        refresh_token_ttl_secs: 8 * 3600,
+    };
+    client.validate()?;
+    Ok((client, secret))
+}
+
+pub async fn add_client(mut config: Config, args: ClientArgs) -> Result<(), Failure> {
+    let (client, secret) = client_from_args(&args).map_err(|e| Failure::Usage(format!("clients add: {e}")))?;
+    let db = open_db(&mut config).await?;
+    db.put_client(&client, now()).await.map_err(runtime)?;
+    println!("client {} registered", client.client_id);
+    if let Some(s) = secret {
+        println!("client_secret: {s}\n(shown once; only its hash is stored)");
+    }
+    Ok(())
+}
+
+pub async fn list_clients(mut config: Config) -> Result<(), Failure> {
+    let db = open_db(&mut config).await?;
+    let mut clients = db.list_clients().await.map_err(runtime)?;
+    for c in &mut clients {
+        c.secret_hash = None;
+    }
+    println!("{}", serde_json::to_string_pretty(&clients).map_err(runtime)?);
+    Ok(())
+}
+
+async fn ring(config: &mut Config) -> Result<(Db, KeyRing), Failure> {
+    if config.master_key.is_none() {
+        // Dev layout: the generated development key.
+        let path = config.keys_dir.join("dev-master.key");
+        let key = std::fs::read_to_string(&path)
+            .map_err(|e| runtime(format!("no master key: set XACTHUC_MASTER_KEY ({}: {e})", path.display())))?;
+        config.master_key = Some(SecretString::from(key.trim().to_owned()));
+    }
+    let bytes = config.master_key_bytes()?.ok_or_else(|| runtime("master_key is not set"))?;
+    let master = MasterKey::from_bytes(&bytes).map_err(runtime)?;
+    let db = open_db(config).await?;
+    let ring = KeyRing::ensure_keys(&db, master, KeyPolicy::default(), now()).await.map_err(runtime)?;
+    Ok((db, ring))
+}
+
+pub async fn rotate_keys(mut config: Config, max_token_lifetime: i64) -> Result<(), Failure> {
+    let (db, ring) = ring(&mut config).await?;
+    ring.rotate(&db, now(), max_token_lifetime).await.map_err(runtime)?;
+    println!("rotated; active keys:");
+    for alg in ring.signing_algs() {
+        println!("  {} {}", alg.jose_name(), ring.active_kid(alg).unwrap_or_default());
+    }
+    println!("running instances pick the new keys up at their next key reload");
+    Ok(())
+}
+
+pub async fn list_keys(mut config: Config) -> Result<(), Failure> {
+    let (db, _ring) = ring(&mut config).await?;
+    let t = now();
+    for k in db.load_keys().await.map_err(runtime)? {
+        let state = match (k.retire_at, k.expires_at) {
+            (None, _) => "active".to_string(),
+            (Some(_), Some(e)) if e <= t => "expired".to_string(),
+            (Some(_), Some(e)) => format!("retiring, published until {e}"),
+            (Some(_), None) => "retiring".to_string(),
+        };
+        println!("{} {} created {} {state}", k.kid, k.alg.jose_name(), k.created_at);
+    }
+    Ok(())
+}
