@@ -46,3 +46,12 @@ async fn start_all_serves_the_three_mocks_on_one_population() {
     assert!(dir.path().join("vneid/vneid-signing-key.pk8").exists());
     m.shutdown().await;
 }
+
+#[test]
+fn readme_lists_the_demo_identities_as_the_code_makes_them() {
+    let readme = include_str!("../README.md");
+    for d in demo_citizens() {
+        let row = format!("| {} | {} | {} | {} |", d.login, d.passcode, d.level, d.name);
+        assert!(readme.contains(&row), "README demo table lacks: {row}");
+    }
+}

@@ -172,20 +172,24 @@ pub fn generate_to(seed: u64, count: usize, format: OutputFormat, out: &mut impl
     const CHUNK: usize = 64 * 1024;
     let count = count.max(super::DEMO_COUNT as usize).min(u32::MAX as usize);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // One buffer per thread, reused across chunks: fresh multi-megabyte buffers each round
+    // cost more in page faults than the serialisation itself.
+    let mut buffers: Vec<Vec<u8>> = vec![Vec::new(); threads];
     let mut start = 0usize;
     while start < count {
         let end = (start + CHUNK * threads).min(count);
+        let per = (end - start).div_ceil(threads).div_ceil(4) * 4;
         // Each thread generates and serialises its own slice; the writer only concatenates.
-        let buffers: Vec<io::Result<Vec<u8>>> = std::thread::scope(|s| {
-            let per = (end - start).div_ceil(threads).div_ceil(4) * 4;
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
+        let results: Vec<io::Result<()>> = std::thread::scope(|s| {
+            let handles: Vec<_> = buffers
+                .iter_mut()
+                .enumerate()
+                .map(|(t, buf)| {
                     let a = (start + t * per).min(end) as u32;
                     let b = (start + (t + 1) * per).min(end) as u32;
                     s.spawn(move || {
-                        let mut buf = Vec::with_capacity((b - a) as usize * 400);
-                        write_citizens(&mut buf, format, &super::generate_range(seed, a..b))?;
-                        Ok(buf)
+                        buf.clear();
+                        write_citizens(buf, format, &super::generate_range(seed, a..b))
                     })
                 })
                 .collect();
@@ -194,8 +198,9 @@ pub fn generate_to(seed: u64, count: usize, format: OutputFormat, out: &mut impl
                 .map(|h| h.join().unwrap_or_else(|_| Err(io::Error::other("generator thread panicked"))))
                 .collect()
         });
-        for b in buffers {
-            out.write_all(&b?)?;
+        for (r, b) in results.into_iter().zip(&buffers) {
+            r?;
+            out.write_all(b)?;
         }
         start = end;
     }
