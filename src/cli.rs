@@ -55,7 +55,7 @@ pub enum Command {
 pub enum ClientsCommand {
     /// Register a client, or replace the registration with the same id. A confidential
     /// client's secret is generated and printed once; only its hash is stored.
-    Add(crate::commands::ClientArgs),
+    Add(Box<crate::commands::ClientArgs>),
     /// List registered clients as JSON (secret hashes omitted).
     List,
 }
@@ -123,7 +123,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Dev => crate::dev::run(config).await,
         Command::Serve => crate::dev::serve(config).await,
         Command::Migrate => crate::commands::migrate(config).await,
-        Command::Clients(ClientsCommand::Add(args)) => crate::commands::add_client(config, args).await,
+        Command::Clients(ClientsCommand::Add(args)) => crate::commands::add_client(config, *args).await,
         Command::Clients(ClientsCommand::List) => crate::commands::list_clients(config).await,
         Command::Keys(KeysCommand::Rotate { max_token_lifetime }) => {
             crate::commands::rotate_keys(config, max_token_lifetime).await

@@ -2,6 +2,9 @@
 //! under CI=true a missing backend is a failure, never a skip.
 #![allow(dead_code)]
 
+pub mod keys;
+pub mod op;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

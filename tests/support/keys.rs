@@ -1,0 +1,43 @@
+//! Client-side keys for tests: an ES256 key pair with its public JWK, to sign client assertions
+//! and request objects the way a relying party would.
+#![allow(dead_code)]
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use base64::Engine;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+pub struct ClientKey {
+    pub kid: String,
+    pkcs8: Vec<u8>,
+    pub jwk: Value,
+}
+
+impl ClientKey {
+    pub fn generate(kid: &str) -> Self {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("keygen");
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).expect("parse");
+        let public = pair.public_key().as_ref().to_vec(); // 0x04 || x || y
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let jwk = json!({ "kty": "EC", "crv": "P-256", "x": b64(&public[1..33]), "y": b64(&public[33..65]), "kid": kid, "alg": "ES256", "use": "sig" });
+        Self { kid: kid.into(), pkcs8: pkcs8.as_ref().to_vec(), jwk }
+    }
+
+    pub fn jwks(&self) -> Value {
+        json!({ "keys": [self.jwk] })
+    }
+
+    pub fn sign(&self, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_der(&self.pkcs8)).expect("sign")
+    }
+
+    /// An RFC 7523 client assertion for `client_id` at `aud`.
+    pub fn assertion(&self, client_id: &str, aud: &str) -> String {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        self.sign(&json!({ "iss": client_id, "sub": client_id, "aud": aud, "iat": now, "exp": now + 60, "jti": uuid::Uuid::new_v4().to_string() }))
+    }
+}
