@@ -132,11 +132,14 @@ async fn redirect_uri_attacks(backend: Backend) {
 }
 on_both_backends!(redirect_uris, super::redirect_uri_attacks);
 
+/// A change to the authorization query.
+type Edit = dyn Fn(&mut Vec<(&'static str, String)>);
+
 async fn request_errors_are_redirected(backend: Backend) {
     let Some(op) = TestOp::start(backend).await else { return };
     register(&op, &client("rp", AuthMethod::ClientSecretBasic, Some("s3cret-s3cret"), None)).await;
     let c = http();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Vec<(&'static str, String)>)>, &str)> = vec![
+    let cases: Vec<(&str, Box<Edit>, &str)> = vec![
         ("no PKCE", Box::new(|q| q.retain(|(k, _)| !k.starts_with("code_challenge"))), "invalid_request"),
         (
             "plain PKCE",
@@ -228,7 +231,7 @@ async fn client_authentication(backend: Backend) {
     // private_key_jwt, then a replay of the same assertion, a wrong audience, another key.
     let assertion = key.assertion("pkjwt", &op.url("/token"));
     let jwt_form = |a: &str| {
-        let mut f = cc.to_vec().into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect::<Vec<_>>();
+        let mut f = cc.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
         f.push(("client_assertion_type".into(), "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()));
         f.push(("client_assertion".into(), a.to_owned()));
         f
