@@ -2,6 +2,8 @@
 //! (authorize page + passcode form + token with an RS256 ID token), from a tokio load loop in
 //! the same process (client and server share the machine, so the figures are a floor).
 //!
+//! Also population-database lookups/s.
+//!
 //! `cargo run --release -p xacthuc-mocks --example eid_overhead -- [seconds] [concurrency]`
 
 use std::sync::Arc;
@@ -40,6 +42,9 @@ async fn main() -> anyhow::Result<()> {
             .map(|c| (c.personal_id.to_string(), c.passcode()))
             .collect(),
     );
+    let pl = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let pop_base = format!("http://{}", pl.local_addr()?);
+    let pop_server = xacthuc_mocks::population::start(Default::default(), pop.clone(), pl).await?;
     let server = vneid::start(cfg, pop, l).await?;
     let client =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(conc).build()?;
@@ -73,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
 
     let n = run(secs, conc, {
         let client = client.clone();
+        let ids = ids.clone();
         move |i| {
             let (c, base, ids) = (client.clone(), base.clone(), ids.clone());
             async move { login(&c, &base, &ids[i as usize % ids.len()]).await.unwrap_or(false) }
@@ -83,7 +89,32 @@ async fn main() -> anyhow::Result<()> {
         "complete logins (3 requests + RS256 signature each): {:.0} logins/s ({n} in {secs} s, concurrency {conc})",
         n as f64 / secs as f64
     );
+
+    let n = run(secs, conc, {
+        let client = client.clone();
+        let ids = ids.clone();
+        move |i| {
+            let (c, u, ids) = (client.clone(), format!("{pop_base}/api/congdan/tracuu"), ids.clone());
+            async move {
+                let body =
+                    serde_json::json!({"SoDinhDanh": ids[i as usize % ids.len()].0, "MaYeuCau": format!("bench-{i}")});
+                c.post(&u)
+                    .header("X-API-Key", "xacthuc-dev-population-key")
+                    .json(&body)
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false)
+            }
+        }
+    })
+    .await;
+    println!(
+        "population lookups (SOAP record in JSON): {:.0} requests/s ({n} in {secs} s, concurrency {conc})",
+        n as f64 / secs as f64
+    );
     server.shutdown().await;
+    pop_server.shutdown().await;
     Ok(())
 }
 

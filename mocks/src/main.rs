@@ -227,7 +227,24 @@ fn print_demo() {
     eprintln!("Any other synthetic citizen: passcode = digits 7-12 of the personal ID.");
 }
 
+/// Ctrl-C or SIGTERM (what process managers and `docker stop` send).
 async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term => {}
+        }
+    }
+    #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
     eprintln!("shutting down");
 }
