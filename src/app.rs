@@ -118,7 +118,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .fallback(web::error::not_found)
         .with_state(state.clone())
-        .merge(oidc::routes::router().with_state(state.oidc.clone()))
+        .merge(oidc::routes::router().merge(oidc::account::router()).with_state(state.oidc.clone()))
         .layer(axum::middleware::from_fn(observability::track_metrics))
         .layer(axum::middleware::from_fn(move |req, next| web::security::headers(hsts, req, next)))
         .layer(

@@ -57,6 +57,8 @@ pub struct Config {
     pub master_key: Option<SecretString>,
     pub request_timeout_secs: u64,
     pub session_ttl_secs: u64,
+    pub key_rotation_days: u64,
+    pub key_reload_secs: u64,
     pub body_limit_bytes: usize,
     pub shutdown_grace_secs: u64,
     pub log_format: LogFormat,
@@ -86,6 +88,8 @@ impl Default for Config {
             master_key: None,
             request_timeout_secs: 15,
             session_ttl_secs: 8 * 3600,
+            key_rotation_days: 30,
+            key_reload_secs: 60,
             body_limit_bytes: 64 * 1024,
             shutdown_grace_secs: 20,
             log_format: LogFormat::Auto,
@@ -159,6 +163,9 @@ impl Config {
             self.validate_issuer(mode)?;
             if self.request_timeout_secs == 0 {
                 return Err(ConfigError::new("request_timeout_secs", "must be at least 1"));
+            }
+            if self.key_reload_secs == 0 {
+                return Err(ConfigError::new("key_reload_secs", "must be at least 1"));
             }
             if self.body_limit_bytes < 1024 {
                 return Err(ConfigError::new("body_limit_bytes", "must be at least 1024"));

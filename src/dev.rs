@@ -30,6 +30,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     let portal_listener = bind(&config, config.portal_port).await?;
     let state = AppState::build(config.clone(), Mode::Dev).await.map_err(|e| Failure::Runtime(e.to_string()))?;
     let backends = format!("{:?} database, {} session store", state.db.dialect(), state.kv.backend_name());
+    start_background(&state);
     let mocks =
         dev_setup::start_mocks(&config).await.map_err(|e| Failure::Runtime(format!("starting the mocks: {e:#}")))?;
     let _portal_secret = dev_setup::register_portal(&state.db, &config, crate::oidc::provider::now())
@@ -67,6 +68,7 @@ pub async fn serve(mut config: Config) -> Result<(), Failure> {
     observability::init_logging(config.log_format, &config.log_level, true);
     let listener = bind(&config, config.port).await?;
     let state = AppState::build(config.clone(), Mode::Serve).await.map_err(|e| Failure::Runtime(e.to_string()))?;
+    start_background(&state);
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), issuer = %config.issuer,
         session_store = state.kv.backend_name(), "xacthuc serving");
     let result = app::serve(
@@ -78,6 +80,15 @@ pub async fn serve(mut config: Config) -> Result<(), Failure> {
     .await;
     state.db.close().await;
     result.map_err(|e| Failure::Runtime(e.to_string()))
+}
+
+fn start_background(state: &AppState) {
+    let c = &state.config;
+    crate::oidc::key_schedule::spawn(
+        state.oidc.clone(),
+        Duration::from_secs(c.key_reload_secs),
+        Duration::from_secs(c.key_rotation_days * 86_400),
+    );
 }
 
 async fn bind(config: &Config, port: u16) -> Result<TcpListener, Failure> {

@@ -2,6 +2,7 @@
 //! authentication method reports who the user is, at which `acr`, with which `amr`, through
 //! [`flow::complete_login`].
 
+pub mod account;
 pub mod acr;
 pub mod claims;
 pub mod client_auth;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod flow;
 pub mod grants;
 pub mod jwks_cache;
+pub mod key_schedule;
 pub mod logout;
 pub mod mint;
 pub mod pages;
