@@ -55,6 +55,12 @@ pub struct Config {
     pub redis_key_prefix: String,
     pub redis_timeout_ms: u64,
     pub master_key: Option<SecretString>,
+    pub vneid_issuer: Option<String>,
+    pub vneid_client_id: String,
+    pub vneid_client_key_file: Option<PathBuf>,
+    pub vneid_client_secret: Option<SecretString>,
+    pub population_url: Option<String>,
+    pub population_api_key: Option<SecretString>,
     pub request_timeout_secs: u64,
     pub session_ttl_secs: u64,
     pub key_rotation_days: u64,
@@ -86,6 +92,12 @@ impl Default for Config {
             redis_key_prefix: "xacthuc:".into(),
             redis_timeout_ms: 500,
             master_key: None,
+            vneid_issuer: None,
+            vneid_client_id: "xacthuc".into(),
+            vneid_client_key_file: None,
+            vneid_client_secret: None,
+            population_url: None,
+            population_api_key: None,
             request_timeout_secs: 15,
             session_ttl_secs: 8 * 3600,
             key_rotation_days: 30,
@@ -204,6 +216,9 @@ impl Config {
             }
             (None, _) => {}
         }
+        if mode == Mode::Serve {
+            self.validate_national_systems()?;
+        }
         if let Some(key) = &self.master_key {
             let key = key.expose_secret();
             if mode == Mode::Serve && key.starts_with(DEV_KEY_MARKER) {
@@ -220,6 +235,36 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Production must reach the national e-ID and the population database; dev mode fills
+    /// these in with its mocks.
+    fn validate_national_systems(&self) -> Result<(), ConfigError> {
+        let url_key = |key: &str, v: &Option<String>| -> Result<(), ConfigError> {
+            let v = v
+                .as_deref()
+                .ok_or_else(|| ConfigError::new(key, "missing: expected the https base URL of the national system"))?;
+            url::Url::parse(v).map(|_| ()).map_err(|e| ConfigError::new(key, format!("invalid URL {v:?}: {e}")))
+        };
+        url_key("vneid_issuer", &self.vneid_issuer)?;
+        url_key("population_url", &self.population_url)?;
+        if self.population_api_key.is_none() {
+            return Err(ConfigError::new(
+                "population_api_key",
+                "missing: the API key issued by the data-sharing platform",
+            ));
+        }
+        match (&self.vneid_client_key_file, &self.vneid_client_secret) {
+            (Some(path), _) if !path.exists() => Err(ConfigError::new(
+                "vneid_client_key_file",
+                format!("{} does not exist: expected an ES256 private key in PEM", path.display()),
+            )),
+            (Some(_), _) | (None, Some(_)) => Ok(()),
+            (None, None) => Err(ConfigError::new(
+                "vneid_client_key_file",
+                "missing: private_key_jwt toward the e-ID needs an ES256 key in PEM (or set vneid_client_secret)",
+            )),
+        }
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
@@ -411,12 +456,23 @@ mod tests {
         assert!(database_scheme("mysql://x/y").is_err());
     }
 
+    fn with_national_systems(mut c: Config) -> Config {
+        c.vneid_issuer = Some("https://vneid.example.vn".into());
+        c.vneid_client_secret = Some("s".to_string().into());
+        c.population_url = Some("https://lgsp.example.vn".into());
+        c.population_api_key = Some("k".to_string().into());
+        c
+    }
+
     #[test]
     fn master_key_rules() {
         let good = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
         assert!(decode_master_key(&good).is_ok());
         assert!(decode_master_key("short").is_err());
-        let mut c = Config { master_key: Some(format!("{DEV_KEY_MARKER}{good}").into()), ..Config::default() };
+        let mut c = with_national_systems(Config {
+            master_key: Some(format!("{DEV_KEY_MARKER}{good}").into()),
+            ..Config::default()
+        });
         c.database_url = Some("postgres://p@127.0.0.1/test".to_string().into());
         c.redis_url = Some("redis://127.0.0.1:6379".to_string().into());
         c.issuer = "https://id.example.vn".into();
@@ -427,7 +483,7 @@ mod tests {
 
     #[test]
     fn issuer_rules() {
-        let mut c = Config::default();
+        let mut c = with_national_systems(Config::default());
         c.validate(Mode::Dev).unwrap();
         c.database_url = Some("postgres://p@127.0.0.1/test".to_string().into());
         c.redis_url = Some("redis://127.0.0.1:6379".to_string().into());
@@ -438,5 +494,8 @@ mod tests {
         c.validate(Mode::Serve).unwrap();
         c.issuer = "http://id.example.vn".into();
         assert_eq!(c.validate(Mode::Serve).unwrap_err().key, "issuer");
+        c.issuer = "https://id.example.vn".into();
+        c.population_api_key = None;
+        assert_eq!(c.validate(Mode::Serve).unwrap_err().key, "population_api_key");
     }
 }

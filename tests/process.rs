@@ -111,6 +111,11 @@ async fn serve_rides_out_a_redis_restart() {
         ("XACTHUC_REDIS_TIMEOUT_MS", "300".into()),
         ("DATABASE_URL", db_url.clone()),
         ("REDIS_URL", format!("redis://127.0.0.1:{}", redis.port)),
+        // Never contacted in this test: the national systems are only called during a login.
+        ("XACTHUC_VNEID_ISSUER", "http://127.0.0.1:9".to_string()),
+        ("XACTHUC_VNEID_CLIENT_SECRET", "not-a-real-secret".to_string()),
+        ("XACTHUC_POPULATION_URL", "http://127.0.0.1:9".to_string()),
+        ("XACTHUC_POPULATION_API_KEY", "not-a-real-key".to_string()),
     ];
     let child = Proc(xacthuc(&["serve"], &env).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
     let c = client();
@@ -161,6 +166,10 @@ fn bad_configuration_is_one_clear_line_and_exit_2() {
             ("REDIS_URL", "redis://127.0.0.1:6379".to_string()),
             ("XACTHUC_ISSUER", "https://id.example.vn".to_string()),
             ("XACTHUC_MASTER_KEY", good_master.clone()),
+            ("XACTHUC_VNEID_ISSUER", "https://vneid.example.vn".to_string()),
+            ("XACTHUC_VNEID_CLIENT_SECRET", "not-a-real-secret".to_string()),
+            ("XACTHUC_POPULATION_URL", "https://lgsp.example.vn".to_string()),
+            ("XACTHUC_POPULATION_API_KEY", "not-a-real-key".to_string()),
         ];
         for (k, v) in extra {
             env.retain(|(ek, _)| ek != k);
@@ -180,6 +189,7 @@ fn bad_configuration_is_one_clear_line_and_exit_2() {
     run_expecting_config_error(&["serve"], &prod(&[("REDIS_URL", "")]), "redis_url");
     run_expecting_config_error(&["serve"], &prod(&[("XACTHUC_ISSUER", "http://id.example.vn")]), "issuer");
     run_expecting_config_error(&["serve"], &prod(&[("XACTHUC_LOG_FORMAT", "xml")]), "log_format");
+    run_expecting_config_error(&["serve"], &prod(&[("XACTHUC_VNEID_ISSUER", "")]), "vneid_issuer");
     // Secrets never appear in the message.
     let out = xacthuc(&["serve"], &prod(&[("DATABASE_URL", "postgres//user:hunter2@x")])).output().unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2"));

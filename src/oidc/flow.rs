@@ -162,16 +162,20 @@ fn check_id_token_hint(p: &Provider, client: &Client, hint: &str, session: Optio
     Ok(())
 }
 
-/// Called by an authentication method once the user is authenticated.
-pub async fn complete_login(p: &Provider, mut tx: LoginTx, who: Authenticated, old: Option<Session>) -> Next {
-    let Ok(Some(client)) = p.clients.get(&tx.request.client_id).await else { return Next::Unavailable };
+/// Called by an authentication method once the user is authenticated. Returns the next step
+/// and the new session, whose cookie the caller sets.
+pub async fn complete_login(
+    p: &Provider,
+    mut tx: LoginTx,
+    who: Authenticated,
+    old: Option<Session>,
+) -> (Next, Option<Session>) {
+    let Ok(Some(client)) = p.clients.get(&tx.request.client_id).await else { return (Next::Unavailable, None) };
     if acr::rank(&who.acr).unwrap_or(0) < tx.min_rank {
         let _ = drop_tx(p, &tx.id).await;
-        return error_to_client(
-            p,
-            &tx.request,
-            OAuthError::new(ErrorCode::AccessDenied, "the authentication level demanded by acr_values was not reached"),
-        );
+        let e =
+            OAuthError::new(ErrorCode::AccessDenied, "the authentication level demanded by acr_values was not reached");
+        return (error_to_client(p, &tx.request, e), None);
     }
     // A new login starts a new session (no fixation); a different user's session ends.
     if let Some(old) = old {
@@ -179,10 +183,10 @@ pub async fn complete_login(p: &Provider, mut tx: LoginTx, who: Authenticated, o
     }
     let s = match session::create(p, &who.account_id, &who.acr, who.amr, who.auth_time).await {
         Ok(s) => s,
-        Err(_) => return Next::Unavailable,
+        Err(_) => return (Next::Unavailable, None),
     };
     tx.session = Some(SessionRef { account_id: s.account_id.clone(), sid: s.sid.clone() });
-    continue_with_session(p, &client, tx, s).await
+    (continue_with_session(p, &client, tx, s.clone()).await, Some(s))
 }
 
 /// With an authenticated session: consent if needed, else the code.

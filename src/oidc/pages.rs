@@ -103,6 +103,22 @@ pub fn problem(lang: Lang, title_vi: &str, title_en: &str, msg_vi: &str, msg_en:
     layout(lang, lang.t(title_vi, title_en), &body, None)
 }
 
+/// A citizen login that failed (e-ID refused, population data mismatch, upstream down): what
+/// happened, a retry when it can help, and a way back to the service.
+pub fn login_failed(lang: Lang, msg_vi: &str, msg_en: &str, retry: Option<&str>, back: &str) -> String {
+    let retry = retry
+        .map(|u| format!(r#"<a class="button" href="{}" id="retry">{}</a>"#, escape(u), lang.t("Thử lại", "Try again")))
+        .unwrap_or_default();
+    let body = format!(
+        r#"<h1>{h}</h1><div class="error" role="alert" id="login-error"><p>{msg}</p></div>{retry}<a class="button secondary" href="{back}" id="back-to-service">{b}</a>"#,
+        h = lang.t("Chưa đăng nhập được", "Login did not succeed"),
+        msg = escape(lang.t(msg_vi, msg_en)),
+        back = escape(back),
+        b = lang.t("Quay lại dịch vụ", "Back to the service"),
+    );
+    layout(lang, lang.t("Chưa đăng nhập được", "Login did not succeed"), &body, None)
+}
+
 pub fn unavailable(lang: Lang) -> String {
     problem(
         lang,
