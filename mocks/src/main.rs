@@ -47,10 +47,13 @@ struct ServeArgs {
     /// Port (for a single mock; `all` uses --vneid-port/--population-port/--gov-ca-port).
     #[arg(long)]
     port: Option<u16>,
+    /// e-ID port (default 8081).
     #[arg(long)]
     vneid_port: Option<u16>,
+    /// Population database port (default 8082).
     #[arg(long)]
     population_port: Option<u16>,
+    /// Government CA port (default 8083).
     #[arg(long)]
     gov_ca_port: Option<u16>,
     /// Folder for persistent state (e-ID signing key, CA keys and registry).
@@ -82,10 +85,13 @@ struct ServeArgs {
 
 #[derive(Args)]
 struct GenerateArgs {
+    /// Seed: the same seed and count always give the same citizens.
     #[arg(long, default_value_t = 2025)]
     seed: u64,
+    /// Number of citizens (the demo citizens are always the first ones).
     #[arg(long, default_value_t = 100_000)]
     count: usize,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Jsonl)]
     format: OutputFormat,
     /// Output file; standard output if absent.
