@@ -180,3 +180,52 @@ async fn negative_test_certificates() {
     assert!(cert.verify_signature(Some(issuing.public_key())).is_err(), "but not the CA's key");
     ca.shutdown().await;
 }
+
+/// The PKCS#12 returned with a generated key opens with its password and holds the certificate
+/// and the key. Checked with the OpenSSL command-line tool, an independent implementation;
+/// skipped where it is not installed.
+#[tokio::test]
+async fn generated_key_comes_as_pkcs12_too() {
+    use base64::Engine;
+    let Ok(version) = std::process::Command::new("openssl").arg("version").output() else {
+        eprintln!("openssl not installed; skipping");
+        return;
+    };
+    eprintln!("{}", String::from_utf8_lossy(&version.stdout));
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, base) = start(dir.path()).await;
+    let c = reqwest::Client::new();
+    for key_type in ["ec", "rsa"] {
+        let v: Value = c
+            .post(format!("{base}/api/certificates"))
+            .json(&officer(json!({"key_type": key_type, "pkcs12_password": "mật khẩu 123"})))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let p12 = base64::engine::general_purpose::STANDARD.decode(v["pkcs12_base64"].as_str().unwrap()).unwrap();
+        let path = dir.path().join(format!("officer-{key_type}.p12"));
+        std::fs::write(&path, p12).unwrap();
+        let out = std::process::Command::new("openssl")
+            .args(["pkcs12", "-in"])
+            .arg(&path)
+            .args(["-passin", "pass:mật khẩu 123", "-nodes"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{key_type}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("BEGIN CERTIFICATE") && text.contains("BEGIN PRIVATE KEY"), "{text}");
+        assert!(text.contains("localKeyID"), "{text}");
+        // A wrong password fails the MAC.
+        let bad = std::process::Command::new("openssl")
+            .args(["pkcs12", "-in"])
+            .arg(&path)
+            .args(["-passin", "pass:wrong", "-nodes"])
+            .output()
+            .unwrap();
+        assert!(!bad.status.success());
+    }
+    ca.shutdown().await;
+}

@@ -99,12 +99,21 @@ pub fn sign_csr(csr_pem: &str, params: CertificateParams, issuer: &Issuer<'_, Ke
     csr.signed_by(issuer).map(|c| c.pem()).map_err(|e| e.to_string())
 }
 
-/// Signs a certificate for a freshly generated key; returns (certificate PEM, key PEM).
+/// A certificate with the key the CA generated for it.
+pub struct Generated {
+    pub cert_pem: String,
+    pub key_pem: String,
+    /// PKCS#12 of both, protected by the given password.
+    pub pkcs12: Vec<u8>,
+}
+
+/// Signs a certificate for a freshly generated key.
 pub fn sign_generated(
     rsa: bool,
     params: CertificateParams,
     issuer: &Issuer<'_, KeyPair>,
-) -> Result<(String, String), String> {
+    p12_password: &str,
+) -> Result<Generated, String> {
     let key = if rsa {
         KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
     } else {
@@ -112,7 +121,8 @@ pub fn sign_generated(
     }
     .map_err(|e| e.to_string())?;
     let cert = params.signed_by(&key, issuer).map_err(|e| e.to_string())?;
-    Ok((cert.pem(), key.serialize_pem()))
+    let pkcs12 = super::pkcs12::build(cert.der(), &key.serialize_der(), p12_password)?;
+    Ok(Generated { cert_pem: cert.pem(), key_pem: key.serialize_pem(), pkcs12 })
 }
 
 pub fn parse_reason(s: &str) -> Option<RevocationReason> {

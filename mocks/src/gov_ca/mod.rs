@@ -3,6 +3,7 @@
 //! revocation, and the CRL over HTTP.
 
 mod issue;
+mod pkcs12;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use rcgen::{Issuer, KeyPair};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -70,6 +73,9 @@ struct CaState {
 }
 
 type Shared = Arc<CaState>;
+
+/// Password of PKCS#12 files when the request names none.
+pub const DEFAULT_P12_PASSWORD: &str = "xacthuc-mock";
 
 const ISSUING_CN: &str = "Mock CA phục vụ các cơ quan Nhà nước";
 
@@ -188,6 +194,8 @@ struct IssueRequest {
     csr_pem: Option<String>,
     /// "ec" (P-256, default) or "rsa" (2048) for a generated key.
     key_type: Option<String>,
+    /// Password of the PKCS#12 returned with a generated key.
+    pkcs12_password: Option<String>,
     validity_days: Option<i64>,
     /// A renewal is limited to 3 years instead of 5.
     #[serde(default)]
@@ -234,9 +242,10 @@ async fn issue_cert(
     let params = issue::officer_params(&subject, &serial, days, req.variant, &crl_url);
     let issuer = if req.variant == Variant::UnknownCa { &s.ca.rogue } else { &s.ca.issuing };
     let not_after = params.not_after.unix_timestamp();
-    let (certificate_pem, private_key_pem) = match &req.csr_pem {
+    let p12_password = req.pkcs12_password.clone().unwrap_or_else(|| DEFAULT_P12_PASSWORD.to_string());
+    let (certificate_pem, private_key_pem, pkcs12) = match &req.csr_pem {
         Some(csr) => match issue::sign_csr(csr, params, issuer) {
-            Ok(c) => (c, None),
+            Ok(c) => (c, None, None),
             Err(e) => return err(StatusCode::BAD_REQUEST, &e),
         },
         None => {
@@ -250,11 +259,11 @@ async fn issue_cert(
             let unknown = req.variant == Variant::UnknownCa;
             let signed = tokio::task::spawn_blocking(move || {
                 let issuer = if unknown { &s2.ca.rogue } else { &s2.ca.issuing };
-                issue::sign_generated(rsa, params, issuer)
+                issue::sign_generated(rsa, params, issuer, &p12_password)
             })
             .await;
             match signed {
-                Ok(Ok((c, k))) => (c, Some(k)),
+                Ok(Ok(g)) => (g.cert_pem, Some(g.key_pem), Some(STANDARD.encode(g.pkcs12))),
                 Ok(Err(e)) => return err(StatusCode::INTERNAL_SERVER_ERROR, &e),
                 Err(e) => return err(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
             }
@@ -285,6 +294,7 @@ async fn issue_cert(
             "certificate_pem": certificate_pem,
             "chain_pem": chain,
             "private_key_pem": private_key_pem,
+            "pkcs12_base64": pkcs12,
             "not_after": not_after,
             "variant": req.variant,
         })),
