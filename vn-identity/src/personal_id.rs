@@ -9,6 +9,13 @@
 //!
 //! The number carries no check digit, so a well-formed ID can still be one nobody holds; the
 //! population database is the only authority on that.
+//!
+//! **Plausible birth year.** The century digit and the two year digits give the birth year;
+//! an ID whose year lies after the current year is rejected (digits 4–9 today, or 2/3 with a
+//! year not reached yet). There is deliberately no lower bound beyond 1900: numbers are kept
+//! for life and records of deceased people keep theirs, so a 1900s year is always plausible.
+//! Checking the year against a claimed date of birth is the caller's job (the ID only knows the
+//! year): see [`PersonalId::birth_year`].
 
 use std::fmt;
 use std::str::FromStr;
