@@ -18,6 +18,9 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+use crate::citizens::routes::CitizenLogin;
+use crate::citizens::upstream::ClientAuthConfig;
+use crate::citizens::{self, PopulationClient, PopulationConfig, Upstream, UpstreamConfig};
 use crate::config::{Config, Mode};
 use crate::observability;
 use crate::oidc::clients::ClientCache;
@@ -37,6 +40,8 @@ pub struct AppState {
     pub kv: Kv,
     pub metrics: PrometheusHandle,
     pub oidc: Provider,
+    /// Citizen login through the national e-ID, when the national systems are configured.
+    pub citizens: Option<CitizenLogin>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +74,8 @@ impl AppState {
             None => Kv::memory(),
         };
         let oidc = build_provider(&config, mode, db.clone(), kv.clone()).await?;
-        Ok(Self { config: Arc::new(config), mode, db, kv, metrics: observability::metrics_handle(), oidc })
+        let citizens = build_citizen_login(&config, &oidc)?;
+        Ok(Self { config: Arc::new(config), mode, db, kv, metrics: observability::metrics_handle(), oidc, citizens })
     }
 }
 
@@ -107,6 +113,31 @@ async fn build_provider(config: &Config, mode: Mode, db: Db, kv: Kv) -> Result<P
     })
 }
 
+/// The e-ID relying party and the population client, from configuration. Nothing is
+/// contacted here: discovery happens at the first login, so start-up does not depend on the
+/// national systems being up.
+fn build_citizen_login(config: &Config, oidc: &Provider) -> Result<Option<CitizenLogin>, StartError> {
+    let (Some(issuer), Some(population_url)) = (&config.vneid_issuer, &config.population_url) else { return Ok(None) };
+    let auth = match (&config.vneid_client_key_file, &config.vneid_client_secret) {
+        (Some(path), _) => {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| StartError::Other(format!("vneid_client_key_file {}: {e}", path.display())))?;
+            ClientAuthConfig::PrivateKeyJwt { private_key_pem: pem.into(), kid: None }
+        }
+        (None, Some(secret)) => ClientAuthConfig::ClientSecretPost { client_secret: secret.clone() },
+        (None, None) => {
+            return Err(StartError::Other("vneid_client_key_file or vneid_client_secret is required".into()));
+        }
+    };
+    let redirect = format!("{}/callback/vneid", oidc.issuer);
+    let upstream = Upstream::new(UpstreamConfig::new(issuer, &config.vneid_client_id, &redirect, auth))
+        .map_err(|e| StartError::Other(format!("national e-ID: {e}")))?;
+    let api_key = config.population_api_key.as_ref().map(|k| k.expose_secret().to_owned()).unwrap_or_default();
+    let population = PopulationClient::new(PopulationConfig::new(population_url, &api_key))
+        .map_err(|e| StartError::Other(format!("population database: {e}")))?;
+    Ok(Some(CitizenLogin { oidc: oidc.clone(), upstream: Arc::new(upstream), population: Arc::new(population) }))
+}
+
 /// The identity provider's router with the full middleware stack.
 pub fn router(state: AppState) -> Router {
     let hsts = state.mode == Mode::Serve && state.config.issuer.starts_with("https://");
@@ -119,6 +150,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(web::error::not_found)
         .with_state(state.clone())
         .merge(oidc::routes::router().merge(oidc::account::router()).with_state(state.oidc.clone()))
+        .merge(match state.citizens.clone() {
+            Some(c) => citizens::routes::router().with_state(c),
+            None => Router::new(),
+        })
         .layer(axum::middleware::from_fn(observability::track_metrics))
         .layer(axum::middleware::from_fn(move |req, next| web::security::headers(hsts, req, next)))
         .layer(

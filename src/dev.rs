@@ -23,6 +23,8 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     if config.master_key.is_none() {
         config.master_key = Some(dev_master_key(&config.keys_dir)?);
     }
+    let client_jwk =
+        dev_setup::use_mocks(&mut config).map_err(|e| Failure::Runtime(format!("e-ID client key: {e}")))?;
     config.validate(Mode::Dev)?;
     observability::init_logging(config.log_format, &config.log_level, false);
 
@@ -31,16 +33,27 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     let state = AppState::build(config.clone(), Mode::Dev).await.map_err(|e| Failure::Runtime(e.to_string()))?;
     let backends = format!("{:?} database, {} session store", state.db.dialect(), state.kv.backend_name());
     start_background(&state);
-    let mocks =
-        dev_setup::start_mocks(&config).await.map_err(|e| Failure::Runtime(format!("starting the mocks: {e:#}")))?;
-    let _portal_secret = dev_setup::register_portal(&state.db, &config, crate::oidc::provider::now())
+    let mocks = dev_setup::start_mocks(&config, client_jwk)
+        .await
+        .map_err(|e| Failure::Runtime(format!("starting the mocks: {e:#}")))?;
+    let portal_secret = dev_setup::register_portal(&state.db, &config, crate::oidc::provider::now())
         .await
         .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let portal_config = crate::portal::PortalConfig {
+        issuer: config.issuer.clone(),
+        base_url: format!("http://localhost:{}", config.portal_port),
+        client_id: dev_setup::PORTAL_CLIENT_ID.into(),
+        client_secret: portal_secret,
+    };
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    let portal =
-        tokio::spawn(app::serve(portal_listener, crate::portal::router(&config), wait_stop(stop_rx.clone()), grace));
+    let portal = tokio::spawn(app::serve(
+        portal_listener,
+        crate::portal::router(portal_config),
+        wait_stop(stop_rx.clone()),
+        grace,
+    ));
     print_banner(&config, &backends);
     let op = app::serve(
         op_listener,

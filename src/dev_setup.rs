@@ -10,14 +10,47 @@ use crate::store::{Db, DbError};
 pub const PORTAL_CLIENT_ID: &str = "demo-portal";
 /// The e-ID mock knows xacthuc as this client.
 pub const VNEID_CLIENT_ID: &str = "xacthuc";
-pub const VNEID_DEV_SECRET: &str = "xacthuc-dev-secret";
 pub const POPULATION_DEV_KEY: &str = "xacthuc-dev-population-key";
 
 fn localhost(port: u16) -> String {
     format!("http://localhost:{port}")
 }
 
-pub fn mocks_config(config: &Config) -> MocksConfig {
+/// Points xacthuc at the mocks and makes sure the key it uses toward the e-ID exists; returns
+/// its public JWK for the mock's client registration.
+pub fn use_mocks(config: &mut Config) -> Result<serde_json::Value, String> {
+    let key_file = config.vneid_client_key_file.get_or_insert_with(|| config.keys_dir.join("vneid-client.pem")).clone();
+    let jwk = ensure_upstream_key(&key_file)?;
+    config.vneid_issuer.get_or_insert_with(|| localhost(config.mock_vneid_port));
+    config.population_url.get_or_insert_with(|| localhost(config.mock_population_port));
+    config.population_api_key.get_or_insert_with(|| POPULATION_DEV_KEY.to_string().into());
+    Ok(jwk)
+}
+
+/// Makes an ES256 key (PKCS#8 PEM, mode 0600) at `path` unless one is there; returns its
+/// public JWK.
+pub fn ensure_upstream_key(path: &std::path::Path) -> Result<serde_json::Value, String> {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+    if !path.exists() {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let der = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(|e| e.to_string())?;
+        let text = pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()));
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let key = crate::citizens::upstream::ClientKey::from_pem(&text, None)?;
+    Ok(key.public_jwk())
+}
+
+pub fn mocks_config(config: &Config, client_jwk: serde_json::Value) -> MocksConfig {
     let issuer = config.issuer.trim_end_matches('/');
     MocksConfig {
         data_dir: config.data_dir.join("mocks"),
@@ -27,8 +60,8 @@ pub fn mocks_config(config: &Config) -> MocksConfig {
             clients: vec![VneidClient {
                 client_id: VNEID_CLIENT_ID.into(),
                 redirect_uris: vec![format!("{issuer}/callback/vneid")],
-                client_secret: Some(VNEID_DEV_SECRET.into()),
-                jwks: None,
+                client_secret: None,
+                jwks: Some(serde_json::json!({ "keys": [client_jwk] })),
             }],
             ..VneidConfig::default()
         },
@@ -47,8 +80,8 @@ pub fn mocks_config(config: &Config) -> MocksConfig {
     }
 }
 
-pub async fn start_mocks(config: &Config) -> anyhow::Result<RunningMocks> {
-    xacthuc_mocks::start_all(mocks_config(config)).await
+pub async fn start_mocks(config: &Config, client_jwk: serde_json::Value) -> anyhow::Result<RunningMocks> {
+    xacthuc_mocks::start_all(mocks_config(config, client_jwk)).await
 }
 
 /// Registers (or refreshes) the demo portal and returns its secret. The secret is made anew at

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod citizens;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -68,6 +68,10 @@ async fn dev_mode_serves_and_restarts_on_the_same_data() {
         ("XACTHUC_ISSUER", format!("http://localhost:{op}")),
         ("XACTHUC_DATA_DIR", dir.path().join("data").display().to_string()),
         ("XACTHUC_KEYS_DIR", dir.path().join("keys").display().to_string()),
+        ("XACTHUC_MOCK_VNEID_PORT", support::free_port().to_string()),
+        ("XACTHUC_MOCK_POPULATION_PORT", support::free_port().to_string()),
+        ("XACTHUC_MOCK_GOV_CA_PORT", support::free_port().to_string()),
+        ("XACTHUC_DEV_CITIZENS", "2000".to_string()),
     ];
     let c = client();
     for round in 0..2 {
@@ -79,6 +83,12 @@ async fn dev_mode_serves_and_restarts_on_the_same_data() {
         let page = c.get(format!("http://127.0.0.1:{portal}/")).send().await.unwrap();
         assert_eq!(page.status(), 200);
         assert!(page.text().await.unwrap().contains("lang=\"vi\""));
+        // The mocks run in-process, and discovery works end to end.
+        let vneid_port = &env.iter().find(|(k, _)| *k == "XACTHUC_MOCK_VNEID_PORT").unwrap().1;
+        let d = c.get(format!("http://127.0.0.1:{vneid_port}/.well-known/openid-configuration")).send().await.unwrap();
+        assert_eq!(d.status(), 200);
+        let d = c.get(format!("http://127.0.0.1:{op}/.well-known/openid-configuration")).send().await.unwrap();
+        assert_eq!(d.status(), 200);
         let metrics = c.get(format!("http://127.0.0.1:{op}/metrics")).send().await.unwrap().text().await.unwrap();
         assert!(metrics.contains("http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"}"), "{metrics}");
         assert_eq!(child.terminate().code(), Some(0), "round {round}: Ctrl-C/SIGTERM stops cleanly");

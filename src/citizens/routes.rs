@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{AccountLevel, ClaimOptions, Message, PendingUpstream, PopulationClient, RpError, Upstream, citizen_claims};
+use super::{
+    AccountLevel, ClaimOptions, Message, PendingUpstream, PopulationClient, RpError, Upstream, citizen_claims,
+};
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::flow::{self, Authenticated, LoginTx};
 use crate::oidc::provider::now;
@@ -140,7 +142,13 @@ async fn callback(State(c): State<CitizenLogin>, headers: HeaderMap, Query(q): Q
     let mut r = render_next(lang, next);
     session::set_cookie(&c.oidc, TX_COOKIE, None, 0, r.headers_mut());
     if let Some(s) = new_session {
-        session::set_cookie(&c.oidc, session::COOKIE_NAME, Some(&s.cookie_value()), c.oidc.session_ttl.as_secs() as i64, r.headers_mut());
+        session::set_cookie(
+            &c.oidc,
+            session::COOKIE_NAME,
+            Some(&s.cookie_value()),
+            c.oidc.session_ttl.as_secs() as i64,
+            r.headers_mut(),
+        );
     }
     metrics::counter!("logins_total", "method" => "vneid", "outcome" => "success").increment(1);
     r
@@ -152,7 +160,8 @@ fn failure_page(tx: &LoginTx, lang: Lang, msg: Message, rp: RpError, retryable: 
     metrics::counter!("logins_total", "method" => "vneid", "outcome" => rp.as_str()).increment(1);
     let retry = retryable.then(|| format!("/login?tx={}&lang={}", tx.id, lang.code()));
     let back = format!("/login/abort?tx={}&error={}", tx.id, rp.as_str());
-    let status = if rp == RpError::TemporarilyUnavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::FORBIDDEN };
+    let status =
+        if rp == RpError::TemporarilyUnavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::FORBIDDEN };
     let body = crate::oidc::pages::login_failed(lang, msg.vi, msg.en, retry.as_deref(), &back);
     let mut r = page::html(status, body);
     if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -176,7 +185,9 @@ async fn abort(State(c): State<CitizenLogin>, headers: HeaderMap, Query(q): Quer
     };
     let _ = flow::drop_tx(&c.oidc, &tx.id).await;
     let (code, desc) = match q.error.as_str() {
-        "temporarily_unavailable" => (ErrorCode::TemporarilyUnavailable, "the national e-ID or population database is unavailable"),
+        "temporarily_unavailable" => {
+            (ErrorCode::TemporarilyUnavailable, "the national e-ID or population database is unavailable")
+        }
         "server_error" => (ErrorCode::ServerError, "the citizen login failed"),
         _ => (ErrorCode::AccessDenied, "the citizen could not be identified as required"),
     };

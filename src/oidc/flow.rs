@@ -141,7 +141,10 @@ pub async fn authorize(
 /// than demanded (step-up).
 fn needs_login(tx: &LoginTx, s: &Session) -> bool {
     let r = &tx.request;
-    r.prompt.login || r.max_age.is_some_and(|m| now() - s.auth_time > m) || acr::rank(&s.acr).unwrap_or(0) < tx.min_rank
+    // max_age=0 means "always" (OIDC Core §3.1.2.1: the same as prompt=login).
+    r.prompt.login
+        || r.max_age.is_some_and(|m| m == 0 || now() - s.auth_time > m)
+        || acr::rank(&s.acr).unwrap_or(0) < tx.min_rank
 }
 
 /// The hint must be an ID token we issued to this client; if a session exists it must be the

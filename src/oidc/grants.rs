@@ -160,11 +160,14 @@ impl Db {
     }
 
     /// Spends a refresh token. The conditional UPDATE is the whole concurrency story: the
-    /// database lets exactly one caller flip `used_at`, on SQLite and PostgreSQL alike.
+    /// database lets exactly one caller flip `used_at`, on SQLite and PostgreSQL alike, and only
+    /// while the grant is live. The winner succeeds even if a concurrent reuse revokes the
+    /// family a moment later: that revocation then kills the token the winner receives.
     pub async fn use_refresh_token(&self, token: &str, now: i64) -> Result<RefreshUse, DbError> {
         let hash = sha256_hex(token);
         let flipped = sqlx::query(
-            "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+            "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NULL)",
         )
         .bind(now)
         .bind(&hash)
@@ -177,9 +180,11 @@ impl Db {
             .await?;
         let Some(r) = row else { return Ok(RefreshUse::Unknown) };
         let grant_id: String = r.try_get(0)?;
+        let used_at: Option<i64> = r.try_get(1)?;
         Ok(match flipped {
             1 => RefreshUse::Fresh { grant_id },
             _ if r.try_get::<i64, _>(2)? <= now => RefreshUse::Expired,
+            _ if used_at.is_none() => RefreshUse::Revoked,
             _ => RefreshUse::Reused { grant_id },
         })
     }
@@ -194,6 +199,8 @@ pub enum RefreshUse {
         grant_id: String,
     },
     Expired,
+    /// Its grant was revoked (logout, replay, revocation).
+    Revoked,
     Unknown,
 }
 

@@ -106,6 +106,7 @@ async fn refresh(p: &Provider, client: &Client, form: &Params) -> Result<TokenRe
             ));
         }
         RefreshUse::Expired => return Err(OAuthError::invalid_grant("the refresh token has expired")),
+        RefreshUse::Revoked => return Err(OAuthError::invalid_grant("the refresh token has been revoked")),
         RefreshUse::Unknown => return Err(OAuthError::invalid_grant("the refresh token is invalid")),
     };
     let mut grant =
@@ -113,8 +114,9 @@ async fn refresh(p: &Provider, client: &Client, form: &Params) -> Result<TokenRe
     if grant.client_id != client.client_id {
         return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
     }
-    if grant.revoked || grant.expires_at <= t {
-        return Err(OAuthError::invalid_grant("the refresh token has been revoked"));
+    // Revocation was checked atomically when the token was spent (see use_refresh_token).
+    if grant.expires_at <= t {
+        return Err(OAuthError::invalid_grant("the refresh token has expired"));
     }
     // A narrower scope may be asked for (RFC 6749 §6), never a wider one.
     if let Some(scope) = form.get("scope") {

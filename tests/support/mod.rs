@@ -2,6 +2,7 @@
 //! under CI=true a missing backend is a failure, never a skip.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod keys;
 pub mod op;
 

@@ -17,6 +17,7 @@ pub enum Backend {
 
 pub struct TestOp {
     pub base: String,
+    pub mocks: Option<xacthuc_mocks::RunningMocks>,
     pub state: AppState,
     pub backend: Backend,
     _dir: tempfile::TempDir,
@@ -58,6 +59,7 @@ impl TestOp {
                 pg = Some(db);
             }
         }
+        let mocks = start_mocks(&mut config, port, dir.path()).await;
         tweak(&mut config);
         let state = AppState::build(config, Mode::Dev).await.expect("build state");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -70,21 +72,66 @@ impl TestOp {
             },
             Duration::from_secs(1),
         ));
-        Some(Self { base: format!("http://127.0.0.1:{port}"), state, backend, _dir: dir, pg, stop: Some(tx) })
+        Some(Self {
+            base: format!("http://127.0.0.1:{port}"),
+            mocks: Some(mocks),
+            state,
+            backend,
+            _dir: dir,
+            pg,
+            stop: Some(tx),
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
+    pub fn vneid(&self) -> String {
+        format!("http://127.0.0.1:{}", self.mocks.as_ref().map(|m| m.vneid.port()).unwrap_or_default())
+    }
+
+    pub fn population(&self) -> String {
+        format!("http://127.0.0.1:{}", self.mocks.as_ref().map(|m| m.population.port()).unwrap_or_default())
+    }
+
     pub async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
+        }
+        if let Some(m) = self.mocks.take() {
+            m.shutdown().await;
         }
         if let Some(pg) = self.pg.take() {
             pg.drop_db().await;
         }
     }
+}
+
+/// The national-system mocks on free ports, with xacthuc registered at the e-ID for
+/// private_key_jwt with a key made for this test.
+async fn start_mocks(config: &mut Config, op_port: u16, dir: &std::path::Path) -> xacthuc_mocks::RunningMocks {
+    let (vneid_port, population_port) = (super::free_port(), super::free_port());
+    let key_path = dir.join("vneid-client.pem");
+    let jwk = xacthuc::dev_setup::ensure_upstream_key(&key_path).expect("upstream key");
+    let mut mocks = xacthuc_mocks::MocksConfig { data_dir: dir.join("mocks"), citizens: 2_000, ..Default::default() };
+    mocks.vneid.issuer = format!("http://127.0.0.1:{vneid_port}");
+    mocks.vneid.port = vneid_port;
+    mocks.vneid.clients = vec![xacthuc_mocks::VneidClient {
+        client_id: "xacthuc".into(),
+        redirect_uris: vec![format!("http://127.0.0.1:{op_port}/callback/vneid")],
+        client_secret: None,
+        jwks: Some(serde_json::json!({ "keys": [jwk] })),
+    }];
+    mocks.population.port = population_port;
+    mocks.population.api_keys = vec!["test-population-key".into()];
+    mocks.gov_ca.port = 0;
+    let running = xacthuc_mocks::start_all(mocks).await.expect("mocks");
+    config.vneid_issuer = Some(format!("http://127.0.0.1:{vneid_port}"));
+    config.vneid_client_key_file = Some(key_path);
+    config.population_url = Some(format!("http://127.0.0.1:{population_port}"));
+    config.population_api_key = Some("test-population-key".to_string().into());
+    running
 }
 
 /// A browser-like client that does not follow redirects, so tests can inspect each hop.

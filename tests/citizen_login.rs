@@ -1,0 +1,437 @@
+//! Citizen login end to end over real HTTP, on both backend pairs: the relying party, xacthuc,
+//! the mock national e-ID and the mock population database, with tokens checked by an
+//! independent JWT library.
+
+mod support;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use support::browser::{Browser, ConsentChoice, EidLogin, End};
+use support::op::{Backend, TestOp, http};
+use xacthuc::oidc::acr;
+use xacthuc::oidc::clients::{AuthMethod, Client, GrantType, SubjectType, hash_secret};
+
+const REDIRECT: &str = "https://portal.example.vn/cb";
+const SECRET: &str = "portal-secret-value-123";
+const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K9.qwertyuiopasdfghjklzxcvbnm0123456789";
+// Demo citizens of the mock (see `xacthuc-mocks demo_citizens`).
+const NGOC: (&str, &str) = ("001188271828", "271828"); // level 2, normal
+const TUAN: (&str, &str) = ("040095010285", "010285"); // level 1 only
+const HUONG: (&str, &str) = ("038192487199", "487199"); // population name lacks diacritics
+const HUNG: (&str, &str) = ("036041964113", "964113"); // deceased
+
+fn challenge() -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()))
+}
+
+async fn register(op: &TestOp, backchannel: Option<String>) {
+    let c = Client {
+        client_id: "portal".into(),
+        name: "Cổng thử nghiệm".into(),
+        secret_hash: Some(hash_secret(SECRET)),
+        auth_method: AuthMethod::ClientSecretBasic,
+        jwks: None,
+        jwks_uri: None,
+        redirect_uris: vec![REDIRECT.into()],
+        post_logout_redirect_uris: vec!["https://portal.example.vn/bye".into()],
+        backchannel_logout_uri: backchannel,
+        scopes: ["openid", "profile", "address", "personal_id", "offline_access"].map(String::from).to_vec(),
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        sector_identifier: None,
+        subject_type: SubjectType::Pairwise,
+        default_acr: None,
+        id_token_signed_response_alg: "ES256".into(),
+        require_pushed_authorization_requests: false,
+        trusted: false,
+        access_token_ttl_secs: 300,
+        id_token_ttl_secs: 300,
+        refresh_token_ttl_secs: 3600,
+    };
+    op.state.db.put_client(&c, 0).await.unwrap();
+}
+
+fn auth_url(op: &TestOp, extra: &[(&str, &str)]) -> String {
+    let mut u = url::Url::parse(&op.url("/authorize")).unwrap();
+    u.query_pairs_mut()
+        .append_pair("client_id", "portal")
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid profile address")
+        .append_pair("state", "s-1")
+        .append_pair("nonce", "n-1")
+        .append_pair("code_challenge", &challenge())
+        .append_pair("code_challenge_method", "S256");
+    for (k, v) in extra {
+        u.query_pairs_mut().append_pair(k, v);
+    }
+    u.to_string()
+}
+
+async fn redeem(op: &TestOp, code: &str) -> reqwest::Response {
+    http()
+        .post(op.url("/token"))
+        .basic_auth("portal", Some(SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Verifies a JWT with the JWKS fetched over HTTP, as a relying party would.
+async fn verify(op: &TestOp, token: &str, aud: &str) -> Value {
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    let jwks: JwkSet = http().get(op.url("/jwks")).send().await.unwrap().json().await.unwrap();
+    let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("kid in JWKS");
+    let mut v = Validation::new(header.alg);
+    v.set_audience(&[aud]);
+    v.set_issuer(&[&op.base]);
+    jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &v).expect("valid JWT").claims
+}
+
+async fn login(op: &TestOp, b: &Browser, who: (&str, &str), extra: &[(&str, &str)]) -> End {
+    b.journey(&auth_url(op, extra), REDIRECT, EidLogin::Form { login: who.0, passcode: who.1 }, ConsentChoice::Allow)
+        .await
+}
+
+async fn full_login_by_form_and_qr(backend: Backend) {
+    let Some(op) = TestOp::start(backend).await else { return };
+    register(&op, None).await;
+    let b = Browser::new();
+    let end = login(&op, &b, NGOC, &[("scope", "openid profile address personal_id")]).await;
+    let p = end.params();
+    assert_eq!(p.get("state").map(String::as_str), Some("s-1"));
+    assert_eq!(p.get("iss"), Some(&op.base), "RFC 9207");
+    let r = redeem(&op, &end.code()).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+    let tokens: Value = r.json().await.unwrap();
+    let id = verify(&op, tokens["id_token"].as_str().unwrap(), "portal").await;
+    assert_eq!(id["nonce"], "n-1");
+    assert_eq!(id["acr"], acr::EID2);
+    assert_eq!(id["name"], "Trần Thị Bích Ngọc");
+    assert_eq!(id["personal_id"], NGOC.0, "released under the dedicated scope, consented");
+    for k in ["sub", "auth_time", "sid", "at_hash", "amr", "iat", "exp", "birthdate", "address"] {
+        assert!(id.get(k).is_some(), "ID token claim {k}: {id}");
+    }
+    assert_ne!(id["sub"], NGOC.0, "pairwise subject, not the personal ID");
+    // at_hash binds the access token.
+    let at = tokens["access_token"].as_str().unwrap();
+    let digest = Sha256::digest(at.as_bytes());
+    assert_eq!(id["at_hash"], base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]));
+    let access = verify(&op, at, "portal").await;
+    assert_eq!(access["sub"], id["sub"]);
+    let info: Value = http().get(op.url("/userinfo")).bearer_auth(at).send().await.unwrap().json().await.unwrap();
+    assert_eq!(info["sub"], id["sub"]);
+    assert_eq!(info["gender"], "female");
+    assert_eq!(info["personal_id"], NGOC.0);
+    // The consent is recorded and listed on the account page.
+    let account = b.http.get(op.url("/account")).send().await.unwrap().text().await.unwrap();
+    assert!(account.contains("Cổng thử nghiệm") && account.contains("personal_id"), "{account}");
+
+    // Without the personal_id scope, the number is not released.
+    let b2 = Browser::new();
+    let end = login(&op, &b2, TUAN, &[]).await;
+    let tokens: Value = redeem(&op, &end.code()).await.json().await.unwrap();
+    let id2 = verify(&op, tokens["id_token"].as_str().unwrap(), "portal").await;
+    assert!(id2.get("personal_id").is_none(), "{id2}");
+    assert_eq!(id2["acr"], acr::EID1);
+
+    // QR approval from the phone.
+    let b3 = Browser::new();
+    let end = b3.journey(&auth_url(&op, &[]), REDIRECT, EidLogin::Qr { login: NGOC.0 }, ConsentChoice::Allow).await;
+    let tokens: Value = redeem(&op, &end.code()).await.json().await.unwrap();
+    let id3 = verify(&op, tokens["id_token"].as_str().unwrap(), "portal").await;
+    assert_eq!(id3["sub"], id["sub"], "same person, same pairwise sub");
+    op.stop().await;
+}
+on_both_backends!(full_login, super::full_login_by_form_and_qr);
+
+async fn sessions_prompt_max_age_and_step_up(backend: Backend) {
+    let Some(op) = TestOp::start(backend).await else { return };
+    register(&op, None).await;
+    // prompt=none without a session.
+    let b = Browser::new();
+    let end = login(&op, &b, NGOC, &[("prompt", "none")]).await;
+    assert_eq!(end.params().get("error").map(String::as_str), Some("login_required"));
+    // Log in; then prompt=none answers at once from the session (consent already given).
+    let end = login(&op, &b, NGOC, &[]).await;
+    end.code();
+    let r = b.http.get(auth_url(&op, &[("prompt", "none")])).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(loc.starts_with(REDIRECT) && loc.contains("code="), "{loc}");
+    // max_age=0 forces a fresh login.
+    let r = b.http.get(auth_url(&op, &[("max_age", "0")])).send().await.unwrap();
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(loc.starts_with("/login"), "max_age=0 re-authenticates: {loc}");
+    let r = b.http.get(auth_url(&op, &[("max_age", "0"), ("prompt", "none")])).send().await.unwrap();
+    assert!(r.headers()["location"].to_str().unwrap().contains("error=login_required"));
+
+    // Level 2 demanded of a level-1 account: an error, never a weaker login.
+    let b1 = Browser::new();
+    let end = login(&op, &b1, TUAN, &[("acr_values", acr::EID2)]).await;
+    match &end {
+        End::Page { status, body, .. } => {
+            assert_eq!(*status, 403, "{body}");
+            assert!(body.contains("back-to-service"), "the page offers a way back");
+            // Going back gives the service a proper OAuth error.
+            let back = body
+                .split("href=\"")
+                .find(|s| s.starts_with("/login/abort"))
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .replace("&amp;", "&");
+            let r = b1.http.get(op.url(&back)).send().await.unwrap();
+            let loc = r.headers()["location"].to_str().unwrap().to_owned();
+            assert!(loc.starts_with(REDIRECT) && loc.contains("error=access_denied"), "{loc}");
+        }
+        End::AtClient(p) => panic!("a level-1 account must not satisfy acr_values=eid2: {p:?}"),
+    }
+    // Step-up: a level-1 session, then a request for level 2 goes back to the e-ID.
+    let end = login(&op, &b1, TUAN, &[]).await;
+    end.code();
+    let r = b1.http.get(auth_url(&op, &[("acr_values", acr::EID2)])).send().await.unwrap();
+    assert!(r.headers()["location"].to_str().unwrap().starts_with("/login"), "step-up needs a new login");
+    // A level-2 citizen steps up fine.
+    let end = login(&op, &b, NGOC, &[("acr_values", acr::EID2)]).await;
+    let tokens: Value = redeem(&op, &end.code()).await.json().await.unwrap();
+    assert_eq!(verify(&op, tokens["id_token"].as_str().unwrap(), "portal").await["acr"], acr::EID2);
+    op.stop().await;
+}
+on_both_backends!(sessions_and_levels, super::sessions_prompt_max_age_and_step_up);
+
+async fn code_replay_and_refresh_race(backend: Backend) {
+    let Some(op) = TestOp::start(backend).await else { return };
+    register(&op, None).await;
+    let b = Browser::new();
+    let code = login(&op, &b, NGOC, &[("scope", "openid profile offline_access")]).await.code();
+    let first: Value = redeem(&op, &code).await.json().await.unwrap();
+    let at = first["access_token"].as_str().unwrap().to_owned();
+    let rt = first["refresh_token"].as_str().unwrap().to_owned();
+    let introspect = |t: String| {
+        let url = op.url("/introspect");
+        async move {
+            http()
+                .post(url)
+                .basic_auth("portal", Some(SECRET))
+                .form(&[("token", t)])
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(introspect(at.clone()).await["active"], true);
+    // Replay: refused, and what the code issued is revoked.
+    let replay = redeem(&op, &code).await;
+    assert_eq!(replay.status(), 400);
+    assert_eq!(replay.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    assert_eq!(introspect(at).await["active"], false, "access token revoked by the replay");
+    assert_eq!(introspect(rt.clone()).await["active"], false, "refresh token revoked by the replay");
+
+    // A new login, then 200 concurrent uses of one refresh token.
+    let code = login(&op, &b, NGOC, &[("scope", "openid profile offline_access")]).await.code();
+    let t: Value = redeem(&op, &code).await.json().await.unwrap();
+    let rt = Arc::new(t["refresh_token"].as_str().unwrap().to_owned());
+    let client = http();
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let (c, url, rt) = (client.clone(), op.url("/token"), rt.clone());
+            tokio::spawn(async move {
+                let r = c
+                    .post(url)
+                    .basic_auth("portal", Some(SECRET))
+                    .form(&[("grant_type", "refresh_token"), ("refresh_token", rt.as_str())])
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        if status == 200 {
+            winners.push(body);
+        } else {
+            assert_eq!(body["error"], "invalid_grant");
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one of 200 concurrent refreshes succeeds");
+    let new_rt = winners[0]["refresh_token"].as_str().unwrap().to_owned();
+    let r = client
+        .post(op.url("/token"))
+        .basic_auth("portal", Some(SECRET))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", new_rt.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "the whole family is revoked after reuse");
+    assert_eq!(introspect(winners[0]["access_token"].as_str().unwrap().to_owned()).await["active"], false);
+
+    // Normal rotation: the new token works, the old one is spent.
+    let code = login(&op, &b, NGOC, &[("scope", "openid offline_access")]).await.code();
+    let t: Value = redeem(&op, &code).await.json().await.unwrap();
+    let rt1 = t["refresh_token"].as_str().unwrap().to_owned();
+    let r: Value = client
+        .post(op.url("/token"))
+        .basic_auth("portal", Some(SECRET))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt1.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rt2 = r["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(rt1, rt2);
+    assert!(r["id_token"].is_string());
+    let r = client
+        .post(op.url("/token"))
+        .basic_auth("portal", Some(SECRET))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt2.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    op.stop().await;
+}
+on_both_backends!(replay_and_refresh, super::code_replay_and_refresh_race);
+
+async fn logout_rp_initiated_and_back_channel(backend: Backend) {
+    let Some(op) = TestOp::start(backend).await else { return };
+    // A relying party that records the logout tokens POSTed to it.
+    let received: Arc<tokio::sync::Mutex<Vec<String>>> = Arc::default();
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/bcl",
+        axum::routing::post(
+            move |axum::extract::Form(f): axum::extract::Form<std::collections::HashMap<String, String>>| {
+                let sink = sink.clone();
+                async move {
+                    sink.lock().await.push(f.get("logout_token").cloned().unwrap_or_default());
+                    "ok"
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let rp_port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    register(&op, Some(format!("http://127.0.0.1:{rp_port}/bcl"))).await;
+
+    let b = Browser::new();
+    let tokens: Value = redeem(&op, &login(&op, &b, NGOC, &[]).await.code()).await.json().await.unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let id = verify(&op, id_token, "portal").await;
+    let r = b
+        .http
+        .get(op.url("/logout"))
+        .query(&[
+            ("id_token_hint", id_token),
+            ("post_logout_redirect_uri", "https://portal.example.vn/bye"),
+            ("state", "bye-1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "https://portal.example.vn/bye?state=bye-1");
+    // The session is gone: prompt=none now needs a login.
+    let r = b.http.get(auth_url(&op, &[("prompt", "none")])).send().await.unwrap();
+    assert!(r.headers()["location"].to_str().unwrap().contains("error=login_required"));
+    // The back-channel logout token arrives and verifies.
+    let mut token = None;
+    for _ in 0..50 {
+        if let Some(t) = received.lock().await.first().cloned() {
+            token = Some(t);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let token = token.expect("back-channel logout delivered");
+    assert_eq!(jsonwebtoken::decode_header(&token).unwrap().typ.as_deref(), Some("logout+jwt"));
+    let claims = verify(&op, &token, "portal").await;
+    assert_eq!(claims["sid"], id["sid"]);
+    assert_eq!(claims["sub"], id["sub"]);
+    assert!(claims["events"].get("http://schemas.openid.net/event/backchannel-logout").is_some());
+    assert!(claims.get("nonce").is_none());
+    // Tokens of the session are revoked too.
+    let i: Value = http()
+        .post(op.url("/introspect"))
+        .basic_auth("portal", Some(SECRET))
+        .form(&[("token", tokens["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(i["active"], false);
+    op.stop().await;
+}
+on_both_backends!(logout, super::logout_rp_initiated_and_back_channel);
+
+async fn verification_failures_and_upstream_down(backend: Backend) {
+    let Some(op) = TestOp::start(backend).await else { return };
+    register(&op, None).await;
+    let page = |end: End| match end {
+        End::Page { status, body, .. } => (status.as_u16(), body),
+        End::AtClient(p) => panic!("expected a page, got a redirect {p:?}"),
+    };
+    let (status, body) = page(login(&op, &Browser::new(), HUONG, &[]).await);
+    assert_eq!(status, 403);
+    assert!(body.contains("lang=\"vi\"") && body.contains("login-error"), "mismatch page");
+    let (status, body) = page(login(&op, &Browser::new(), HUNG, &[]).await);
+    assert_eq!(status, 403, "deceased: {body}");
+    // Consent refused: the service gets access_denied.
+    let end = Browser::new()
+        .journey(&auth_url(&op, &[]), REDIRECT, EidLogin::Form { login: NGOC.0, passcode: NGOC.1 }, ConsentChoice::Deny)
+        .await;
+    assert_eq!(end.params().get("error").map(String::as_str), Some("access_denied"));
+    // The e-ID's back channel overloaded (503 "bảo trì" on the token endpoint): an honest page,
+    // quickly, with a retry that resumes the same login once the e-ID is back.
+    let set_faults = |body: Value| {
+        let url = format!("{}/mock/faults", op.vneid());
+        async move {
+            let r = http().put(url).json(&body).send().await.unwrap();
+            assert!(r.status().is_success(), "set faults: {}", r.status());
+        }
+    };
+    set_faults(json!({ "max_concurrent": 0, "only_paths": ["/oauth2/token"] })).await;
+    let b = Browser::new();
+    let start = std::time::Instant::now();
+    let (status, body) = page(login(&op, &b, NGOC, &[]).await);
+    assert_eq!(status, 503, "{body}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(15), "no hang: {:?}", start.elapsed());
+    let retry = body
+        .split("href=\"")
+        .find(|s| s.starts_with("/login?tx="))
+        .expect("offers a retry")
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    set_faults(json!({})).await;
+    let end = b
+        .journey(&op.url(&retry), REDIRECT, EidLogin::Form { login: NGOC.0, passcode: NGOC.1 }, ConsentChoice::Allow)
+        .await;
+    assert!(end.params().contains_key("code"), "the login transaction was not lost");
+    op.stop().await;
+}
+on_both_backends!(failures, super::verification_failures_and_upstream_down);
