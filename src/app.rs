@@ -25,10 +25,11 @@ use crate::config::{Config, Mode};
 use crate::observability;
 use crate::oidc::clients::ClientCache;
 use crate::oidc::jwks_cache::JwksCache;
+use crate::oidc::provider::key_policy as oidc_key_policy;
 use crate::oidc::{self, Provider};
 use crate::store::kv::RedisKv;
 use crate::store::{Db, Kv};
-use crate::tokens::{KeyPolicy, KeyRing, MasterKey};
+use crate::tokens::{KeyRing, MasterKey};
 use crate::web::{self, health};
 
 /// Everything a handler may need. Cheap to clone: all parts are shared handles.
@@ -88,7 +89,7 @@ async fn build_provider(config: &Config, mode: Mode, db: Db, kv: Kv) -> Result<P
         .ok_or_else(|| StartError::Other("master_key is not set".into()))?;
     let master = MasterKey::from_bytes(&master).map_err(|e| StartError::Other(e.to_string()))?;
     let now = oidc::provider::now();
-    let keys = KeyRing::ensure_keys(&db, master, KeyPolicy::default(), now)
+    let keys = KeyRing::ensure_keys(&db, master, oidc_key_policy(), now)
         .await
         .map_err(|e| StartError::Other(format!("signing keys: {e}")))?;
     let salt = db.setting_or_insert("pairwise_salt", &oidc::provider::random_token(), now).await?;

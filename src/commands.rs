@@ -9,9 +9,10 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::cli::Failure;
 use crate::config::{Config, Mode};
 use crate::oidc::clients::{AuthMethod, Client, GrantType, SubjectType, generate_secret, hash_secret};
+use crate::oidc::provider::key_policy as oidc_key_policy;
 use crate::oidc::provider::now;
 use crate::store::Db;
-use crate::tokens::{KeyPolicy, KeyRing, KeyStore, MasterKey};
+use crate::tokens::{KeyRing, KeyStore, MasterKey};
 
 fn runtime(e: impl std::fmt::Display) -> Failure {
     Failure::Runtime(e.to_string())
@@ -171,7 +172,7 @@ async fn ring(config: &mut Config) -> Result<(Db, KeyRing), Failure> {
     let bytes = config.master_key_bytes()?.ok_or_else(|| runtime("master_key is not set"))?;
     let master = MasterKey::from_bytes(&bytes).map_err(runtime)?;
     let db = open_db(config).await?;
-    let ring = KeyRing::ensure_keys(&db, master, KeyPolicy::default(), now()).await.map_err(runtime)?;
+    let ring = KeyRing::ensure_keys(&db, master, oidc_key_policy(), now()).await.map_err(runtime)?;
     Ok((db, ring))
 }
 

@@ -146,6 +146,19 @@ async fn full_login_by_form_and_qr(backend: Backend) {
     assert!(id2.get("personal_id").is_none(), "{id2}");
     assert_eq!(id2["acr"], acr::EID1);
 
+    // Each ID token algorithm a client may choose, verified independently via JWKS.
+    for alg in ["RS256", "EdDSA"] {
+        let mut c = op.state.db.client("portal").await.unwrap().unwrap();
+        c.id_token_signed_response_alg = alg.into();
+        op.state.db.put_client(&c, 0).await.unwrap();
+        op.state.oidc.clients.invalidate("portal");
+        let end = login(&op, &Browser::new(), NGOC, &[]).await;
+        let tokens: Value = redeem(&op, &end.code()).await.json().await.unwrap();
+        let idt = tokens["id_token"].as_str().unwrap();
+        assert_eq!(format!("{:?}", jsonwebtoken::decode_header(idt).unwrap().alg), alg);
+        verify(&op, idt, "portal").await;
+    }
+
     // QR approval from the phone.
     let b3 = Browser::new();
     let end = b3.journey(&auth_url(&op, &[]), REDIRECT, EidLogin::Qr { login: NGOC.0 }, ConsentChoice::Allow).await;

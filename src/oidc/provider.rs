@@ -28,6 +28,12 @@ pub struct Provider {
     pub tx_ttl: Duration,
 }
 
+/// Every algorithm a client may choose for its ID tokens has an active key: ES256 (default),
+/// RS256 (required by OIDC Core) and EdDSA.
+pub fn key_policy() -> crate::tokens::KeyPolicy {
+    crate::tokens::KeyPolicy { algs: Alg::ALL.to_vec(), ..Default::default() }
+}
+
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
