@@ -448,3 +448,33 @@ async fn verification_failures_and_upstream_down(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(failures, super::verification_failures_and_upstream_down);
+
+async fn consent_recorded_withdrawn_and_trusted(backend: Backend) {
+    let Some(op) = TestOp::start(backend).await else { return };
+    register(&op, None).await;
+    let b = Browser::new();
+    login(&op, &b, NGOC, &[]).await.code();
+    let page = b.http.get(op.url("/account")).send().await.unwrap().text().await.unwrap();
+    let consents =
+        page.split("name=\"id\" value=\"").nth(1).expect("a consent row").split('"').next().unwrap().to_owned();
+    // With consent recorded, a new authorization needs no page: prompt=none succeeds.
+    let r = b.http.get(auth_url(&op, &[("prompt", "none")])).send().await.unwrap();
+    assert!(r.headers()["location"].to_str().unwrap().contains("code="));
+    // Withdraw it on the account page: the next authorization asks again.
+    let r = b.http.post(op.url("/account/consents/revoke")).form(&[("id", consents.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let r = b.http.get(auth_url(&op, &[("prompt", "none")])).send().await.unwrap();
+    assert!(r.headers()["location"].to_str().unwrap().contains("error=consent_required"));
+    // Another person's consent cannot be withdrawn through this session.
+    let r = b.http.post(op.url("/account/consents/revoke")).form(&[("id", "not-mine")]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    // A trusted first-party client skips the consent page altogether.
+    let mut c = op.state.db.client("portal").await.unwrap().unwrap();
+    c.trusted = true;
+    op.state.db.put_client(&c, 0).await.unwrap();
+    op.state.oidc.clients.invalidate("portal");
+    let r = b.http.get(auth_url(&op, &[("prompt", "none")])).send().await.unwrap();
+    assert!(r.headers()["location"].to_str().unwrap().contains("code="));
+    op.stop().await;
+}
+on_both_backends!(consent, super::consent_recorded_withdrawn_and_trusted);
