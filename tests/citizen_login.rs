@@ -412,6 +412,32 @@ async fn verification_failures_and_upstream_down(backend: Backend) {
     assert!(body.contains("lang=\"vi\"") && body.contains("login-error"), "mismatch page");
     let (status, body) = page(login(&op, &Browser::new(), HUNG, &[]).await);
     assert_eq!(status, 403, "deceased: {body}");
+    // Login CSRF: a login started in one browser cannot be finished in another (the callback
+    // URL is useless without the starting browser's binding cookie).
+    let a = Browser::new();
+    let r = a.http.get(auth_url(&op, &[])).send().await.unwrap();
+    let login_page =
+        a.http.get(op.url(r.headers()["location"].to_str().unwrap())).send().await.unwrap().text().await.unwrap();
+    let tx = login_page.split("name=\"tx\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let r = a.http.post(op.url("/login/vneid")).form(&[("tx", tx.as_str())]).send().await.unwrap();
+    let eid_url = r.headers()["location"].to_str().unwrap().to_owned();
+    let other = Browser::new();
+    let (status, _) = page(
+        other
+            .journey(&eid_url, REDIRECT, EidLogin::Form { login: NGOC.0, passcode: NGOC.1 }, ConsentChoice::Allow)
+            .await,
+    );
+    assert_eq!(status, 400, "callback in a foreign browser refused");
+    // A cross-site form cannot start a login either.
+    let r = a
+        .http
+        .post(op.url("/login/vneid"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("tx", tx.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
     // Consent refused: the service gets access_denied.
     let end = Browser::new()
         .journey(&auth_url(&op, &[]), REDIRECT, EidLogin::Form { login: NGOC.0, passcode: NGOC.1 }, ConsentChoice::Deny)
@@ -453,7 +479,8 @@ async fn consent_recorded_withdrawn_and_trusted(backend: Backend) {
     let Some(op) = TestOp::start(backend).await else { return };
     register(&op, None).await;
     let b = Browser::new();
-    login(&op, &b, NGOC, &[]).await.code();
+    let code = login(&op, &b, NGOC, &[]).await.code();
+    let tokens: Value = redeem(&op, &code).await.json().await.unwrap();
     let page = b.http.get(op.url("/account")).send().await.unwrap().text().await.unwrap();
     let consents =
         page.split("name=\"id\" value=\"").nth(1).expect("a consent row").split('"').next().unwrap().to_owned();
@@ -465,6 +492,17 @@ async fn consent_recorded_withdrawn_and_trusted(backend: Backend) {
     assert_eq!(r.status(), 303);
     let r = b.http.get(auth_url(&op, &[("prompt", "none")])).send().await.unwrap();
     assert!(r.headers()["location"].to_str().unwrap().contains("error=consent_required"));
+    // ...and the data stops flowing: tokens issued under the consent are revoked.
+    let r = http().get(op.url("/userinfo")).bearer_auth(tokens["access_token"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(r.status(), 401, "withdrawn consent revokes live tokens");
+    let r = http()
+        .post(op.url("/token"))
+        .basic_auth("portal", Some(SECRET))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
     // Another person's consent cannot be withdrawn through this session.
     let r = b.http.post(op.url("/account/consents/revoke")).form(&[("id", "not-mine")]).send().await.unwrap();
     assert_eq!(r.status(), 303);
@@ -475,6 +513,9 @@ async fn consent_recorded_withdrawn_and_trusted(backend: Backend) {
     op.state.oidc.clients.invalidate("portal");
     let r = b.http.get(auth_url(&op, &[("prompt", "none")])).send().await.unwrap();
     assert!(r.headers()["location"].to_str().unwrap().contains("code="));
+    // ...except for the personal ID, which always needs a recorded consent.
+    let r = b.http.get(auth_url(&op, &[("prompt", "none"), ("scope", "openid personal_id")])).send().await.unwrap();
+    assert!(r.headers()["location"].to_str().unwrap().contains("error=consent_required"));
     op.stop().await;
 }
 on_both_backends!(consent, super::consent_recorded_withdrawn_and_trusted);

@@ -22,9 +22,17 @@ use crate::oidc::session;
 use crate::oidc::{Provider, acr};
 use crate::web::page::{self, Lang};
 
-/// Binds a login to the browser that started it, so a callback URL replayed in another browser
-/// (login CSRF) goes nowhere.
+/// Binds a login to the browser that started it: a fresh secret per start, kept hashed in the
+/// transaction, so a callback URL carried to another browser (login CSRF) goes nowhere. The
+/// transaction id cannot serve: it appears in URLs an attacker can obtain.
 const TX_COOKIE: &str = "xacthuc_login";
+
+/// What the login transaction keeps for this method.
+#[derive(serde::Serialize, Deserialize)]
+struct MethodState {
+    pending: PendingUpstream,
+    binding_hash: String,
+}
 
 #[derive(Clone)]
 pub struct CitizenLogin {
@@ -51,6 +59,10 @@ struct StartForm {
 
 async fn start(State(c): State<CitizenLogin>, headers: HeaderMap, Form(f): Form<StartForm>) -> Response {
     let lang = Lang::pick(None, &headers);
+    // Browsers say where a form came from; a login may only be started from our own pages.
+    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v == "cross-site") {
+        return expired(lang);
+    }
     let mut tx = match flow::load_tx(&c.oidc, &f.tx).await {
         Ok(Some(tx)) => tx,
         Ok(None) => return expired(lang),
@@ -63,7 +75,9 @@ async fn start(State(c): State<CitizenLogin>, headers: HeaderMap, Form(f): Form<
         Ok(x) => x,
         Err(e) => return failure_page(&tx, lang, e.message(), e.rp_error(), e.retryable()),
     };
-    tx.method_state = serde_json::to_value(&pending).ok();
+    let binding = crate::oidc::provider::random_token();
+    let state = MethodState { pending: pending.clone(), binding_hash: crate::oidc::provider::sha256_hex(&binding) };
+    tx.method_state = serde_json::to_value(&state).ok();
     let saved = async {
         flow::save_tx(&c.oidc, &tx).await?;
         c.oidc.kv.set(&upstream_key(pending.state()), tx.id.as_bytes(), c.oidc.tx_ttl).await
@@ -72,7 +86,7 @@ async fn start(State(c): State<CitizenLogin>, headers: HeaderMap, Form(f): Form<
         return unavailable(lang);
     }
     let mut r = Redirect::to(url.as_str()).into_response();
-    session::set_cookie(&c.oidc, TX_COOKIE, Some(&tx.id), c.oidc.tx_ttl.as_secs() as i64, r.headers_mut());
+    session::set_cookie(&c.oidc, TX_COOKIE, Some(&binding), c.oidc.tx_ttl.as_secs() as i64, r.headers_mut());
     r
 }
 
@@ -92,19 +106,22 @@ async fn callback(State(c): State<CitizenLogin>, headers: HeaderMap, Query(q): Q
         Ok(None) => return expired(lang),
         Err(_) => return unavailable(lang),
     };
-    if session::cookie(&headers, TX_COOKIE) != Some(tx_id.as_str()) {
-        tracing::warn!("e-ID callback in a browser that did not start the login");
-        return expired(lang);
-    }
     let tx = match flow::load_tx(&c.oidc, &tx_id).await {
         Ok(Some(tx)) => tx,
         Ok(None) => return expired(lang),
         Err(_) => return unavailable(lang),
     };
     let lang = Lang::pick(tx.request.ui_locales.as_deref(), &headers);
-    let Some(pending) = tx.method_state.clone().and_then(|v| serde_json::from_value::<PendingUpstream>(v).ok()) else {
+    let Some(MethodState { pending, binding_hash }) =
+        tx.method_state.clone().and_then(|v| serde_json::from_value(v).ok())
+    else {
         return expired(lang);
     };
+    let presented = session::cookie(&headers, TX_COOKIE).map(crate::oidc::provider::sha256_hex).unwrap_or_default();
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), binding_hash.as_bytes())) {
+        tracing::warn!("e-ID callback in a browser that did not start the login");
+        return expired(lang);
+    }
     let eid = match (&q.code, &q.error) {
         (Some(code), None) => c.upstream.complete(&pending, code, state).await,
         (_, Some(err)) => Err(c.upstream.callback_error(&pending, state, err, q.error_description.as_deref())),
@@ -141,11 +158,11 @@ async fn callback(State(c): State<CitizenLogin>, headers: HeaderMap, Query(q): Q
     let (next, new_session) = flow::complete_login(&c.oidc, tx, who, old).await;
     let mut r = render_next(lang, next);
     session::set_cookie(&c.oidc, TX_COOKIE, None, 0, r.headers_mut());
-    if let Some(s) = new_session {
+    if let Some(value) = new_session.and_then(|s| s.cookie_value()) {
         session::set_cookie(
             &c.oidc,
             session::COOKIE_NAME,
-            Some(&s.cookie_value()),
+            Some(&value),
             c.oidc.session_ttl.as_secs() as i64,
             r.headers_mut(),
         );

@@ -138,7 +138,7 @@ async fn end_session(State(p): State<Provider>, headers: HeaderMap, Form(f): For
         Ok(s) => s,
         Err(r) => return r,
     };
-    match session::load(&p, &s.account_id, &f.sid).await {
+    match session::find_by_sid(&p, &s.account_id, &f.sid).await {
         Ok(Some(target)) => {
             super::logout::logout_session(&p, target).await;
             if f.sid == s.sid {

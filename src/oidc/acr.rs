@@ -25,15 +25,19 @@ pub fn rank(acr: &str) -> Option<u8> {
 /// The weakest level that satisfies a request: the lowest rank among the requested values we
 /// know (OIDC lists acceptable values in order of preference; any of them will do). Values we
 /// do not know are ignored; if none is known, the request cannot be met.
+///
+/// The client's registered default is a floor: `acr_values` in the (browser-controlled) request
+/// may raise the level, never lower it.
 pub fn required_rank(acr_values: &[String], default_acr: Option<&str>) -> Result<u8, String> {
+    let floor = default_acr.and_then(rank).unwrap_or(0);
     if acr_values.is_empty() {
-        return Ok(default_acr.and_then(rank).unwrap_or(0));
+        return Ok(floor);
     }
-    acr_values
-        .iter()
-        .filter_map(|a| rank(a))
-        .min()
-        .ok_or_else(|| format!("none of the requested acr_values is supported; supported: {}", SUPPORTED.join(" ")))
+    let asked =
+        acr_values.iter().filter_map(|a| rank(a)).min().ok_or_else(|| {
+            format!("none of the requested acr_values is supported; supported: {}", SUPPORTED.join(" "))
+        })?;
+    Ok(asked.max(floor))
 }
 
 #[cfg(test)]
@@ -46,6 +50,7 @@ mod tests {
         assert_eq!(required_rank(&[EID2.into()], None), Ok(2));
         assert_eq!(required_rank(&[EID2.into(), EID1.into()], None), Ok(1));
         assert_eq!(required_rank(&[], Some(EID2)), Ok(2));
+        assert_eq!(required_rank(&[EID1.into()], Some(EID2)), Ok(2), "the default is a floor");
         assert!(required_rank(&["urn:other".into()], None).is_err());
     }
 }

@@ -66,15 +66,23 @@ impl Db {
             .collect()
     }
 
+    /// Withdraws a consent and stops the data flowing: the client's grants for this account
+    /// (refresh tokens, live access tokens at userinfo/introspection) are revoked with it.
     pub async fn revoke_consent(&self, account_id: &str, consent_id: &str, now: i64) -> Result<bool, DbError> {
-        let n =
-            sqlx::query("UPDATE consents SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL")
-                .bind(now)
+        let row =
+            sqlx::query("SELECT client_id FROM consents WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL")
                 .bind(consent_id)
                 .bind(account_id)
-                .execute(self.pool())
-                .await?
-                .rows_affected();
-        Ok(n == 1)
+                .fetch_optional(self.pool())
+                .await?;
+        let Some(row) = row else { return Ok(false) };
+        let client_id: String = row.try_get(0)?;
+        for sql in [
+            "UPDATE consents SET revoked_at = $1 WHERE account_id = $2 AND client_id = $3 AND revoked_at IS NULL",
+            "UPDATE grants SET revoked_at = $1 WHERE account_id = $2 AND client_id = $3 AND revoked_at IS NULL",
+        ] {
+            sqlx::query(sql).bind(now).bind(account_id).bind(&client_id).execute(self.pool()).await?;
+        }
+        Ok(true)
     }
 }

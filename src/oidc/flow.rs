@@ -180,11 +180,16 @@ pub async fn complete_login(
             OAuthError::new(ErrorCode::AccessDenied, "the authentication level demanded by acr_values was not reached");
         return (error_to_client(p, &tx.request, e), None);
     }
-    // A new login starts a new session (no fixation); a different user's session ends.
-    if let Some(old) = old {
-        let _ = session::end(p, &old.account_id, &old.sid).await;
-    }
-    let s = match session::create(p, &who.account_id, &who.acr, who.amr, who.auth_time).await {
+    // A new login starts a new session (no fixation). A different person's session on this
+    // browser is logged out completely: its services are told and its tokens revoked.
+    let previous = match old {
+        Some(o) if o.account_id != who.account_id => {
+            super::logout::logout_session(p, o).await;
+            None
+        }
+        other => other,
+    };
+    let s = match session::create(p, &who.account_id, &who.acr, who.amr, who.auth_time, previous.as_ref()).await {
         Ok(s) => s,
         Err(_) => return (Next::Unavailable, None),
     };
@@ -196,9 +201,10 @@ pub async fn complete_login(
 async fn continue_with_session(p: &Provider, client: &Client, mut tx: LoginTx, s: Session) -> Next {
     // prompt=consent always asks again; otherwise trusted first-party clients and recorded
     // consents covering every requested scope skip the page.
+    // The personal ID is released only with a recorded consent, even to trusted clients.
+    let trusted = client.trusted && !tx.request.scopes.iter().any(|sc| sc == super::claims::PERSONAL_ID_SCOPE);
     let consented = !tx.request.prompt.consent
-        && (client.trusted
-            || p.db.has_consent(&s.account_id, &client.client_id, &tx.request.scopes).await.unwrap_or(false));
+        && (trusted || p.db.has_consent(&s.account_id, &client.client_id, &tx.request.scopes).await.unwrap_or(false));
     if !consented {
         if tx.request.prompt.none {
             return error_to_client(

@@ -116,7 +116,7 @@ pub async fn confirm(p: &Provider, token: &str, current: Option<Session>) -> Log
 
 /// Ends the session, revokes what it issued, and notifies its clients in the background.
 pub async fn logout_session(p: &Provider, s: Session) {
-    let _ = session::end(p, &s.account_id, &s.sid).await;
+    let _ = session::end(p, &s).await;
     let _ = p.db.revoke_grants_of_session(&s.sid, now()).await;
     for client_id in s.clients.clone() {
         let p = p.clone();

@@ -21,7 +21,13 @@ pub async fn push(p: &Provider, headers: &HeaderMap, form: &Params) -> Result<Va
     if form.contains_key("request_uri") {
         return Err(OAuthError::invalid_request("request_uri is not allowed at the PAR endpoint"));
     }
-    let params = unpack_request_object(p, &client, form.clone()).await?;
+    let mut form = form.clone();
+    // Client credentials are for this call only; they must not sit in the store.
+    for k in ["client_secret", "client_assertion", "client_assertion_type"] {
+        form.remove(k);
+    }
+    form.insert("client_id".into(), client.client_id.clone());
+    let params = unpack_request_object(p, &client, form).await?;
     match request::parse(&client, &params, true) {
         Ok(_) => {}
         Err(RequestError::Page(e)) | Err(RequestError::Redirect { error: e, .. }) => return Err(e),
@@ -39,13 +45,15 @@ pub async fn resolve(p: &Provider, client: &Client, params: Params) -> Result<(P
         let id = uri
             .strip_prefix(REQUEST_URI_PREFIX)
             .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequestUri, "unknown request_uri"))?;
-        let stored = p.kv.take(&format!("par:{id}")).await?.ok_or_else(|| {
-            OAuthError::new(ErrorCode::InvalidRequestUri, "request_uri is unknown, expired or already used")
-        })?;
+        let key = format!("par:{id}");
+        let gone = || OAuthError::new(ErrorCode::InvalidRequestUri, "request_uri is unknown, expired or already used");
+        // Check the owner before consuming, so another client cannot burn someone's request.
+        let stored = p.kv.get(&key).await?.ok_or_else(gone)?;
         let pushed: Params = serde_json::from_slice(&stored).map_err(|_| OAuthError::server_error())?;
         if pushed.get("client_id") != Some(&client.client_id) {
             return Err(OAuthError::new(ErrorCode::InvalidRequestUri, "request_uri was pushed by another client"));
         }
+        p.kv.take(&key).await?.ok_or_else(gone)?;
         return Ok((pushed, true));
     }
     Ok((unpack_request_object(p, client, params).await?, false))

@@ -58,6 +58,10 @@ pub async fn userinfo(p: &Provider, token: &str) -> Result<Value, OAuthError> {
 
 pub async fn introspect(p: &Provider, headers: &HeaderMap, form: &Params) -> Result<Value, OAuthError> {
     let caller = client_auth::authenticate(p, headers, form).await?;
+    // RFC 7662 §2.1: the endpoint is protected; a public client proves nothing by its id.
+    if caller.is_public() {
+        return Err(OAuthError::invalid_client("public clients cannot use introspection"));
+    }
     let token = form.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let hint = form.get("token_type_hint").map(String::as_str);
     if hint != Some("refresh_token")

@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::http::header::{COOKIE, SET_COOKIE};
 use serde::{Deserialize, Serialize};
 
-use super::provider::{Provider, random_token};
+use super::provider::{Provider, random_token, sha256_hex};
 use crate::store::KvError;
 use crate::store::kv::hash_tagged;
 
@@ -14,6 +14,8 @@ pub const COOKIE_NAME: &str = "xacthuc_session";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Session {
+    /// Public session id: it goes into ID and logout tokens and the database, so it is never
+    /// what authenticates the browser.
     pub sid: String,
     pub account_id: String,
     pub auth_time: i64,
@@ -22,10 +24,15 @@ pub struct Session {
     /// Clients that received tokens in this session: they get back-channel logout.
     #[serde(default)]
     pub clients: Vec<String>,
+    /// SHA-256 of the cookie secret; the store key is derived from it.
+    handle: String,
+    /// The cookie secret itself, known only right after creation (to set the cookie).
+    #[serde(skip)]
+    secret: Option<String>,
 }
 
-fn key(account_id: &str, sid: &str) -> String {
-    hash_tagged(&format!("a:{account_id}"), &format!(":sess:{sid}"))
+fn key(account_id: &str, handle: &str) -> String {
+    hash_tagged(&format!("a:{account_id}"), &format!(":sess:{handle}"))
 }
 
 fn index(account_id: &str) -> String {
@@ -33,47 +40,60 @@ fn index(account_id: &str) -> String {
 }
 
 impl Session {
-    pub fn cookie_value(&self) -> String {
-        format!("{}.{}", self.account_id, self.sid)
+    /// `account.secret`: the secret is 256 random bits that appear nowhere else.
+    pub fn cookie_value(&self) -> Option<String> {
+        self.secret.as_ref().map(|s| format!("{}.{s}", self.account_id))
     }
 }
 
+/// A new session with a fresh secret (no fixation). Re-authentication of the same account
+/// (step-up, prompt=login, max_age) keeps the public `sid` and the list of clients, so a later
+/// logout still reaches every service the person used.
 pub async fn create(
     p: &Provider,
     account_id: &str,
     acr: &str,
     amr: Vec<String>,
     auth_time: i64,
+    previous: Option<&Session>,
 ) -> Result<Session, KvError> {
+    let secret = random_token();
+    let same = previous.filter(|o| o.account_id == account_id);
     let s = Session {
-        sid: random_token(),
+        sid: same.map(|o| o.sid.clone()).unwrap_or_else(random_token),
         account_id: account_id.to_owned(),
         auth_time,
         acr: acr.to_owned(),
         amr,
-        clients: Vec::new(),
+        clients: same.map(|o| o.clients.clone()).unwrap_or_default(),
+        handle: sha256_hex(&secret),
+        secret: Some(secret),
     };
     save(p, &s).await?;
+    if let Some(old) = same {
+        end(p, old).await?;
+    }
     Ok(s)
 }
 
 pub async fn save(p: &Provider, s: &Session) -> Result<(), KvError> {
     let doc = serde_json::to_vec(s).map_err(|e| KvError::Misuse(e.to_string()))?;
-    p.kv.set_indexed(&key(&s.account_id, &s.sid), &doc, p.session_ttl, &index(&s.account_id)).await
+    p.kv.set_indexed(&key(&s.account_id, &s.handle), &doc, p.session_ttl, &index(&s.account_id)).await
 }
 
 /// The session named by the request's cookie, if it is still alive.
 pub async fn from_headers(p: &Provider, headers: &HeaderMap) -> Result<Option<Session>, KvError> {
     let Some(value) = cookie(headers, COOKIE_NAME) else { return Ok(None) };
-    let Some((account_id, sid)) = value.split_once('.') else { return Ok(None) };
-    if account_id.len() > 64 || sid.len() > 64 {
+    let Some((account_id, secret)) = value.split_once('.') else { return Ok(None) };
+    if account_id.len() > 64 || secret.len() > 64 {
         return Ok(None);
     }
-    load(p, account_id, sid).await
+    Ok(p.kv.get(&key(account_id, &sha256_hex(secret))).await?.and_then(|b| serde_json::from_slice(&b).ok()))
 }
 
-pub async fn load(p: &Provider, account_id: &str, sid: &str) -> Result<Option<Session>, KvError> {
-    Ok(p.kv.get(&key(account_id, sid)).await?.and_then(|b| serde_json::from_slice(&b).ok()))
+/// One of the account's sessions, by its public id (the account page's "log out" button).
+pub async fn find_by_sid(p: &Provider, account_id: &str, sid: &str) -> Result<Option<Session>, KvError> {
+    Ok(list(p, account_id).await?.into_iter().find(|s| s.sid == sid))
 }
 
 pub async fn add_client(p: &Provider, s: &mut Session, client_id: &str) -> Result<(), KvError> {
@@ -84,9 +104,10 @@ pub async fn add_client(p: &Provider, s: &mut Session, client_id: &str) -> Resul
     Ok(())
 }
 
-pub async fn end(p: &Provider, account_id: &str, sid: &str) -> Result<(), KvError> {
-    p.kv.delete(&key(account_id, sid)).await?;
-    p.kv.set_remove(&index(account_id), &key(account_id, sid)).await
+pub async fn end(p: &Provider, s: &Session) -> Result<(), KvError> {
+    let k = key(&s.account_id, &s.handle);
+    p.kv.delete(&k).await?;
+    p.kv.set_remove(&index(&s.account_id), &k).await
 }
 
 pub async fn list(p: &Provider, account_id: &str) -> Result<Vec<Session>, KvError> {
