@@ -150,6 +150,18 @@ impl Client {
             if u.fragment().is_some() {
                 return Err(format!("redirect URI {uri:?} must not contain a fragment"));
             }
+            // RFC 9700 §2.1: no script or data URIs, and plain http only for loopback (native
+            // apps and development); RFC 8252 private-use schemes stay possible for apps.
+            let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+            match u.scheme() {
+                "javascript" | "data" | "file" | "vbscript" => {
+                    return Err(format!("redirect URI {uri:?}: scheme not allowed"));
+                }
+                "http" if !loopback => {
+                    return Err(format!("redirect URI {uri:?} must use https (http only for loopback)"));
+                }
+                _ => {}
+            }
         }
         if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
             return Err("the authorization_code grant needs at least one redirect URI".into());
@@ -253,5 +265,59 @@ impl ClientCache {
 
     pub fn invalidate(&self, client_id: &str) {
         self.entries.write().unwrap_or_else(|p| p.into_inner()).remove(client_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_redirect(uri: &str) -> Client {
+        Client {
+            client_id: "c".into(),
+            name: "c".into(),
+            secret_hash: Some(hash_secret("s")),
+            auth_method: AuthMethod::ClientSecretBasic,
+            jwks: None,
+            jwks_uri: None,
+            redirect_uris: vec![uri.into()],
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            scopes: vec!["openid".into()],
+            grant_types: vec![GrantType::AuthorizationCode],
+            sector_identifier: None,
+            subject_type: SubjectType::Pairwise,
+            default_acr: None,
+            id_token_signed_response_alg: "ES256".into(),
+            require_pushed_authorization_requests: false,
+            trusted: false,
+            access_token_ttl_secs: 300,
+            id_token_ttl_secs: 300,
+            refresh_token_ttl_secs: 300,
+        }
+    }
+
+    #[test]
+    fn registration_refuses_unsafe_redirect_uris() {
+        for ok in ["https://rp.example.vn/cb", "http://localhost:9999/cb", "http://127.0.0.1/cb", "vn.gov.app:/cb"] {
+            with_redirect(ok).validate().unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "http://rp.example.vn/cb",
+            "https://rp.example.vn/cb#f",
+            "not a uri",
+        ] {
+            assert!(with_redirect(bad).validate().is_err(), "{bad} must be refused");
+        }
+    }
+
+    #[test]
+    fn secrets_compare_by_hash() {
+        let c = with_redirect("https://rp.example.vn/cb");
+        assert!(c.verify_secret("s"));
+        assert!(!c.verify_secret("S"));
+        assert!(!c.verify_secret(""));
     }
 }

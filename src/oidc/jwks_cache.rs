@@ -58,6 +58,7 @@ impl JwksCache {
         v.validate_aud = false;
         v.leeway = 30;
         v.set_required_spec_claims(&["exp"]);
+        v.validate_nbf = true;
         jsonwebtoken::decode::<Value>(jwt, &key, &v)
             .map(|d| d.claims)
             .map_err(|e| ClientJwtError::Invalid(e.to_string()))
