@@ -115,13 +115,9 @@ pub fn client_from_args(a: &ClientArgs) -> Result<(Client, Option<String>), Stri
     let secret =
         matches!(auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost).then(generate_secret);
     let client = Client {
-        client_id: a.id.clone(),
-        name: a.name.clone(),
         secret_hash: secret.as_deref().map(hash_secret),
-        auth_method,
         jwks,
         jwks_uri: a.jwks_uri.clone(),
-        redirect_uris: a.redirect_uris.clone(),
         post_logout_redirect_uris: a.post_logout_redirect_uris.clone(),
         backchannel_logout_uri: a.backchannel_logout_uri.clone(),
         scopes: a.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
@@ -132,9 +128,7 @@ pub fn client_from_args(a: &ClientArgs) -> Result<(Client, Option<String>), Stri
         id_token_signed_response_alg: a.id_token_alg.clone(),
         require_pushed_authorization_requests: a.require_par,
         trusted: a.trusted,
-        access_token_ttl_secs: 300,
-        id_token_ttl_secs: 300,
-        refresh_token_ttl_secs: 8 * 3600,
+        ..Client::new(&a.id, &a.name, auth_method, a.redirect_uris.clone())
     };
     client.validate()?;
     Ok((client, secret))

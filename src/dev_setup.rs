@@ -4,7 +4,7 @@
 use xacthuc_mocks::{GovCaConfig, MocksConfig, PopulationConfig, RunningMocks, VneidClient, VneidConfig};
 
 use crate::config::Config;
-use crate::oidc::clients::{AuthMethod, Client, GrantType, SubjectType, hash_secret};
+use crate::oidc::clients::{AuthMethod, Client, hash_secret};
 use crate::store::{Db, DbError};
 
 pub const PORTAL_CLIENT_ID: &str = "demo-portal";
@@ -90,26 +90,16 @@ pub async fn register_portal(db: &Db, config: &Config, now: i64) -> Result<Strin
     let base = localhost(config.portal_port);
     let secret = crate::oidc::clients::generate_secret();
     let client = Client {
-        client_id: PORTAL_CLIENT_ID.into(),
-        name: "Cổng dịch vụ công tỉnh (thử nghiệm)".into(),
         secret_hash: Some(hash_secret(&secret)),
-        auth_method: AuthMethod::ClientSecretBasic,
-        jwks: None,
-        jwks_uri: None,
-        redirect_uris: vec![format!("{base}/callback")],
         post_logout_redirect_uris: vec![format!("{base}/")],
         backchannel_logout_uri: Some(format!("{base}/backchannel-logout")),
         scopes: ["openid", "profile", "address", "personal_id", "offline_access"].map(String::from).to_vec(),
-        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-        sector_identifier: None,
-        subject_type: SubjectType::Pairwise,
-        default_acr: None,
-        id_token_signed_response_alg: "ES256".into(),
-        require_pushed_authorization_requests: false,
-        trusted: false,
-        access_token_ttl_secs: 300,
-        id_token_ttl_secs: 300,
-        refresh_token_ttl_secs: 8 * 3600,
+        ..Client::new(
+            PORTAL_CLIENT_ID,
+            "Cổng dịch vụ công tỉnh (thử nghiệm)",
+            AuthMethod::ClientSecretBasic,
+            vec![format!("{base}/callback")],
+        )
     };
     db.put_client(&client, now).await?;
     Ok(secret)

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use support::browser::{Browser, ConsentChoice, EidLogin, End};
 use support::op::{Backend, TestOp, http};
 use xacthuc::oidc::acr;
-use xacthuc::oidc::clients::{AuthMethod, Client, GrantType, SubjectType, hash_secret};
+use xacthuc::oidc::clients::{AuthMethod, Client, hash_secret};
 
 const REDIRECT: &str = "https://portal.example.vn/cb";
 const SECRET: &str = "portal-secret-value-123";
@@ -31,26 +31,12 @@ fn challenge() -> String {
 
 async fn register(op: &TestOp, backchannel: Option<String>) {
     let c = Client {
-        client_id: "portal".into(),
-        name: "Cổng thử nghiệm".into(),
         secret_hash: Some(hash_secret(SECRET)),
-        auth_method: AuthMethod::ClientSecretBasic,
-        jwks: None,
-        jwks_uri: None,
-        redirect_uris: vec![REDIRECT.into()],
         post_logout_redirect_uris: vec!["https://portal.example.vn/bye".into()],
         backchannel_logout_uri: backchannel,
         scopes: ["openid", "profile", "address", "personal_id", "offline_access"].map(String::from).to_vec(),
-        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-        sector_identifier: None,
-        subject_type: SubjectType::Pairwise,
-        default_acr: None,
-        id_token_signed_response_alg: "ES256".into(),
-        require_pushed_authorization_requests: false,
-        trusted: false,
-        access_token_ttl_secs: 300,
-        id_token_ttl_secs: 300,
         refresh_token_ttl_secs: 3600,
+        ..Client::new("portal", "Cổng thử nghiệm", AuthMethod::ClientSecretBasic, vec![REDIRECT.into()])
     };
     op.state.db.put_client(&c, 0).await.unwrap();
 }

@@ -9,33 +9,20 @@ use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::{Value, json};
 use support::keys::ClientKey;
 use support::op::{Backend, TestOp, http};
-use xacthuc::oidc::clients::{AuthMethod, Client, GrantType, SubjectType, hash_secret};
+use xacthuc::oidc::clients::{AuthMethod, Client, GrantType, hash_secret};
 
 const RP: &str = "https://rp.example.vn/callback";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 fn client(id: &str, method: AuthMethod, secret: Option<&str>, jwks: Option<Value>) -> Client {
     Client {
-        client_id: id.into(),
-        name: format!("Test {id}"),
         secret_hash: secret.map(hash_secret),
-        auth_method: method,
         jwks,
-        jwks_uri: None,
-        redirect_uris: vec![RP.into()],
         post_logout_redirect_uris: vec!["https://rp.example.vn/bye".into()],
-        backchannel_logout_uri: None,
         scopes: ["openid", "profile", "api.read"].map(String::from).to_vec(),
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials],
-        sector_identifier: None,
-        subject_type: SubjectType::Pairwise,
-        default_acr: None,
-        id_token_signed_response_alg: "ES256".into(),
-        require_pushed_authorization_requests: false,
-        trusted: false,
-        access_token_ttl_secs: 300,
-        id_token_ttl_secs: 300,
         refresh_token_ttl_secs: 3600,
+        ..Client::new(id, &format!("Test {id}"), method, vec![RP.into()])
     }
 }
 

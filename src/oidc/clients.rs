@@ -102,6 +102,34 @@ pub struct Client {
 }
 
 impl Client {
+    /// A registration with the defaults for everything but identity and redirect URIs:
+    /// `openid` scope, code + refresh grants, pairwise subjects, ES256 ID tokens, short-lived
+    /// tokens. Callers adjust the fields they care about.
+    pub fn new(client_id: &str, name: &str, auth_method: AuthMethod, redirect_uris: Vec<String>) -> Self {
+        Client {
+            client_id: client_id.into(),
+            name: name.into(),
+            secret_hash: None,
+            auth_method,
+            jwks: None,
+            jwks_uri: None,
+            redirect_uris,
+            post_logout_redirect_uris: Vec::new(),
+            backchannel_logout_uri: None,
+            scopes: vec!["openid".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            sector_identifier: None,
+            subject_type: SubjectType::Pairwise,
+            default_acr: None,
+            id_token_signed_response_alg: default_alg(),
+            require_pushed_authorization_requests: false,
+            trusted: false,
+            access_token_ttl_secs: default_access_ttl(),
+            id_token_ttl_secs: default_id_ttl(),
+            refresh_token_ttl_secs: default_refresh_ttl(),
+        }
+    }
+
     pub fn is_public(&self) -> bool {
         self.auth_method == AuthMethod::None
     }
@@ -274,26 +302,8 @@ mod tests {
 
     fn with_redirect(uri: &str) -> Client {
         Client {
-            client_id: "c".into(),
-            name: "c".into(),
             secret_hash: Some(hash_secret("s")),
-            auth_method: AuthMethod::ClientSecretBasic,
-            jwks: None,
-            jwks_uri: None,
-            redirect_uris: vec![uri.into()],
-            post_logout_redirect_uris: vec![],
-            backchannel_logout_uri: None,
-            scopes: vec!["openid".into()],
-            grant_types: vec![GrantType::AuthorizationCode],
-            sector_identifier: None,
-            subject_type: SubjectType::Pairwise,
-            default_acr: None,
-            id_token_signed_response_alg: "ES256".into(),
-            require_pushed_authorization_requests: false,
-            trusted: false,
-            access_token_ttl_secs: 300,
-            id_token_ttl_secs: 300,
-            refresh_token_ttl_secs: 300,
+            ..Client::new("c", "c", AuthMethod::ClientSecretBasic, vec![uri.into()])
         }
     }
 
