@@ -67,6 +67,10 @@ impl AppState {
         )
         .await?;
         db.migrate().await?;
+        if let Some(path) = &config.clients_file {
+            let n = oidc::clients::load_file(&db, path, oidc::provider::now()).await.map_err(StartError::Other)?;
+            tracing::info!(clients = n, "clients registered from clients_file");
+        }
         let kv = match config.redis_target().map_err(|e| StartError::Other(e.to_string()))? {
             Some(target) => Kv::Redis(
                 RedisKv::connect(&target, &config.redis_key_prefix, Duration::from_millis(config.redis_timeout_ms))

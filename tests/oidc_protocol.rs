@@ -461,3 +461,34 @@ async fn logout_errors(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(logout, super::logout_errors);
+
+async fn clients_from_configuration_file(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clients.json");
+    let file = json!([{
+        "client_id": "from-file",
+        "name": "Một cửa tỉnh",
+        "client_secret": "file-secret-value",
+        "auth_method": "client_secret_post",
+        "redirect_uris": [RP],
+        "scopes": ["openid", "api.read"],
+        "grant_types": ["authorization_code", "client_credentials"]
+    }]);
+    std::fs::write(&path, file.to_string()).unwrap();
+    let p2 = path.clone();
+    let Some(op) = TestOp::start_with(backend, move |c| c.clients_file = Some(p2)).await else { return };
+    let form =
+        [("grant_type", "client_credentials"), ("client_id", "from-file"), ("client_secret", "file-secret-value")];
+    assert_eq!(client_credentials(&op, &form, None).await.status(), 200, "registered from the file, secret hashed");
+    let stored = op.state.db.client("from-file").await.unwrap().unwrap();
+    assert_ne!(stored.secret_hash.as_deref(), Some("file-secret-value"), "only the hash is stored");
+    op.stop().await;
+    // A bad registration stops start-up, naming the client.
+    std::fs::write(&path, json!([{ "client_id": "bad", "name": "x", "auth_method": "none", "redirect_uris": ["javascript:alert(1)"], "scopes": ["openid"], "grant_types": ["authorization_code"] }]).to_string()).unwrap();
+    let mut config = xacthuc::config::Config { clients_file: Some(path), ..Default::default() };
+    config.database_url = Some(format!("sqlite://{}?mode=rwc", dir.path().join("x.db").display()).into());
+    config.master_key = Some(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [1u8; 32]).into());
+    let err = xacthuc::app::AppState::build(config, xacthuc::config::Mode::Dev).await.err().expect("refused");
+    assert!(err.to_string().contains("client bad"), "{err}");
+}
+on_both_backends!(clients_file, super::clients_from_configuration_file);

@@ -257,6 +257,32 @@ impl Db {
     }
 }
 
+/// One entry of the clients file (`clients_file`): a registration, with the secret given either
+/// in clear (hashed on load, e.g. injected from a secret store) or already hashed.
+#[derive(Deserialize)]
+struct FileEntry {
+    #[serde(default)]
+    client_secret: Option<String>,
+    #[serde(flatten)]
+    client: Client,
+}
+
+/// Registers (or updates) every client of a JSON file: an array of registrations with the
+/// fields of [`Client`]. Each is validated; the first bad one stops start-up with its id.
+pub async fn load_file(db: &Db, path: &std::path::Path, now: i64) -> Result<usize, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let entries: Vec<FileEntry> = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let count = entries.len();
+    for FileEntry { client_secret, mut client } in entries {
+        if let Some(secret) = client_secret {
+            client.secret_hash = Some(hash_secret(&secret));
+        }
+        client.validate().map_err(|e| format!("{}: client {}: {e}", path.display(), client.client_id))?;
+        db.put_client(&client, now).await.map_err(|e| e.to_string())?;
+    }
+    Ok(count)
+}
+
 /// When it was read, and what was found (unknown ids are remembered too).
 type CachedClient = (Instant, Option<Arc<Client>>);
 

@@ -83,10 +83,12 @@ pub struct Grant {
 }
 
 impl Db {
-    pub async fn insert_grant(&self, g: &Grant, now: i64) -> Result<(), DbError> {
-        sqlx::query(
+    /// Inserts a grant; false if its id is already taken, which happens only when a replay of
+    /// the code that is creating it got there first and left a revoked tombstone.
+    pub async fn insert_grant(&self, g: &Grant, now: i64) -> Result<bool, DbError> {
+        let n = sqlx::query(
             "INSERT INTO grants (id, client_id, account_id, sid, scopes, claims, auth_time, acr, amr, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, '[]', $6, $7, $8, $9, $10)",
+             VALUES ($1, $2, $3, $4, $5, '[]', $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&g.id)
         .bind(&g.client_id)
@@ -99,8 +101,9 @@ impl Db {
         .bind(now)
         .bind(g.expires_at)
         .execute(self.pool())
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     pub async fn grant(&self, id: &str) -> Result<Option<Grant>, DbError> {
@@ -126,12 +129,27 @@ impl Db {
         }))
     }
 
+    /// Revokes a grant. If it does not exist yet (a code replayed while its first redemption
+    /// is still minting), a revoked tombstone takes its id, so that redemption fails too.
     pub async fn revoke_grant(&self, id: &str, now: i64) -> Result<(), DbError> {
-        sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
+        let revoke =
+            || sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id);
+        if revoke().execute(self.pool()).await?.rows_affected() == 1 {
+            return Ok(());
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO grants (id, client_id, scopes, claims, created_at, expires_at, revoked_at) \
+             VALUES ($1, '', '', '[]', $2, $2, $2) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            // It appeared meanwhile (or was already revoked): make sure it is revoked.
+            revoke().execute(self.pool()).await?;
+        }
         Ok(())
     }
 

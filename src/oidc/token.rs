@@ -86,7 +86,9 @@ async fn authorization_code(p: &Provider, client: &Client, form: &Params) -> Res
         expires_at: t + client.refresh_token_ttl_secs as i64,
         revoked: false,
     };
-    p.db.insert_grant(&grant, t).await?;
+    if !p.db.insert_grant(&grant, t).await? {
+        return Err(OAuthError::invalid_grant("the authorization code was already used"));
+    }
     let account = p.db.account(&data.account_id).await?;
     respond(p, client, &grant, req.nonce.as_deref(), account.as_ref(), true).await
 }
