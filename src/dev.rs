@@ -102,6 +102,7 @@ fn start_background(state: &AppState) {
         Duration::from_secs(c.key_reload_secs),
         Duration::from_secs(c.key_rotation_days * 86_400),
     );
+    crate::oidc::purge::spawn(state.db.clone(), Duration::from_secs(3600));
 }
 
 async fn bind(config: &Config, port: u16) -> Result<TcpListener, Failure> {

@@ -34,6 +34,32 @@ async fn db_suite(db: &Db) {
         winners.insert(h.await.unwrap());
     }
     assert_eq!(winners.len(), 1, "all writers must see the same value: {winners:?}");
+    // Expired grants and refresh tokens are purged; live ones stay.
+    use xacthuc::oidc::grants::Grant;
+    let grant = |id: &str, expires_at: i64| Grant {
+        id: id.into(),
+        client_id: "c".into(),
+        account_id: None,
+        sid: None,
+        scopes: vec![],
+        auth_time: None,
+        acr: None,
+        amr: vec![],
+        expires_at,
+        revoked: false,
+    };
+    let now = 10_000_000;
+    assert!(db.insert_grant(&grant("old", now - 200_000), 0).await.unwrap());
+    assert!(db.insert_grant(&grant("live", now + 100), 0).await.unwrap());
+    db.issue_refresh_token("old", 1_000, now - 200_000).await.unwrap();
+    let live_rt = db.issue_refresh_token("live", 100, now).await.unwrap();
+    assert!(db.purge_expired(now).await.unwrap() >= 2);
+    assert!(db.grant("old").await.unwrap().is_none());
+    assert!(db.grant("live").await.unwrap().is_some());
+    assert!(matches!(
+        db.use_refresh_token(&live_rt, now).await.unwrap(),
+        xacthuc::oidc::grants::RefreshUse::Fresh { .. }
+    ));
     // Migrations are idempotent.
     db.migrate().await.unwrap();
     db.ping().await.unwrap();

@@ -71,10 +71,18 @@ async fn start(State(c): State<CitizenLogin>, headers: HeaderMap, Form(f): Form<
     let lang = Lang::pick(tx.request.ui_locales.as_deref(), &headers);
     // Ask the e-ID for the level the service demands; level 2 maps to e-ID level 2.
     let level = (tx.min_rank >= acr::rank(acr::EID2).unwrap_or(2)).then_some(AccountLevel::Level2);
-    let (url, pending) = match c.upstream.begin(level, tx.request.login_hint.as_deref()).await {
+    let (mut url, pending) = match c.upstream.begin(level, tx.request.login_hint.as_deref()).await {
         Ok(x) => x,
         Err(e) => return failure_page(&tx, lang, e.message(), e.rp_error(), e.retryable()),
     };
+    // A service that demands fresh authentication gets it from the e-ID too, not from an SSO
+    // session there (OIDC Core §3.1.2.1 parameters passed through).
+    if tx.request.prompt.login || tx.request.max_age.is_some() {
+        url.query_pairs_mut().append_pair("prompt", "login");
+    }
+    if let Some(m) = tx.request.max_age {
+        url.query_pairs_mut().append_pair("max_age", &m.to_string());
+    }
     let binding = crate::oidc::provider::random_token();
     let state = MethodState { pending: pending.clone(), binding_hash: crate::oidc::provider::sha256_hex(&binding) };
     tx.method_state = serde_json::to_value(&state).ok();
@@ -117,7 +125,8 @@ async fn callback(State(c): State<CitizenLogin>, headers: HeaderMap, Query(q): Q
     else {
         return expired(lang);
     };
-    let presented = session::cookie(&headers, TX_COOKIE).map(crate::oidc::provider::sha256_hex).unwrap_or_default();
+    let presented =
+        session::cookie(&c.oidc, &headers, TX_COOKIE).map(crate::oidc::provider::sha256_hex).unwrap_or_default();
     if !bool::from(subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), binding_hash.as_bytes())) {
         tracing::warn!("e-ID callback in a browser that did not start the login");
         return expired(lang);
@@ -131,6 +140,17 @@ async fn callback(State(c): State<CitizenLogin>, headers: HeaderMap, Query(q): Q
         Ok(e) => e,
         Err(e) => return failure_page(&tx, lang, e.message(), e.rp_error(), e.retryable()),
     };
+    // The e-ID's auth_time must honour max_age (with a minute of clock tolerance); an older
+    // authentication is not the fresh one the service asked for.
+    if let (Some(max_age), Some(at)) = (tx.request.max_age, eid.auth_time)
+        && now() - at > max_age + 60
+    {
+        let e = OAuthError::new(
+            ErrorCode::LoginRequired,
+            "the national e-ID did not re-authenticate the citizen within max_age",
+        );
+        return render_next(lang, flow::error_to_client(&c.oidc, &tx.request, e));
+    }
     let record = match c.population.verify(&eid).await {
         Ok(r) => r,
         Err(e) => return failure_page(&tx, lang, e.message(), e.rp_error(), e.retryable()),

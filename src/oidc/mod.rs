@@ -19,6 +19,7 @@ pub mod mint;
 pub mod pages;
 pub mod par;
 pub mod provider;
+pub mod purge;
 pub mod request;
 pub mod resource;
 pub mod routes;

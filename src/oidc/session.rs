@@ -83,7 +83,7 @@ pub async fn save(p: &Provider, s: &Session) -> Result<(), KvError> {
 
 /// The session named by the request's cookie, if it is still alive.
 pub async fn from_headers(p: &Provider, headers: &HeaderMap) -> Result<Option<Session>, KvError> {
-    let Some(value) = cookie(headers, COOKIE_NAME) else { return Ok(None) };
+    let Some(value) = cookie(p, headers, COOKIE_NAME) else { return Ok(None) };
     let Some((account_id, secret)) = value.split_once('.') else { return Ok(None) };
     if account_id.len() > 64 || secret.len() > 64 {
         return Ok(None);
@@ -122,7 +122,14 @@ pub async fn list(p: &Provider, account_id: &str) -> Result<Vec<Session>, KvErro
     Ok(out)
 }
 
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// Over HTTPS every cookie gets the `__Host-` prefix: browsers then refuse it unless it is
+/// Secure, host-only and path `/`, so a sibling subdomain cannot plant or overwrite it.
+fn wire_name(p: &Provider, name: &str) -> String {
+    if p.secure_cookies { format!("__Host-{name}") } else { name.to_owned() }
+}
+
+pub fn cookie<'a>(p: &Provider, headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let name = wire_name(p, name);
     headers
         .get_all(COOKIE)
         .iter()
@@ -137,6 +144,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// it; HttpOnly so scripts cannot read it; Secure outside development.
 pub fn set_cookie(p: &Provider, name: &str, value: Option<&str>, max_age: i64, headers: &mut HeaderMap) {
     let secure = if p.secure_cookies { "; Secure" } else { "" };
+    let name = wire_name(p, name);
     let c = match value {
         Some(v) => format!("{name}={v}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"),
         None => format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
