@@ -42,19 +42,22 @@ async fn register(op: &TestOp, backchannel: Option<String>) {
 }
 
 fn auth_url(op: &TestOp, extra: &[(&str, &str)]) -> String {
+    let challenge = challenge();
+    let mut params: Vec<(&str, &str)> = vec![
+        ("client_id", "portal"),
+        ("redirect_uri", REDIRECT),
+        ("response_type", "code"),
+        ("scope", "openid profile address"),
+        ("state", "s-1"),
+        ("nonce", "n-1"),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+    ];
+    // A parameter appears once (RFC 6749 §3.1): extras replace the defaults.
+    params.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+    params.extend_from_slice(extra);
     let mut u = url::Url::parse(&op.url("/authorize")).unwrap();
-    u.query_pairs_mut()
-        .append_pair("client_id", "portal")
-        .append_pair("redirect_uri", REDIRECT)
-        .append_pair("response_type", "code")
-        .append_pair("scope", "openid profile address")
-        .append_pair("state", "s-1")
-        .append_pair("nonce", "n-1")
-        .append_pair("code_challenge", &challenge())
-        .append_pair("code_challenge_method", "S256");
-    for (k, v) in extra {
-        u.query_pairs_mut().append_pair(k, v);
-    }
+    u.query_pairs_mut().extend_pairs(params);
     u.to_string()
 }
 

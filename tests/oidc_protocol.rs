@@ -492,3 +492,57 @@ async fn clients_from_configuration_file(backend: Backend) {
     assert!(err.to_string().contains("client bad"), "{err}");
 }
 on_both_backends!(clients_file, super::clients_from_configuration_file);
+
+async fn malformed_requests_get_oauth_errors(backend: Backend) {
+    let Some(op) = TestOp::start(backend).await else { return };
+    register(&op, &client("svc", AuthMethod::ClientSecretBasic, Some("svc-secret-value"), None)).await;
+    let c = http();
+    // Not a form body: JSON error, never a bare 415 or a 500.
+    let r = c
+        .post(op.url("/token"))
+        .basic_auth("svc", Some("svc-secret-value"))
+        .body("{\"grant_type\":1}")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
+    // Repeated parameters are refused (RFC 6749 §3.1).
+    let r = c
+        .post(op.url("/token"))
+        .basic_auth("svc", Some("svc-secret-value"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
+    // An oversized body is refused cleanly.
+    let big = format!("grant_type=client_credentials&x={}", "a".repeat(200 * 1024));
+    let r = c
+        .post(op.url("/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    // Repeated parameters at /authorize get the error page (the client is not yet trusted).
+    let r = c.get(format!("{}&client_id=svc", op.url("/authorize?client_id=svc"))).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("repeated"));
+    // Garbage in every parameter never produces a 500.
+    for path in ["/authorize", "/logout", "/userinfo", "/introspect", "/revoke", "/par", "/token"] {
+        let r = c
+            .post(op.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("%zz=%%&\u{0}=1&client_id=%FF")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().as_u16() < 500, "{path}: {}", r.status());
+    }
+    op.stop().await;
+}
+on_both_backends!(malformed, super::malformed_requests_get_oauth_errors);

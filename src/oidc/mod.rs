@@ -25,5 +25,6 @@ pub mod resource;
 pub mod routes;
 pub mod session;
 pub mod token;
+pub mod wire;
 
 pub use provider::Provider;

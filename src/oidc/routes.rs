@@ -15,6 +15,7 @@ use super::pages;
 use super::provider::Provider;
 use super::request::{Params, ResponseMode};
 use super::session;
+use super::wire::WireParams;
 use super::{discovery, par, resource, token};
 use crate::web::page::{self, Lang};
 
@@ -22,13 +23,13 @@ pub fn router() -> Router<Provider> {
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery_doc))
         .route("/jwks", get(jwks))
-        .route("/authorize", get(authorize_get).post(authorize_post))
+        .route("/authorize", get(authorize_endpoint).post(authorize_endpoint))
         .route("/par", post(par_endpoint))
         .route("/token", post(token_endpoint))
         .route("/userinfo", get(userinfo_get).post(userinfo_post))
         .route("/introspect", post(introspect))
         .route("/revoke", post(revoke))
-        .route("/logout", get(logout_get).post(logout_post))
+        .route("/logout", get(logout_endpoint).post(logout_endpoint))
         .route("/logout/confirm", post(logout_confirm))
         .route("/login", get(login_page))
         .route("/consent", get(consent_page).post(consent_post))
@@ -50,15 +51,11 @@ async fn jwks(State(p): State<Provider>) -> Response {
     r
 }
 
-async fn authorize_get(State(p): State<Provider>, headers: HeaderMap, Query(params): Query<Params>) -> Response {
-    authorize(p, headers, params).await
-}
-
-async fn authorize_post(State(p): State<Provider>, headers: HeaderMap, Form(params): Form<Params>) -> Response {
-    authorize(p, headers, params).await
-}
-
-async fn authorize(p: Provider, headers: HeaderMap, params: Params) -> Response {
+async fn authorize_endpoint(State(p): State<Provider>, headers: HeaderMap, WireParams(params): WireParams) -> Response {
+    let params = match params {
+        Ok(params) => params,
+        Err(e) => return error_page(Lang::pick(None, &headers), &e),
+    };
     let lang = Lang::pick(params.get("ui_locales").map(String::as_str), &headers);
     let Some(client_id) = params.get("client_id") else {
         return error_page(lang, &OAuthError::invalid_request("client_id is required"));
@@ -118,14 +115,22 @@ fn no_store(mut r: Response) -> Response {
     r
 }
 
-async fn par_endpoint(State(p): State<Provider>, headers: HeaderMap, Form(form): Form<Params>) -> Response {
+async fn par_endpoint(State(p): State<Provider>, headers: HeaderMap, WireParams(form): WireParams) -> Response {
+    let form = match form {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
     match par::push(&p, &headers, &form).await {
         Ok(body) => no_store((StatusCode::CREATED, Json(body)).into_response()),
         Err(e) => e.into_response(),
     }
 }
 
-async fn token_endpoint(State(p): State<Provider>, headers: HeaderMap, Form(form): Form<Params>) -> Response {
+async fn token_endpoint(State(p): State<Provider>, headers: HeaderMap, WireParams(form): WireParams) -> Response {
+    let form = match form {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
     match token::token(&p, &headers, &form).await {
         Ok(body) => no_store(Json(body).into_response()),
         Err(e) => e.into_response(),
@@ -136,8 +141,9 @@ async fn userinfo_get(State(p): State<Provider>, headers: HeaderMap) -> Response
     userinfo(p, headers, None).await
 }
 
-async fn userinfo_post(State(p): State<Provider>, headers: HeaderMap, Form(form): Form<Params>) -> Response {
-    userinfo(p, headers, Some(form)).await
+async fn userinfo_post(State(p): State<Provider>, headers: HeaderMap, WireParams(form): WireParams) -> Response {
+    // A bearer header with no form body is fine (OIDC Core §5.3.1).
+    userinfo(p, headers, form.ok()).await
 }
 
 async fn userinfo(p: Provider, headers: HeaderMap, form: Option<Params>) -> Response {
@@ -151,29 +157,33 @@ async fn userinfo(p: Provider, headers: HeaderMap, form: Option<Params>) -> Resp
     }
 }
 
-async fn introspect(State(p): State<Provider>, headers: HeaderMap, Form(form): Form<Params>) -> Response {
+async fn introspect(State(p): State<Provider>, headers: HeaderMap, WireParams(form): WireParams) -> Response {
+    let form = match form {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
     match resource::introspect(&p, &headers, &form).await {
         Ok(body) => no_store(Json(body).into_response()),
         Err(e) => e.into_response(),
     }
 }
 
-async fn revoke(State(p): State<Provider>, headers: HeaderMap, Form(form): Form<Params>) -> Response {
+async fn revoke(State(p): State<Provider>, headers: HeaderMap, WireParams(form): WireParams) -> Response {
+    let form = match form {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
     match resource::revoke(&p, &headers, &form).await {
         Ok(()) => no_store(StatusCode::OK.into_response()),
         Err(e) => e.into_response(),
     }
 }
 
-async fn logout_get(State(p): State<Provider>, headers: HeaderMap, Query(params): Query<Params>) -> Response {
-    logout_common(p, headers, params).await
-}
-
-async fn logout_post(State(p): State<Provider>, headers: HeaderMap, Form(params): Form<Params>) -> Response {
-    logout_common(p, headers, params).await
-}
-
-async fn logout_common(p: Provider, headers: HeaderMap, params: Params) -> Response {
+async fn logout_endpoint(State(p): State<Provider>, headers: HeaderMap, WireParams(params): WireParams) -> Response {
+    let params = match params {
+        Ok(params) => params,
+        Err(e) => return error_page(Lang::pick(None, &headers), &e),
+    };
     let lang = Lang::pick(params.get("ui_locales").map(String::as_str), &headers);
     let current = session::from_headers(&p, &headers).await.ok().flatten();
     let next = logout::end_session(&p, &params, current).await;
