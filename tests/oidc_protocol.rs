@@ -546,3 +546,55 @@ async fn malformed_requests_get_oauth_errors(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(malformed, super::malformed_requests_get_oauth_errors);
+
+async fn private_key_jwt_with_jwks_uri(backend: Backend) {
+    let Some(op) = TestOp::start(backend).await else { return };
+    // The client publishes its keys; we count how often the provider fetches them.
+    let key = ClientKey::generate("uri-key");
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (jwks, counter) = (key.jwks(), hits.clone());
+    let app = axum::Router::new().route(
+        "/jwks",
+        axum::routing::get(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = jwks.clone();
+            async move { axum::Json(body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut c = client("byuri", AuthMethod::PrivateKeyJwt, None, None);
+    c.jwks_uri = Some(format!("http://127.0.0.1:{port}/jwks"));
+    register(&op, &c).await;
+    let send = |assertion: String| {
+        let url = op.url("/token");
+        async move {
+            http()
+                .post(url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                    ("client_assertion", assertion.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(send(key.assertion("byuri", &op.url("/token"))).await, 200);
+    assert_eq!(send(key.assertion("byuri", &op.url("/token"))).await, 200, "cached keys serve the next call");
+    // A flood of assertions naming an unknown kid does not make us refetch each time.
+    let stranger = ClientKey::generate("unknown-kid");
+    for _ in 0..20 {
+        assert_eq!(send(stranger.assertion("byuri", &op.url("/token"))).await, 401);
+    }
+    assert!(
+        hits.load(std::sync::atomic::Ordering::SeqCst) <= 2,
+        "fetches are bounded: {}",
+        hits.load(std::sync::atomic::Ordering::SeqCst)
+    );
+    op.stop().await;
+}
+on_both_backends!(jwks_uri, super::private_key_jwt_with_jwks_uri);

@@ -191,6 +191,20 @@ impl Client {
                 _ => {}
             }
         }
+        // OIDC Core §8.1: without a sector identifier, the sector is the redirect URIs' host,
+        // so they must share one or pairwise subjects would depend on which URI came first.
+        if self.subject_type == SubjectType::Pairwise && self.sector_identifier.is_none() {
+            let hosts: std::collections::HashSet<_> = self
+                .redirect_uris
+                .iter()
+                .filter_map(|u| url::Url::parse(u).ok()?.host_str().map(str::to_owned))
+                .collect();
+            if hosts.len() > 1 {
+                return Err(
+                    "redirect URIs on several hosts need a sector identifier (--sector) for pairwise subjects".into()
+                );
+            }
+        }
         if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
             return Err("the authorization_code grant needs at least one redirect URI".into());
         }

@@ -16,7 +16,11 @@ const TTL: Duration = Duration::from_secs(300);
 /// Refetching on unknown kids must not let a client make us hammer its server.
 const MIN_REFETCH: Duration = Duration::from_secs(10);
 
-type FetchedSet = (Instant, Arc<JwkSet>);
+/// When the set was last fetched (or a fetch last failed), and the last good set.
+type FetchedSet = (Instant, Option<Arc<JwkSet>>);
+
+/// A client's JWK set is a few keys; anything bigger is refused rather than buffered.
+const MAX_JWKS_BYTES: usize = 64 * 1024;
 
 #[derive(Clone, Default)]
 pub struct JwksCache {
@@ -76,28 +80,36 @@ impl JwksCache {
         let uri = client.jwks_uri.as_deref().ok_or(ClientJwtError::NoKeys)?;
         let cached = self.entries.read().unwrap_or_else(|p| p.into_inner()).get(uri).cloned();
         if let Some((at, set)) = &cached {
-            let fresh_enough = if refresh { at.elapsed() < MIN_REFETCH } else { at.elapsed() < TTL };
+            // After a failure, or within MIN_REFETCH of the last fetch, do not call out again:
+            // a stream of assertions with unknown kids must not turn us into a request amplifier.
+            let fresh_enough = at.elapsed() < MIN_REFETCH || (!refresh && at.elapsed() < TTL);
             if fresh_enough {
-                return Ok(set.clone());
+                return set.clone().ok_or(ClientJwtError::Fetch);
             }
         }
-        let fetched: Result<JwkSet, _> = async {
-            let resp = http.get(uri).timeout(Duration::from_secs(5)).send().await?.error_for_status()?;
-            resp.json::<JwkSet>().await
+        let fetched = async {
+            let resp = http.get(uri).timeout(Duration::from_secs(5)).send().await.ok()?.error_for_status().ok()?;
+            if resp.content_length().is_some_and(|n| n as usize > MAX_JWKS_BYTES) {
+                return None;
+            }
+            let body = resp.bytes().await.ok()?;
+            if body.len() > MAX_JWKS_BYTES {
+                return None;
+            }
+            serde_json::from_slice::<JwkSet>(&body).ok()
         }
         .await;
-        match fetched {
-            Ok(set) => {
+        let last_good = cached.and_then(|(_, s)| s);
+        let (entry, result) = match fetched {
+            Some(set) => {
                 let set = Arc::new(set);
-                self.entries
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(uri.to_owned(), (Instant::now(), set.clone()));
-                Ok(set)
+                (Some(set.clone()), Ok(set))
             }
             // Keep serving the last good set if the client's server hiccups.
-            Err(_) => cached.map(|(_, s)| s).ok_or(ClientJwtError::Fetch),
-        }
+            None => (last_good.clone(), last_good.ok_or(ClientJwtError::Fetch)),
+        };
+        self.entries.write().unwrap_or_else(|p| p.into_inner()).insert(uri.to_owned(), (Instant::now(), entry));
+        result
     }
 }
 
