@@ -76,6 +76,17 @@ async fn redeem(op: &TestOp, code: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// The portal refreshing its tokens.
+async fn refresh(op: &TestOp, refresh_token: &str) -> reqwest::Response {
+    http()
+        .post(op.url("/token"))
+        .basic_auth("portal", Some(SECRET))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)])
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Verifies a JWT with the JWKS fetched over HTTP, as a relying party would.
 async fn verify(op: &TestOp, token: &str, aud: &str) -> Value {
     let header = jsonwebtoken::decode_header(token).unwrap();
@@ -276,13 +287,7 @@ async fn code_replay_and_refresh_race(backend: Backend) {
     }
     assert_eq!(winners.len(), 1, "exactly one of 200 concurrent refreshes succeeds");
     let new_rt = winners[0]["refresh_token"].as_str().unwrap().to_owned();
-    let r = client
-        .post(op.url("/token"))
-        .basic_auth("portal", Some(SECRET))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", new_rt.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let r = refresh(&op, new_rt.as_str()).await;
     assert_eq!(r.status(), 400, "the whole family is revoked after reuse");
     assert_eq!(introspect(winners[0]["access_token"].as_str().unwrap().to_owned()).await["active"], false);
 
@@ -290,26 +295,11 @@ async fn code_replay_and_refresh_race(backend: Backend) {
     let code = login(&op, &b, NGOC, &[("scope", "openid offline_access")]).await.code();
     let t: Value = redeem(&op, &code).await.json().await.unwrap();
     let rt1 = t["refresh_token"].as_str().unwrap().to_owned();
-    let r: Value = client
-        .post(op.url("/token"))
-        .basic_auth("portal", Some(SECRET))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt1.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = refresh(&op, rt1.as_str()).await.json().await.unwrap();
     let rt2 = r["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(rt1, rt2);
     assert!(r["id_token"].is_string());
-    let r = client
-        .post(op.url("/token"))
-        .basic_auth("portal", Some(SECRET))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt2.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let r = refresh(&op, rt2.as_str()).await;
     assert_eq!(r.status(), 200);
     op.stop().await;
 }
@@ -484,13 +474,7 @@ async fn consent_recorded_withdrawn_and_trusted(backend: Backend) {
     // ...and the data stops flowing: tokens issued under the consent are revoked.
     let r = http().get(op.url("/userinfo")).bearer_auth(tokens["access_token"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(r.status(), 401, "withdrawn consent revokes live tokens");
-    let r = http()
-        .post(op.url("/token"))
-        .basic_auth("portal", Some(SECRET))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap();
+    let r = refresh(&op, tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!(r.status(), 400);
     // Another person's consent cannot be withdrawn through this session.
     let r = b.http.post(op.url("/account/consents/revoke")).form(&[("id", "not-mine")]).send().await.unwrap();
