@@ -19,6 +19,10 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::citizens::routes::CitizenLogin;
+use crate::oidc::acr::Catalog;
+use crate::oidc::claims::Scopes;
+use crate::oidc::login::{LoginMethod, Registry};
+use crate::oidc::tx::Limits;
 use crate::citizens::upstream::ClientAuthConfig;
 use crate::citizens::{self, PopulationClient, PopulationConfig, Upstream, UpstreamConfig};
 use crate::config::{Config, Mode};
@@ -43,6 +47,15 @@ pub struct AppState {
     pub oidc: Provider,
     /// Citizen login through the national e-ID, when the national systems are configured.
     pub citizens: Option<CitizenLogin>,
+    /// Routes of login methods added by the embedding program (tests).
+    extra_routes: Router,
+}
+
+/// A login method brought by the program that builds the app (a test, or a later feature):
+/// its registration and its HTTP face, built once the provider exists.
+pub struct MethodPlugin {
+    pub method: LoginMethod,
+    pub routes: fn(Provider) -> Router,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +72,11 @@ impl AppState {
     /// Connects the stores named by `config` (in-process store when no Redis is configured)
     /// and applies migrations.
     pub async fn build(config: Config, mode: Mode) -> Result<Self, StartError> {
+        Self::build_with(config, mode, Vec::new()).await
+    }
+
+    /// As [`AppState::build`], with extra login methods.
+    pub async fn build_with(config: Config, mode: Mode, plugins: Vec<MethodPlugin>) -> Result<Self, StartError> {
         let url = config.database_url.as_ref().ok_or_else(|| StartError::Other("database_url is not set".into()))?;
         let db = Db::connect(
             url.expose_secret(),
@@ -78,15 +96,67 @@ impl AppState {
             ),
             None => Kv::memory(),
         };
-        let oidc = build_provider(&config, mode, db.clone(), kv.clone()).await?;
-        let citizens = build_citizen_login(&config, &oidc)?;
-        Ok(Self { config: Arc::new(config), mode, db, kv, metrics: observability::metrics_handle(), oidc, citizens })
+        let with_citizens = citizens_configured(&config);
+        let extensions = Extensions::register(with_citizens, plugins.iter().map(|p| p.method.clone()));
+        let oidc = build_provider(&config, mode, db.clone(), kv.clone(), extensions).await?;
+        let citizens = if with_citizens { build_citizen_login(&config, &oidc)? } else { None };
+        let extra_routes = plugins.iter().fold(Router::new(), |r, p| r.merge((p.routes)(oidc.clone())));
+        Ok(Self {
+            config: Arc::new(config),
+            mode,
+            db,
+            kv,
+            metrics: observability::metrics_handle(),
+            oidc,
+            citizens,
+            extra_routes,
+        })
     }
+}
+
+/// What the features add to the provider: login methods, the `acr` values they produce or
+/// that services may demand, and scopes. This is the one place they are registered.
+struct Extensions {
+    methods: Registry,
+    acr: Catalog,
+    scopes: Scopes,
+}
+
+impl Extensions {
+    fn register(with_citizens: bool, extra: impl Iterator<Item = LoginMethod>) -> Self {
+        let mut methods = Registry::default();
+        let mut acr = Catalog::default();
+        let mut scopes = Scopes::default();
+        // Citizens: the national e-ID, and the personal ID under its own scope.
+        acr.register(citizens::login::CLASSES);
+        scopes.register(citizens::login::personal_id_scope());
+        if with_citizens {
+            methods.register(citizens::login::method());
+        }
+        // Officers' levels are known even before an officer method is registered, so a service
+        // demanding an officer is never served a citizen.
+        acr.register(crate::officers::acr::CLASSES);
+        for m in extra {
+            acr.register(m.classes);
+            methods.register(m);
+        }
+        Self { methods, acr, scopes }
+    }
+}
+
+fn citizens_configured(config: &Config) -> bool {
+    config.vneid_issuer.is_some() && config.population_url.is_some()
 }
 
 /// Signing keys come from the database, decrypted with the master key; the first start makes
 /// them. Pairwise subjects are salted with a per-installation secret kept in the database.
-async fn build_provider(config: &Config, mode: Mode, db: Db, kv: Kv) -> Result<Provider, StartError> {
+async fn build_provider(
+    config: &Config,
+    mode: Mode,
+    db: Db,
+    kv: Kv,
+    ext: Extensions,
+) -> Result<Provider, StartError> {
     let master = config
         .master_key_bytes()
         .map_err(|e| StartError::Other(e.to_string()))?
@@ -115,6 +185,15 @@ async fn build_provider(config: &Config, mode: Mode, db: Db, kv: Kv) -> Result<P
         session_ttl: Duration::from_secs(config.session_ttl_secs),
         code_ttl: Duration::from_secs(60),
         tx_ttl: Duration::from_secs(900),
+        tx_limits: Limits {
+            max_bytes: config.login_tx_max_bytes,
+            per_browser: config.login_tx_per_browser,
+            per_ip: config.login_tx_per_ip,
+        },
+        client_ip_header: config.client_ip_header.clone(),
+        methods: Arc::new(ext.methods),
+        acr: Arc::new(ext.acr),
+        scopes: Arc::new(ext.scopes),
     })
 }
 
@@ -122,7 +201,9 @@ async fn build_provider(config: &Config, mode: Mode, db: Db, kv: Kv) -> Result<P
 /// contacted here: discovery happens at the first login, so start-up does not depend on the
 /// national systems being up.
 fn build_citizen_login(config: &Config, oidc: &Provider) -> Result<Option<CitizenLogin>, StartError> {
-    let (Some(issuer), Some(population_url)) = (&config.vneid_issuer, &config.population_url) else { return Ok(None) };
+    let (Some(issuer), Some(population_url)) = (&config.vneid_issuer, &config.population_url) else {
+        return Ok(None);
+    };
     let auth = match (&config.vneid_client_key_file, &config.vneid_client_secret) {
         (Some(path), _) => {
             let pem = std::fs::read_to_string(path)
@@ -154,11 +235,12 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .fallback(web::error::not_found)
         .with_state(state.clone())
-        .merge(oidc::routes::router().merge(oidc::account::router()).with_state(state.oidc.clone()))
+        .merge(oidc::routes::router().with_state(state.oidc.clone()))
         .merge(match state.citizens.clone() {
             Some(c) => citizens::routes::router().with_state(c),
             None => Router::new(),
         })
+        .merge(state.extra_routes.clone())
         .layer(axum::middleware::from_fn(observability::track_metrics))
         .layer(axum::middleware::from_fn(move |req, next| web::security::headers(hsts, req, next)))
         .layer(
@@ -189,6 +271,8 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let (tx, mut rx) = tokio::sync::watch::channel(false);
+    // The peer address feeds the per-address limits on anonymous work.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = tx.send(true);

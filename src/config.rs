@@ -64,6 +64,10 @@ pub struct Config {
     pub population_api_key: Option<SecretString>,
     pub request_timeout_secs: u64,
     pub session_ttl_secs: u64,
+    pub login_tx_max_bytes: usize,
+    pub login_tx_per_browser: i64,
+    pub login_tx_per_ip: i64,
+    pub client_ip_header: Option<String>,
     pub key_rotation_days: u64,
     pub key_reload_secs: u64,
     pub body_limit_bytes: usize,
@@ -102,6 +106,10 @@ impl Default for Config {
             population_api_key: None,
             request_timeout_secs: 15,
             session_ttl_secs: 8 * 3600,
+            login_tx_max_bytes: 8 * 1024,
+            login_tx_per_browser: 30,
+            login_tx_per_ip: 2000,
+            client_ip_header: None,
             key_rotation_days: 30,
             key_reload_secs: 60,
             body_limit_bytes: 64 * 1024,
@@ -183,6 +191,12 @@ impl Config {
             }
             if self.body_limit_bytes < 1024 {
                 return Err(ConfigError::new("body_limit_bytes", "must be at least 1024"));
+            }
+            if self.login_tx_max_bytes < 2048 {
+                return Err(ConfigError::new("login_tx_max_bytes", "must be at least 2048"));
+            }
+            if self.login_tx_per_browser < 1 || self.login_tx_per_ip < 1 {
+                return Err(ConfigError::new("login_tx_per_browser", "limits must be at least 1"));
             }
         }
         if self.database_max_connections == 0 {

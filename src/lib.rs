@@ -12,6 +12,7 @@ pub mod config;
 pub mod dev;
 pub mod dev_setup;
 pub mod observability;
+pub mod officers;
 pub mod oidc;
 pub mod portal;
 pub mod store;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use support::browser::{Browser, ConsentChoice, EidLogin, End};
 use support::op::{Backend, TestOp, http};
-use xacthuc::oidc::acr;
+use xacthuc::citizens::login as acr;
 use xacthuc::oidc::clients::{AuthMethod, Client, hash_secret};
 
 const REDIRECT: &str = "https://portal.example.vn/cb";
@@ -198,15 +198,7 @@ async fn sessions_prompt_max_age_and_step_up(backend: Backend) {
             assert_eq!(*status, 403, "{body}");
             assert!(body.contains("back-to-service"), "the page offers a way back");
             // Going back gives the service a proper OAuth error.
-            let back = body
-                .split("href=\"")
-                .find(|s| s.starts_with("/login/abort"))
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap()
-                .replace("&amp;", "&");
-            let r = b1.http.get(op.url(&back)).send().await.unwrap();
+            let r = b1.back_to_service(&op.base, body).await;
             let loc = r.headers()["location"].to_str().unwrap().to_owned();
             assert!(loc.starts_with(REDIRECT) && loc.contains("error=access_denied"), "{loc}");
         }
@@ -466,8 +458,30 @@ async fn consent_recorded_withdrawn_and_trusted(backend: Backend) {
     // With consent recorded, a new authorization needs no page: prompt=none succeeds.
     let r = b.http.get(auth_url(&op, &[("prompt", "none")])).send().await.unwrap();
     assert!(r.headers()["location"].to_str().unwrap().contains("code="));
-    // Withdraw it on the account page: the next authorization asks again.
+    // The account page's forms carry the session's anti-CSRF token: a form without it (as
+    // another site would post) or from another site changes nothing.
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).expect("a csrf token").split('"').next().unwrap().to_owned();
     let r = b.http.post(op.url("/account/consents/revoke")).form(&[("id", consents.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 400, "no token: refused");
+    let r = b
+        .http
+        .post(op.url("/account/consents/revoke"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("id", consents.as_str()), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "cross-site: refused");
+    let r = b.http.get(auth_url(&op, &[("prompt", "none")])).send().await.unwrap();
+    assert!(r.headers()["location"].to_str().unwrap().contains("code="), "the consent is still there");
+    // Withdraw it on the account page: the next authorization asks again.
+    let r = b
+        .http
+        .post(op.url("/account/consents/revoke"))
+        .form(&[("id", consents.as_str()), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let r = b.http.get(auth_url(&op, &[("prompt", "none")])).send().await.unwrap();
     assert!(r.headers()["location"].to_str().unwrap().contains("error=consent_required"));
@@ -477,7 +491,13 @@ async fn consent_recorded_withdrawn_and_trusted(backend: Backend) {
     let r = refresh(&op, tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!(r.status(), 400);
     // Another person's consent cannot be withdrawn through this session.
-    let r = b.http.post(op.url("/account/consents/revoke")).form(&[("id", "not-mine")]).send().await.unwrap();
+    let r = b
+        .http
+        .post(op.url("/account/consents/revoke"))
+        .form(&[("id", "not-mine"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     // A trusted first-party client skips the consent page altogether.
     let mut c = op.state.db.client("portal").await.unwrap().unwrap();

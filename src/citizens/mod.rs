@@ -29,6 +29,7 @@
 //! error for the relying party.
 
 pub mod claims;
+pub mod login;
 pub mod population;
 pub mod resilience;
 pub mod routes;

@@ -1,56 +1,141 @@
-//! Authentication context classes: how strongly the user was identified and authenticated.
-//! A relying party that demands a level gets that level or an error, never a weaker login.
+//! Assurance: how strongly the user was identified and authenticated, kept apart from who the
+//! user is. A level is a party (a citizen through the national e-ID, an officer) and a strength
+//! within that party; levels of different parties never satisfy each other, so a citizen's
+//! strong e-ID login can never pass where a service demands an officer.
+//!
+//! The provider knows no `acr` value of its own: each feature declares its classes and `app.rs`
+//! registers them in a [`Catalog`].
 
-/// National e-ID account at level 1 (basic identification).
-pub const EID1: &str = "urn:xacthuc:acr:eid1";
-/// National e-ID account at level 2 (identity verified in person).
-pub const EID2: &str = "urn:xacthuc:acr:eid2";
-/// Officer: password plus a second factor.
-pub const OFFICER_MFA: &str = "urn:xacthuc:acr:officer-mfa";
-/// Officer: digital-signature certificate.
-pub const OFFICER_CERT: &str = "urn:xacthuc:acr:officer-cert";
+use serde::{Deserialize, Serialize};
 
-pub const SUPPORTED: [&str; 4] = [EID1, EID2, OFFICER_MFA, OFFICER_CERT];
+use crate::web::page::Text;
 
-/// A total order of strength, so "at least X" is a comparison.
-pub fn rank(acr: &str) -> Option<u8> {
-    match acr {
-        EID1 => Some(1),
-        EID2 | OFFICER_MFA => Some(2),
-        OFFICER_CERT => Some(3),
-        _ => None,
+/// Who authenticated: the dimension that strength never crosses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    Citizen,
+    Officer,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Level {
+    pub party: Party,
+    /// Higher is stronger, compared only within one party.
+    pub strength: u8,
+}
+
+impl Level {
+    pub const fn new(party: Party, strength: u8) -> Self {
+        Self { party, strength }
+    }
+
+    /// `self` is at least as strong as `demanded`, for the same party.
+    pub fn meets(self, demanded: Level) -> bool {
+        self.party == demanded.party && self.strength >= demanded.strength
     }
 }
 
-/// The weakest level that satisfies a request: the lowest rank among the requested values we
-/// know (OIDC lists acceptable values in order of preference; any of them will do). Values we
-/// do not know are ignored; if none is known, the request cannot be met.
-///
-/// The client's registered default is a floor: `acr_values` in the (browser-controlled) request
-/// may raise the level, never lower it.
-pub fn required_rank(acr_values: &[String], default_acr: Option<&str>) -> Result<u8, String> {
-    let floor = default_acr.and_then(rank).unwrap_or(0);
-    if acr_values.is_empty() {
-        return Ok(floor);
-    }
-    let asked =
-        acr_values.iter().filter_map(|a| rank(a)).min().ok_or_else(|| {
-            format!("none of the requested acr_values is supported; supported: {}", SUPPORTED.join(" "))
-        })?;
-    Ok(asked.max(floor))
+/// One `acr` value with the level it stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Class {
+    pub acr: &'static str,
+    pub level: Level,
+    pub name: Text,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Every `acr` value the provider knows, registered in `app.rs`.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    classes: Vec<Class>,
+}
 
-    #[test]
-    fn levels_order() {
-        assert!(rank(EID2) > rank(EID1));
-        assert_eq!(required_rank(&[EID2.into()], None), Ok(2));
-        assert_eq!(required_rank(&[EID2.into(), EID1.into()], None), Ok(1));
-        assert_eq!(required_rank(&[], Some(EID2)), Ok(2));
-        assert_eq!(required_rank(&[EID1.into()], Some(EID2)), Ok(2), "the default is a floor");
-        assert!(required_rank(&["urn:other".into()], None).is_err());
+/// What an authorization request demands: any one of these levels will do. Empty means no
+/// demand at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requirement {
+    pub any_of: Vec<Level>,
+}
+
+/// How the request asked for `acr` (OIDC Core §5.5.1.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ask {
+    /// `acr_values`, or the `acr` claim requested without `essential`.
+    Voluntary,
+    /// The `acr` claim requested with `"essential": true`.
+    Essential,
+}
+
+impl Requirement {
+    pub fn met_by(&self, reached: Level) -> bool {
+        self.any_of.is_empty() || self.any_of.iter().any(|d| reached.meets(*d))
+    }
+
+    /// Whether a method producing `levels` can meet this demand with one of them.
+    pub fn met_by_any(&self, levels: &[Level]) -> bool {
+        levels.iter().any(|l| self.met_by(*l))
+    }
+
+    /// The weakest strength of `party` that meets the demand; `None` if that party cannot.
+    pub fn min_strength(&self, party: Party) -> Option<u8> {
+        if self.any_of.is_empty() {
+            return Some(0);
+        }
+        self.any_of.iter().filter(|l| l.party == party).map(|l| l.strength).min()
+    }
+}
+
+impl Catalog {
+    pub fn register(&mut self, classes: &[Class]) {
+        for c in classes {
+            if !self.classes.iter().any(|k| k.acr == c.acr) {
+                self.classes.push(*c);
+            }
+        }
+    }
+
+    pub fn values(&self) -> Vec<&'static str> {
+        self.classes.iter().map(|c| c.acr).collect()
+    }
+
+    pub fn level(&self, acr: &str) -> Option<Level> {
+        self.classes.iter().find(|c| c.acr == acr).map(|c| c.level)
+    }
+
+    /// The `acr` value of a level, for the ID token.
+    pub fn acr_of(&self, level: Level) -> Option<&'static str> {
+        self.classes.iter().find(|c| c.level == level).map(|c| c.acr)
+    }
+
+    /// The demand of a request.
+    ///
+    /// - Values we do not know are ignored (OIDC Core §5.5.1.1). If none is left, a voluntary
+    ///   request is served without a demand; an essential one cannot be met and fails.
+    /// - Known values are demands: the user reaches one of them or the login fails, never a
+    ///   weaker login.
+    /// - The client's registered default is a floor the (browser-controlled) request may raise
+    ///   but never lower, nor move to another party.
+    pub fn requirement(&self, requested: &[String], ask: Ask, default_acr: Option<&str>) -> Result<Requirement, String> {
+        let floor = match default_acr {
+            Some(d) => Some(self.level(d).ok_or_else(|| format!("the client's default acr {d} is not supported"))?),
+            None => None,
+        };
+        let mut any_of: Vec<Level> = requested.iter().filter_map(|a| self.level(a)).collect();
+        if let Some(f) = floor {
+            any_of.retain(|l| l.party == f.party);
+            for l in &mut any_of {
+                l.strength = l.strength.max(f.strength);
+            }
+        }
+        if any_of.is_empty() {
+            if ask == Ask::Essential {
+                return Err(format!(
+                    "none of the essential acr values can be met; supported: {}",
+                    self.values().join(" ")
+                ));
+            }
+            any_of.extend(floor);
+        }
+        Ok(Requirement { any_of })
     }
 }

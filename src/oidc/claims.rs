@@ -1,55 +1,91 @@
-//! Which claims each scope releases (OIDC Core §5.4), plus our dedicated scope for the personal
-//! ID number: personal data under Decree 13/2023, released only under this scope, only to
-//! clients allowed it, and only with the citizen's recorded consent.
+//! Which claims each scope releases (OIDC Core §5.4). The standard scopes are here; features
+//! register their own (the personal ID is the citizens module's) in `app.rs`.
 
 use serde_json::{Map, Value};
 
-/// The dedicated scope that releases the 12-digit personal ID number (SoDinhDanh).
-pub const PERSONAL_ID_SCOPE: &str = "personal_id";
-/// The claim it releases.
-pub const PERSONAL_ID_CLAIM: &str = "personal_id";
+use crate::web::page::Text;
 
-pub const SUPPORTED_SCOPES: [&str; 5] = ["openid", "profile", "address", PERSONAL_ID_SCOPE, "offline_access"];
+#[derive(Clone, Debug)]
+pub struct Scope {
+    pub name: &'static str,
+    pub claims: &'static [&'static str],
+    /// What the consent page says the service will receive; `None` for `openid`.
+    pub describe: Option<Text>,
+    /// Personal data that needs the user's recorded consent even for trusted clients.
+    pub always_consent: bool,
+}
 
-pub fn claims_of_scope(scope: &str) -> &'static [&'static str] {
-    match scope {
-        "profile" => {
-            &["name", "family_name", "given_name", "middle_name", "birthdate", "gender", "locale", "updated_at"]
+#[derive(Clone, Debug)]
+pub struct Scopes {
+    all: Vec<Scope>,
+}
+
+const PROFILE_CLAIMS: &[&str] =
+    &["name", "family_name", "given_name", "middle_name", "birthdate", "gender", "locale", "updated_at"];
+
+impl Default for Scopes {
+    fn default() -> Self {
+        let scope = |name, claims, describe| Scope { name, claims, describe, always_consent: false };
+        Self {
+            all: vec![
+                scope("openid", &[], None),
+                scope(
+                    "profile",
+                    PROFILE_CLAIMS,
+                    Some(Text::new("Họ tên, ngày sinh, giới tính", "Full name, date of birth, gender")),
+                ),
+                scope("address", &["address"], Some(Text::new("Địa chỉ thường trú", "Permanent address"))),
+                scope(
+                    "offline_access",
+                    &[],
+                    Some(Text::new("Duy trì truy cập khi bạn không trực tuyến", "Keep access while you are offline")),
+                ),
+            ],
         }
-        "address" => &["address"],
-        PERSONAL_ID_SCOPE => &[PERSONAL_ID_CLAIM],
-        _ => &[],
     }
 }
 
-pub fn supported_claims() -> Vec<&'static str> {
-    let mut all = vec!["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "at_hash"];
-    for s in SUPPORTED_SCOPES {
-        all.extend_from_slice(claims_of_scope(s));
+impl Scopes {
+    pub fn register(&mut self, s: Scope) {
+        self.all.retain(|k| k.name != s.name);
+        self.all.push(s);
     }
-    all
-}
 
-/// The profile claims a set of granted scopes releases.
-pub fn released(profile: &Value, scopes: &[String]) -> Map<String, Value> {
-    let mut out = Map::new();
-    for scope in scopes {
-        for &claim in claims_of_scope(scope) {
-            if let Some(v) = profile.get(claim).filter(|v| !v.is_null()) {
-                out.insert(claim.to_owned(), v.clone());
+    pub fn names(&self) -> Vec<&'static str> {
+        self.all.iter().map(|s| s.name).collect()
+    }
+
+    fn get(&self, name: &str) -> Option<&Scope> {
+        self.all.iter().find(|s| s.name == name)
+    }
+
+    pub fn supported_claims(&self) -> Vec<&'static str> {
+        let mut all = vec!["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "at_hash"];
+        for s in &self.all {
+            all.extend_from_slice(s.claims);
+        }
+        all
+    }
+
+    /// The profile claims a set of granted scopes releases.
+    pub fn released(&self, profile: &Value, scopes: &[String]) -> Map<String, Value> {
+        let mut out = Map::new();
+        for scope in scopes.iter().filter_map(|s| self.get(s)) {
+            for &claim in scope.claims {
+                if let Some(v) = profile.get(claim).filter(|v| !v.is_null()) {
+                    out.insert(claim.to_owned(), v.clone());
+                }
             }
         }
+        out
     }
-    out
-}
 
-/// Human descriptions for the consent page, per scope: (Vietnamese, English).
-pub fn describe_scope(scope: &str) -> Option<(&'static str, &'static str)> {
-    match scope {
-        "profile" => Some(("Họ tên, ngày sinh, giới tính", "Full name, date of birth, gender")),
-        "address" => Some(("Địa chỉ thường trú", "Permanent address")),
-        PERSONAL_ID_SCOPE => Some(("Số định danh cá nhân (số CCCD)", "Personal ID number (citizen ID card number)")),
-        "offline_access" => Some(("Duy trì truy cập khi bạn không trực tuyến", "Keep access while you are offline")),
-        _ => None,
+    pub fn describe(&self, scope: &str) -> Option<Text> {
+        self.get(scope).and_then(|s| s.describe)
+    }
+
+    /// Whether any of `scopes` needs a recorded consent even from a trusted client.
+    pub fn needs_recorded_consent(&self, scopes: &[String]) -> bool {
+        scopes.iter().filter_map(|s| self.get(s)).any(|s| s.always_consent)
     }
 }

@@ -3,8 +3,6 @@
 
 use serde_json::{Value, json};
 
-use super::acr;
-use super::claims;
 use super::clients::AuthMethod;
 use super::provider::Provider;
 
@@ -25,8 +23,8 @@ pub fn metadata(p: &Provider) -> Value {
         "request_parameter_supported": true,
         "request_uri_parameter_supported": false,
         "request_object_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
-        "scopes_supported": claims::SUPPORTED_SCOPES,
-        "claims_supported": claims::supported_claims(),
+        "scopes_supported": p.scopes.names(),
+        "claims_supported": p.scopes.supported_claims(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
@@ -38,10 +36,10 @@ pub fn metadata(p: &Provider) -> Value {
         "introspection_endpoint_auth_methods_supported": AuthMethod::ALL,
         "revocation_endpoint_auth_methods_supported": AuthMethod::ALL,
         "code_challenge_methods_supported": ["S256"],
-        "acr_values_supported": acr::SUPPORTED,
+        "acr_values_supported": p.acr.values(),
         "prompt_values_supported": ["none", "login", "consent"],
         "ui_locales_supported": ["vi", "en"],
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
         "authorization_response_iss_parameter_supported": true,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,

@@ -29,6 +29,8 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     InvalidToken,
     UnsupportedTokenType,
+    /// OpenID Connect Core Unmet Authentication Requirements 1.0: an essential `acr` cannot be met.
+    UnmetAuthenticationRequirements,
 }
 
 impl ErrorCode {
@@ -53,6 +55,7 @@ impl ErrorCode {
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InvalidToken => "invalid_token",
             Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
         }
     }
 }

@@ -2,51 +2,23 @@
 //! (re-)authenticate or consent, keep the request in a login transaction while they do, and
 //! finish with a code sent back to the client.
 //!
-//! This module knows no authentication method: a method (e-ID federation, officer login)
-//! reports an [`Authenticated`] through [`complete_login`].
+//! This module knows no authentication method: a method reports an [`Authenticated`] through
+//! [`complete_login`].
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
-use super::acr;
+use super::acr::{Ask, Level};
 use super::clients::Client;
 use super::error::{ErrorCode, OAuthError};
 use super::grants::{self, CodeData};
+use super::login::{Abort, Authenticated};
 use super::provider::{Provider, now, random_token};
 use super::request::{self, AuthRequest, Params, RequestError, ResponseMode};
 use super::session::{self, Session};
-use crate::store::KvError;
+use super::tx::{self, LoginTx, Origin, SessionRef, TxError};
 
-/// A login in progress, kept in the session store while the user is away authenticating.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct LoginTx {
-    pub id: String,
-    pub request: AuthRequest,
-    /// The weakest acceptable `acr` rank.
-    pub min_rank: u8,
-    /// State of the authentication method (e.g. the upstream state/nonce/PKCE verifier).
-    #[serde(default)]
-    pub method_state: Option<serde_json::Value>,
-    /// Set once authenticated, while consent is pending.
-    #[serde(default)]
-    pub session: Option<SessionRef>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SessionRef {
-    pub account_id: String,
-    pub sid: String,
-}
-
-/// What an authentication method established.
-#[derive(Clone, Debug)]
-pub struct Authenticated {
-    pub account_id: String,
-    pub acr: String,
-    pub amr: Vec<String>,
-    pub auth_time: i64,
-}
+/// Clock tolerance for `auth_time` reported by another system (the national e-ID).
+const CLOCK_SKEW_SECS: i64 = 60;
 
 /// What the HTTP layer must do next.
 #[derive(Debug)]
@@ -59,28 +31,21 @@ pub enum Next {
     Login { tx: String },
     /// Show the consent page for this transaction.
     Consent { tx: String },
+    /// Too many logins in progress from this browser or address.
+    TooMany,
     /// The session store or database is down: an honest "try again" page.
     Unavailable,
 }
 
-fn tx_key(id: &str) -> String {
-    format!("tx:{id}")
-}
-
-pub async fn save_tx(p: &Provider, tx: &LoginTx) -> Result<(), KvError> {
-    let doc = serde_json::to_vec(tx).map_err(|e| KvError::Misuse(e.to_string()))?;
-    p.kv.set(&tx_key(&tx.id), &doc, p.tx_ttl).await
-}
-
-pub async fn load_tx(p: &Provider, id: &str) -> Result<Option<LoginTx>, KvError> {
-    if id.len() > 64 {
-        return Ok(None);
+impl From<TxError> for Next {
+    fn from(e: TxError) -> Self {
+        match e {
+            TxError::TooMany => Next::TooMany,
+            // Only a new transaction can be too large, and that is answered to the client.
+            TxError::TooLarge => Next::Unavailable,
+            TxError::Store(_) => Next::Unavailable,
+        }
     }
-    Ok(p.kv.get(&tx_key(id)).await?.and_then(|b| serde_json::from_slice(&b).ok()))
-}
-
-pub async fn drop_tx(p: &Provider, id: &str) -> Result<(), KvError> {
-    p.kv.delete(&tx_key(id)).await
 }
 
 /// An error response to the client, with `state` and the RFC 9207 `iss`.
@@ -107,6 +72,7 @@ pub async fn authorize(
     params: &Params,
     via_par: bool,
     session: Option<Session>,
+    origin: &Origin,
 ) -> Next {
     let req = match request::parse(&client, params, via_par) {
         Ok(r) => r,
@@ -115,36 +81,48 @@ pub async fn authorize(
             return respond_error(p, redirect_uri, response_mode, state, error);
         }
     };
-    let min_rank = match acr::required_rank(&req.acr_values, client.default_acr.as_deref()) {
+    let ask = if req.acr_essential { Ask::Essential } else { Ask::Voluntary };
+    let requirement = match p.acr.requirement(&req.acr_values, ask, client.default_acr.as_deref()) {
         Ok(r) => r,
-        Err(msg) => return error_to_client(p, &req, OAuthError::new(ErrorCode::InvalidRequest, msg)),
+        Err(msg) => return error_to_client(p, &req, OAuthError::new(ErrorCode::UnmetAuthenticationRequirements, msg)),
     };
     if let Some(hint) = &req.id_token_hint
         && let Err(e) = check_id_token_hint(p, &client, hint, session.as_ref())
     {
         return error_to_client(p, &req, e);
     }
-    let tx = LoginTx { id: random_token(), request: req, min_rank, method_state: None, session: None };
+    let tx = LoginTx::new(random_token(), req, requirement, now(), origin.browser.clone());
     match session {
-        Some(s) if !needs_login(&tx, &s) => continue_with_session(p, &client, tx, s).await,
+        Some(s) if !needs_login(p, &tx, &s) => continue_with_session(p, &client, tx, s).await,
         _ if tx.request.prompt.none => {
             error_to_client(p, &tx.request, OAuthError::new(ErrorCode::LoginRequired, "the user must log in"))
         }
-        _ => match save_tx(p, &tx).await {
+        _ => match save_new(p, &tx, origin).await {
             Ok(()) => Next::Login { tx: tx.id },
-            Err(_) => Next::Unavailable,
+            Err(TxError::TooLarge) => error_to_client(
+                p,
+                &tx.request,
+                OAuthError::invalid_request("the authorization request is too large"),
+            ),
+            Err(e) => e.into(),
         },
     }
 }
 
-/// Re-authentication is needed for prompt=login, an expired `max_age`, or a weaker `acr`
-/// than demanded (step-up).
-fn needs_login(tx: &LoginTx, s: &Session) -> bool {
+async fn save_new(p: &Provider, t: &LoginTx, origin: &Origin) -> Result<(), TxError> {
+    tx::check_size(p, t)?;
+    tx::admit(p, origin).await?;
+    tx::save(p, t).await
+}
+
+/// Re-authentication is needed for prompt=login, an expired `max_age`, or a level that does not
+/// meet the demand (step-up, or another kind of user).
+fn needs_login(p: &Provider, tx: &LoginTx, s: &Session) -> bool {
     let r = &tx.request;
     // max_age=0 means "always" (OIDC Core §3.1.2.1: the same as prompt=login).
     r.prompt.login
-        || r.max_age.is_some_and(|m| m == 0 || now() - s.auth_time > m)
-        || acr::rank(&s.acr).unwrap_or(0) < tx.min_rank
+        || r.max_age.is_some_and(|m| m == 0 || now().saturating_sub(s.auth_time) > m)
+        || !p.acr.level(&s.acr).is_some_and(|l| tx.requirement.met_by(l))
 }
 
 /// The hint must be an ID token we issued to this client; if a session exists it must be the
@@ -165,21 +143,56 @@ fn check_id_token_hint(p: &Provider, client: &Client, hint: &str, session: Optio
     Ok(())
 }
 
-/// Called by an authentication method once the user is authenticated. Returns the next step
-/// and the new session, whose cookie the caller sets.
+/// Whether what the method established is what the request demanded: the level (same party,
+/// at least as strong), and an authentication recent enough for `max_age` and `prompt=login`.
+/// The `auth_time` to record comes back.
+fn check_authenticated(p: &Provider, tx: &LoginTx, who: &Authenticated) -> Result<i64, OAuthError> {
+    let level: Option<Level> = p.acr.level(who.acr);
+    if !level.is_some_and(|l| tx.requirement.met_by(l)) {
+        return Err(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "the authentication level demanded by acr_values was not reached",
+        ));
+    }
+    let t = now();
+    let fresh_required = tx.request.max_age.is_some() || tx.request.prompt.login;
+    let auth_time = match who.auth_time {
+        Some(at) => at,
+        None if fresh_required => {
+            return Err(OAuthError::new(
+                ErrorCode::LoginRequired,
+                "the authentication method did not say when the user authenticated",
+            ));
+        }
+        None => t,
+    };
+    if let Some(max_age) = tx.request.max_age
+        && t.saturating_sub(auth_time) > max_age.saturating_add(CLOCK_SKEW_SECS)
+    {
+        return Err(OAuthError::new(ErrorCode::LoginRequired, "the user did not authenticate within max_age"));
+    }
+    if tx.request.prompt.login && auth_time < tx.started_at.saturating_sub(CLOCK_SKEW_SECS) {
+        return Err(OAuthError::new(ErrorCode::LoginRequired, "prompt=login: the user did not authenticate again"));
+    }
+    Ok(auth_time)
+}
+
+/// Called once a method has authenticated the user. Returns the next step and the new session,
+/// whose cookie the caller sets.
 pub async fn complete_login(
     p: &Provider,
     mut tx: LoginTx,
-    who: Authenticated,
+    who: &Authenticated,
     old: Option<Session>,
 ) -> (Next, Option<Session>) {
     let Ok(Some(client)) = p.clients.get(&tx.request.client_id).await else { return (Next::Unavailable, None) };
-    if acr::rank(&who.acr).unwrap_or(0) < tx.min_rank {
-        let _ = drop_tx(p, &tx.id).await;
-        let e =
-            OAuthError::new(ErrorCode::AccessDenied, "the authentication level demanded by acr_values was not reached");
-        return (error_to_client(p, &tx.request, e), None);
-    }
+    let auth_time = match check_authenticated(p, &tx, who) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = tx::drop(p, &tx.id).await;
+            return (error_to_client(p, &tx.request, e), None);
+        }
+    };
     // A new login starts a new session (no fixation). A different person's session on this
     // browser is logged out completely: its services are told and its tokens revoked.
     let previous = match old {
@@ -189,7 +202,7 @@ pub async fn complete_login(
         }
         other => other,
     };
-    let s = match session::create(p, &who.account_id, &who.acr, who.amr, who.auth_time, previous.as_ref()).await {
+    let s = match session::create(p, &who.account_id, who.acr, who.amr.clone(), auth_time, previous.as_ref()).await {
         Ok(s) => s,
         Err(_) => return (Next::Unavailable, None),
     };
@@ -197,12 +210,25 @@ pub async fn complete_login(
     (continue_with_session(p, &client, tx, s.clone()).await, Some(s))
 }
 
+/// Ends a login without success: the client gets the OAuth error.
+pub async fn abort(p: &Provider, tx: &LoginTx, why: Abort) -> Next {
+    let _ = tx::drop(p, &tx.id).await;
+    let (code, desc) = match why {
+        Abort::TemporarilyUnavailable => {
+            (ErrorCode::TemporarilyUnavailable, "a system the login depends on is unavailable")
+        }
+        Abort::ServerError => (ErrorCode::ServerError, "the login failed"),
+        Abort::AccessDenied => (ErrorCode::AccessDenied, "the user was not authenticated as required"),
+    };
+    error_to_client(p, &tx.request, OAuthError::new(code, desc))
+}
+
 /// With an authenticated session: consent if needed, else the code.
 async fn continue_with_session(p: &Provider, client: &Client, mut tx: LoginTx, s: Session) -> Next {
     // prompt=consent always asks again; otherwise trusted first-party clients and recorded
-    // consents covering every requested scope skip the page.
-    // The personal ID is released only with a recorded consent, even to trusted clients.
-    let trusted = client.trusted && !tx.request.scopes.iter().any(|sc| sc == super::claims::PERSONAL_ID_SCOPE);
+    // consents covering every requested scope skip the page. Scopes of personal data (the
+    // personal ID) need a recorded consent even from trusted clients.
+    let trusted = client.trusted && !p.scopes.needs_recorded_consent(&tx.request.scopes);
     let consented = !tx.request.prompt.consent
         && (trusted || p.db.has_consent(&s.account_id, &client.client_id, &tx.request.scopes).await.unwrap_or(false));
     if !consented {
@@ -214,9 +240,9 @@ async fn continue_with_session(p: &Provider, client: &Client, mut tx: LoginTx, s
             );
         }
         tx.session = Some(SessionRef { account_id: s.account_id.clone(), sid: s.sid.clone() });
-        return match save_tx(p, &tx).await {
+        return match tx::save(p, &tx).await {
             Ok(()) => Next::Consent { tx: tx.id },
-            Err(_) => Next::Unavailable,
+            Err(e) => e.into(),
         };
     }
     issue(p, tx, s).await
@@ -225,7 +251,7 @@ async fn continue_with_session(p: &Provider, client: &Client, mut tx: LoginTx, s
 /// Called when the user approves on the consent page.
 pub async fn consent_given(p: &Provider, tx: LoginTx, s: Session) -> Next {
     let Ok(Some(account)) = p.db.account(&s.account_id).await else { return Next::Unavailable };
-    let released: Vec<String> = super::claims::released(&account.profile, &tx.request.scopes).keys().cloned().collect();
+    let released: Vec<String> = p.scopes.released(&account.profile, &tx.request.scopes).keys().cloned().collect();
     if p.db.record_consent(&s.account_id, &tx.request.client_id, &tx.request.scopes, &released, now()).await.is_err() {
         return Next::Unavailable;
     }
@@ -233,7 +259,7 @@ pub async fn consent_given(p: &Provider, tx: LoginTx, s: Session) -> Next {
 }
 
 async fn issue(p: &Provider, tx: LoginTx, mut s: Session) -> Next {
-    let _ = drop_tx(p, &tx.id).await;
+    let _ = tx::drop(p, &tx.id).await;
     if session::add_client(p, &mut s, &tx.request.client_id).await.is_err() {
         return Next::Unavailable;
     }

@@ -3,7 +3,6 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::claims;
 use super::clients::Client;
 use super::grants::Grant;
 use super::provider::{Provider, now, random_token};
@@ -90,7 +89,7 @@ pub fn id_token(p: &Provider, i: IdTokenInput<'_>) -> Result<String, crate::toke
     }
     // Claims go in the ID token too, so clients that skip userinfo still get what was consented.
     if let Some(account) = i.account {
-        for (k, v) in claims::released(&account.profile, &i.grant.scopes) {
+        for (k, v) in p.scopes.released(&account.profile, &i.grant.scopes) {
             c.entry(k).or_insert(v);
         }
     }

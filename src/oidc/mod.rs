@@ -1,8 +1,7 @@
-//! The OpenID Connect provider: protocol only. It knows nothing of VNeID or officers: an
-//! authentication method reports who the user is, at which `acr`, with which `amr`, through
-//! [`flow::complete_login`].
+//! The OpenID Connect provider: protocol only. It knows no particular login method: methods
+//! registered in `app.rs` (see [`login`]) report who the user is, at which `acr`, with which
+//! `amr`, and the provider does the rest.
 
-pub mod account;
 pub mod acr;
 pub mod claims;
 pub mod client_auth;
@@ -14,9 +13,9 @@ pub mod flow;
 pub mod grants;
 pub mod jwks_cache;
 pub mod key_schedule;
+pub mod login;
 pub mod logout;
 pub mod mint;
-pub mod pages;
 pub mod par;
 pub mod provider;
 pub mod purge;
@@ -24,7 +23,9 @@ pub mod request;
 pub mod resource;
 pub mod routes;
 pub mod session;
+pub mod texts;
 pub mod token;
+pub mod tx;
 pub mod wire;
 
 pub use provider::Provider;

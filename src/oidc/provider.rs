@@ -1,13 +1,18 @@
 //! The provider's shared parts: stores, keys, clients and the few secrets it derives subjects
 //! from. Built once in `app.rs`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use super::acr::Catalog;
+use super::claims::Scopes;
 use super::clients::{Client, ClientCache, SubjectType};
 use super::jwks_cache::JwksCache;
+use super::login::Registry;
+use super::tx::Limits;
 use crate::store::{Db, Kv};
 use crate::tokens::{Alg, KeyRing};
 
@@ -26,6 +31,14 @@ pub struct Provider {
     pub session_ttl: Duration,
     pub code_ttl: Duration,
     pub tx_ttl: Duration,
+    pub tx_limits: Limits,
+    /// Behind a trusted proxy: the header carrying the client's address (its last entry).
+    pub client_ip_header: Option<String>,
+    /// The registered login methods (and who observes their outcomes).
+    pub methods: Arc<Registry>,
+    /// Every `acr` value the provider knows.
+    pub acr: Arc<Catalog>,
+    pub scopes: Arc<Scopes>,
 }
 
 /// Every algorithm a client may choose for its ID tokens has an active key: ES256 (default),

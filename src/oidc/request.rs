@@ -42,6 +42,9 @@ pub struct AuthRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub acr_values: Vec<String>,
+    /// The `acr` claim was requested as essential (`claims` parameter, OIDC Core §5.5.1.1).
+    #[serde(default)]
+    pub acr_essential: bool,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
     pub id_token_hint: Option<String>,
@@ -149,10 +152,18 @@ pub fn parse(client: &Client, params: &Params, via_par: bool) -> Result<AuthRequ
         ),
         None => None,
     };
-    let acr_values = params
+    let mut acr_values: Vec<String> = params
         .get("acr_values")
         .map(|s| s.split(' ').filter(|x| !x.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default();
+    let mut acr_essential = false;
+    if let Some(claims) = params.get("claims") {
+        let requested = acr_claim(claims).map_err(|m| fail(ErrorCode::InvalidRequest, m))?;
+        if let Some((values, essential)) = requested {
+            acr_values.extend(values);
+            acr_essential = essential;
+        }
+    }
     Ok(AuthRequest {
         client_id: client.client_id.clone(),
         redirect_uri,
@@ -164,10 +175,32 @@ pub fn parse(client: &Client, params: &Params, via_par: bool) -> Result<AuthRequ
         prompt,
         max_age,
         acr_values,
+        acr_essential,
         login_hint: params.get("login_hint").cloned(),
         ui_locales: params.get("ui_locales").cloned(),
         id_token_hint: params.get("id_token_hint").cloned(),
     })
+}
+
+/// The `acr` member of the `claims` parameter (OIDC Core §5.5): its values and whether it is
+/// essential. Other members are voluntary requests for claims that scopes already govern, and
+/// are ignored (§5.5.1).
+fn acr_claim(claims: &str) -> Result<Option<(Vec<String>, bool)>, &'static str> {
+    let v: serde_json::Value = serde_json::from_str(claims).map_err(|_| "claims must be a JSON object")?;
+    if !v.is_object() {
+        return Err("claims must be a JSON object");
+    }
+    let Some(acr) = v.get("id_token").and_then(|t| t.get("acr")) else { return Ok(None) };
+    if acr.is_null() {
+        return Ok(Some((Vec::new(), false)));
+    }
+    let essential = acr.get("essential").and_then(|e| e.as_bool()).unwrap_or(false);
+    let mut values: Vec<String> = acr.get("value").and_then(|x| x.as_str()).map(str::to_owned).into_iter().collect();
+    if let Some(list) = acr.get("values").and_then(|x| x.as_array()) {
+        values.extend(list.iter().filter_map(|x| x.as_str()).map(str::to_owned));
+    }
+    // `essential` without values asks only that some `acr` be returned, which it always is.
+    Ok(Some((values.clone(), essential && !values.is_empty())))
 }
 
 /// RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is exactly 43 characters.

@@ -51,7 +51,7 @@ pub async fn userinfo(p: &Provider, token: &str) -> Result<Value, OAuthError> {
     let mut out = Map::new();
     out.insert("sub".into(), claims.get("sub").cloned().unwrap_or(Value::Null));
     if let Some(a) = account {
-        out.extend(super::claims::released(&a.profile, &scopes));
+        out.extend(p.scopes.released(&a.profile, &scopes));
     }
     Ok(Value::Object(out))
 }

@@ -40,6 +40,12 @@ fn index(account_id: &str) -> String {
 }
 
 impl Session {
+    /// The anti-CSRF token of this session's forms: derived from the cookie secret's hash, which
+    /// never leaves the server, so another site cannot know it.
+    pub fn csrf_token(&self) -> String {
+        sha256_hex(&format!("csrf|{}", self.handle))
+    }
+
     /// `account.secret`: the secret is 256 random bits that appear nowhere else.
     pub fn cookie_value(&self) -> Option<String> {
         self.secret.as_ref().map(|s| format!("{}.{s}", self.account_id))

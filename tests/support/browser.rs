@@ -114,6 +114,20 @@ impl Browser {
         panic!("too many hops");
     }
 
+    /// Clicks "back to the service" on a failure page: a POST carrying the transaction and the
+    /// reason, in this browser (the binding cookie goes with it).
+    pub async fn back_to_service(&self, base: &str, body: &str) -> reqwest::Response {
+        assert!(body.contains("id=\"back-to-service\""), "the page offers a way back");
+        let tx = hidden(body, "tx").expect("tx on the failure page");
+        let reason = hidden(body, "reason").expect("reason on the failure page");
+        self.http
+            .post(format!("{base}/login/abort"))
+            .form(&[("tx", tx), ("reason", reason)])
+            .send()
+            .await
+            .expect("abort")
+    }
+
     async fn at_eid(&self, url: &str, body: &str, eid: EidLogin<'_>) -> reqwest::Response {
         let base = url::Url::parse(url).unwrap();
         let txn = hidden(body, "txn").expect("txn on the e-ID page");

@@ -32,6 +32,15 @@ impl TestOp {
     }
 
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<Self> {
+        Self::start_with_methods(backend, tweak, Vec::new()).await
+    }
+
+    /// With extra login methods registered next to the built-in ones.
+    pub async fn start_with_methods(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Config),
+        methods: Vec<app::MethodPlugin>,
+    ) -> Option<Self> {
         let dir = tempfile::tempdir().expect("tempdir");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
@@ -61,7 +70,7 @@ impl TestOp {
         }
         let mocks = start_mocks(&mut config, port, dir.path()).await;
         tweak(&mut config);
-        let state = AppState::build(config, Mode::Dev).await.expect("build state");
+        let state = AppState::build_with(config, Mode::Dev, methods).await.expect("build state");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let router = app::router(state.clone());
         tokio::spawn(app::serve(
