@@ -512,3 +512,28 @@ async fn consent_recorded_withdrawn_and_trusted(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(consent, super::consent_recorded_withdrawn_and_trusted);
+
+/// The outside review's reproduction: a citizen with a level-2 e-ID, asked for an officer level,
+/// used to get a code. Now no citizen login meets an officer demand, however strong.
+async fn citizen_never_meets_an_officer_demand(backend: Backend) {
+    let Some(op) = TestOp::start(backend).await else { return };
+    register(&op, None).await;
+    let b = Browser::new();
+    let tokens: Value = redeem(&op, &login(&op, &b, NGOC, &[("acr_values", acr::EID2)]).await.code()).await.json().await.unwrap();
+    assert_eq!(verify(&op, tokens["id_token"].as_str().unwrap(), "portal").await["acr"], acr::EID2);
+    let officer = "urn:xacthuc:acr:officer-mfa";
+    let r = b.http.get(auth_url(&op, &[("acr_values", officer), ("prompt", "none")])).send().await.unwrap();
+    assert!(r.headers()["location"].to_str().unwrap().contains("error=login_required"));
+    // A fresh login offers no e-ID button, and the e-ID cannot be forced.
+    match login(&op, &Browser::new(), NGOC, &[("acr_values", officer)]).await {
+        End::Page { body, .. } => assert!(body.contains("id=\"no-method\"") && !body.contains("login-vneid"), "{body}"),
+        End::AtClient(p) => panic!("a citizen met an officer demand: {p:?}"),
+    }
+    let r = b.http.get(auth_url(&op, &[("acr_values", officer)])).send().await.unwrap();
+    let page = b.http.get(op.url(r.headers()["location"].to_str().unwrap())).send().await.unwrap().text().await.unwrap();
+    let tx = page.split("name=\"tx\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let r = b.http.post(op.url("/login/vneid")).form(&[("tx", tx.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    op.stop().await;
+}
+on_both_backends!(officer_demand, super::citizen_never_meets_an_officer_demand);

@@ -152,7 +152,13 @@ async fn request_errors_are_redirected(backend: Backend) {
         ),
         ("prompt none, no session", Box::new(|q| q.push(("prompt", "none".into()))), "login_required"),
         ("bad max_age", Box::new(|q| q.push(("max_age", "-1".into()))), "invalid_request"),
-        ("unknown acr", Box::new(|q| q.push(("acr_values", "urn:nobody".into()))), "invalid_request"),
+        // OIDC Core §5.5.1.1: unknown voluntary values are ignored (tests/login_methods.rs), an
+        // essential acr that cannot be met is an error.
+        (
+            "unknown essential acr",
+            Box::new(|q| q.push(("claims", r#"{"id_token":{"acr":{"essential":true,"value":"urn:nobody"}}}"#.into()))),
+            "unmet_authentication_requirements",
+        ),
     ];
     for (what, edit, expected) in cases {
         let mut q = authorize_query("rp", RP);

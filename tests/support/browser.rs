@@ -86,7 +86,7 @@ impl Browser {
             let body = resp.text().await.unwrap_or_default();
             let path = url::Url::parse(&url).map(|u| u.path().to_owned()).unwrap_or_default();
             resp = match (status, path.as_str()) {
-                (StatusCode::OK, "/login") => {
+                (StatusCode::OK, "/login") if body.contains("id=\"login-vneid\"") => {
                     let tx = hidden(&body, "tx").expect("tx on the login page");
                     let base = url::Url::parse(&url).unwrap();
                     self.http
