@@ -1,7 +1,7 @@
 //! Assurance: how strongly the user was identified and authenticated, kept apart from who the
-//! user is. A level is a party (a citizen through the national e-ID, an officer) and a strength
-//! within that party; levels of different parties never satisfy each other, so a citizen's
-//! strong e-ID login can never pass where a service demands an officer.
+//! user is. A level is a party (a citizen, an officer) and a strength within that party; levels
+//! of different parties never satisfy each other, so a citizen's strongest login can never pass
+//! where a service demands an officer.
 //!
 //! The provider knows no `acr` value of its own: each feature declares its classes and `app.rs`
 //! registers them in a [`Catalog`].

@@ -17,7 +17,7 @@ use super::request::{self, AuthRequest, Params, RequestError, ResponseMode};
 use super::session::{self, Session};
 use super::tx::{self, LoginTx, Origin, SessionRef, TxError};
 
-/// Clock tolerance for `auth_time` reported by another system (the national e-ID).
+/// Clock tolerance for an `auth_time` reported by another system (an upstream identity provider).
 const CLOCK_SKEW_SECS: i64 = 60;
 
 /// What the HTTP layer must do next.

@@ -1,6 +1,6 @@
 //! The login-method contract. The provider owns the login transaction, the browser binding,
-//! the choice page, abort and finishing a login; a method (the national e-ID, an officer's
-//! password and second factor, a certificate) only establishes who the user is, at which level,
+//! the choice page, abort and finishing a login; a method (an upstream identity provider, an
+//! officer's password and second factor, a certificate) only establishes who the user is, at which level,
 //! by which means, and reports it as an [`Authenticated`].
 //!
 //! Methods are registered in `app.rs`; their HTTP faces use the helpers in

@@ -146,7 +146,7 @@ pub fn cookie<'a>(p: &Provider, headers: &'a HeaderMap, name: &str) -> Option<&'
         .map(|(_, v)| v)
 }
 
-/// `Set-Cookie` for a value; `None` clears it. Lax so the redirect back from the e-ID carries
+/// `Set-Cookie` for a value; `None` clears it. Lax so the redirect back from an upstream identity provider carries
 /// it; HttpOnly so scripts cannot read it; Secure outside development.
 pub fn set_cookie(p: &Provider, name: &str, value: Option<&str>, max_age: i64, headers: &mut HeaderMap) {
     let secure = if p.secure_cookies { "; Secure" } else { "" };

@@ -67,7 +67,10 @@ function expectRedirect(step, r) {
 }
 
 const unescapeHtml = (s) =>
-  s.replace(/&(amp|quot|#x27|#39|lt|gt);/g, (_, e) => ({ amp: '&', quot: '"', '#x27': "'", '#39': "'", lt: '<', gt: '>' })[e])
+  s.replace(
+    /&(amp|quot|#34|#x27|#39|lt|gt);/g,
+    (_, e) => ({ amp: '&', quot: '"', '#34': '"', '#x27': "'", '#39': "'", lt: '<', gt: '>' })[e],
+  )
 
 /** A response_mode=form_post page, as the POST the browser's script would make, or null. */
 export function formPostOf(r) {
@@ -133,11 +136,15 @@ export async function citizenLogin(
       const r = await browse(jar, url)
       const post = formPostOf(r)
       if (post) return post
-      const back = /id="back-to-service"/.test(r.text) && /<a[^>]*href="([^"]+)"[^>]*id="back-to-service"/.exec(r.text)
+      const back = /id="back-to-service"/.test(r.text) && {
+        tx: unescapeHtml(/name="tx" value="([^"]+)"/.exec(r.text)?.[1] ?? ''),
+        reason: unescapeHtml(/name="reason" value="([^"]+)"/.exec(r.text)?.[1] ?? ''),
+      }
       if (backToService && !r.location && back) {
-        // A failure page: the citizen clicks "back to the service", which carries the OAuth error.
+        // A failure page: the citizen clicks "back to the service" (a POST in this browser),
+        // which gives the service the OAuth error.
         trace.push(`failed:${r.status}`)
-        url = expectRedirect('back to the service', await browse(jar, new URL(back[1].replaceAll('&amp;', '&'), url).href))
+        url = expectRedirect('back to the service', await browse(jar, `${issuer}/login/abort`, { method: 'POST', form: back }))
       } else {
         url = expectRedirect(u.pathname, r)
       }
