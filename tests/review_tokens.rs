@@ -76,7 +76,8 @@ async fn code_after_logout_or_withdrawn_consent(backend: Backend) {
 
     // RP-initiated logout between the code and its redemption.
     let b = Browser::new();
-    let first = tokens(portal.redeem(&op, &login(&op, &b, &portal, &citizen(DemoCase::NormalLevel2), &[]).await).await).await;
+    let first =
+        tokens(portal.redeem(&op, &login(&op, &b, &portal, &citizen(DemoCase::NormalLevel2), &[]).await).await).await;
     let pending = portal.code_from_session(&op, &b, &[]).await;
     let r = b
         .http

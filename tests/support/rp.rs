@@ -24,7 +24,11 @@ pub struct Rp {
 
 impl Rp {
     pub fn new(id: &str) -> Self {
-        Self { id: id.into(), secret: format!("{id}-secret-value-123"), redirect: format!("https://{id}.example.vn/cb") }
+        Self {
+            id: id.into(),
+            secret: format!("{id}-secret-value-123"),
+            redirect: format!("https://{id}.example.vn/cb"),
+        }
     }
 
     /// Its registration: every citizen scope, refresh tokens living an hour.
@@ -33,9 +37,12 @@ impl Rp {
             secret_hash: Some(hash_secret(&self.secret)),
             scopes: ["openid", "profile", "address", "personal_id", "offline_access"].map(String::from).to_vec(),
             refresh_token_ttl_secs: 3600,
-            ..Client::new(&self.id, &format!("Test {}", self.id), AuthMethod::ClientSecretBasic, vec![
-                self.redirect.clone(),
-            ])
+            ..Client::new(
+                &self.id,
+                &format!("Test {}", self.id),
+                AuthMethod::ClientSecretBasic,
+                vec![self.redirect.clone()],
+            )
         }
     }
 
