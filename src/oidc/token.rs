@@ -156,9 +156,10 @@ async fn refresh(p: &Provider, client: &Client, form: &Params) -> Result<TokenRe
     };
     let mut grant =
         p.db.grant(&grant_id).await?.ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
-    // Ownership was checked atomically when the token was spent (see use_refresh_token), and
-    // revocation too, except in the grace path, which only read it: look again.
-    if grant.revoked {
+    // Ownership and revocation were checked atomically when the token was spent (see
+    // use_refresh_token): the winner of a race succeeds even if a reuse revokes the family a
+    // moment later. The grace path only read the revocation state, so it looks again.
+    if within_grace && grant.revoked {
         return Err(OAuthError::invalid_grant("the refresh token has been revoked"));
     }
     if grant.expires_at <= t {
