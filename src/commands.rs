@@ -87,6 +87,10 @@ pub struct ClientArgs {
     /// Default acr for this client's logins (e.g. urn:xacthuc:acr:eid2).
     #[arg(long)]
     pub default_acr: Option<String>,
+    /// Seconds (at most 60; 0 = off) during which presenting the just-rotated refresh token
+    /// again returns the same new token instead of revoking the family (tabs refreshing at once).
+    #[arg(long, default_value_t = 0)]
+    pub refresh_token_grace_secs: u64,
 }
 
 /// Builds (and validates) a client from the command-line arguments; the secret, if any, is
@@ -128,6 +132,7 @@ pub fn client_from_args(a: &ClientArgs) -> Result<(Client, Option<String>), Stri
         id_token_signed_response_alg: a.id_token_alg.clone(),
         require_pushed_authorization_requests: a.require_par,
         trusted: a.trusted,
+        refresh_token_grace_secs: a.refresh_token_grace_secs,
         ..Client::new(&a.id, &a.name, auth_method, a.redirect_uris.clone())
     };
     client.validate()?;

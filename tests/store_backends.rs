@@ -57,7 +57,7 @@ async fn db_suite(db: &Db) {
     assert!(db.grant("old").await.unwrap().is_none());
     assert!(db.grant("live").await.unwrap().is_some());
     assert!(matches!(
-        db.use_refresh_token(&live_rt, now).await.unwrap(),
+        db.use_refresh_token(&live_rt, "successor", "c", now).await.unwrap(),
         xacthuc::oidc::grants::RefreshUse::Fresh { .. }
     ));
     // Migrations are idempotent.

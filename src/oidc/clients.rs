@@ -57,6 +57,10 @@ fn default_refresh_ttl() -> u64 {
     8 * 3600
 }
 
+/// The longest refresh-token grace window a client may ask for: long enough for tabs or
+/// workers racing on one token, short enough that a stolen copy is still caught soon.
+pub const MAX_REFRESH_TOKEN_GRACE_SECS: u64 = 60;
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Client {
     pub client_id: String,
@@ -99,6 +103,11 @@ pub struct Client {
     pub id_token_ttl_secs: u64,
     #[serde(default = "default_refresh_ttl")]
     pub refresh_token_ttl_secs: u64,
+    /// Opt-in (0 = off): for this long after a rotation, the client presenting the rotated
+    /// token again (two tabs refreshing at once) gets the same successor instead of having its
+    /// whole family revoked as a theft. At most [`MAX_REFRESH_TOKEN_GRACE_SECS`].
+    #[serde(default)]
+    pub refresh_token_grace_secs: u64,
 }
 
 impl Client {
@@ -127,6 +136,7 @@ impl Client {
             access_token_ttl_secs: default_access_ttl(),
             id_token_ttl_secs: default_id_ttl(),
             refresh_token_ttl_secs: default_refresh_ttl(),
+            refresh_token_grace_secs: 0,
         }
     }
 
@@ -204,6 +214,11 @@ impl Client {
                     "redirect URIs on several hosts need a sector identifier (--sector) for pairwise subjects".into()
                 );
             }
+        }
+        if self.refresh_token_grace_secs > MAX_REFRESH_TOKEN_GRACE_SECS {
+            return Err(format!(
+                "refresh_token_grace_secs must be at most {MAX_REFRESH_TOKEN_GRACE_SECS} seconds (0 turns it off)"
+            ));
         }
         if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
             return Err("the authorization_code grant needs at least one redirect URI".into());
@@ -361,6 +376,16 @@ mod tests {
         ] {
             assert!(with_redirect(bad).validate().is_err(), "{bad} must be refused");
         }
+    }
+
+    #[test]
+    fn refresh_grace_is_off_by_default_and_bounded() {
+        let c = with_redirect("https://rp.example.vn/cb");
+        assert_eq!(c.refresh_token_grace_secs, 0);
+        let ok = Client { refresh_token_grace_secs: MAX_REFRESH_TOKEN_GRACE_SECS, ..c.clone() };
+        ok.validate().unwrap();
+        let too_long = Client { refresh_token_grace_secs: MAX_REFRESH_TOKEN_GRACE_SECS + 1, ..c };
+        assert!(too_long.validate().unwrap_err().contains("refresh_token_grace_secs"));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use aws_lc_rs::hmac;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
@@ -25,14 +27,18 @@ pub struct CodeData {
 const USED_CODE_MEMORY: Duration = Duration::from_secs(3600);
 const USED_PREFIX: &[u8] = b"used:";
 
-fn code_key(code: &str) -> String {
-    format!("code:{}", sha256_hex(code))
+/// The client the code was issued to is part of its key: another client presenting a leaked
+/// code finds nothing there, so it can neither burn the code nor make the owner's redemption
+/// look like a replay. Each part is hashed on its own so no (client, code) pair can collide
+/// with another.
+fn code_key(client_id: &str, code: &str) -> String {
+    format!("code:{}:{}", sha256_hex(client_id), sha256_hex(code))
 }
 
 pub async fn issue_code(p: &Provider, data: &CodeData) -> Result<String, KvError> {
     let code = random_token();
     let doc = serde_json::to_vec(data).map_err(|e| KvError::Misuse(e.to_string()))?;
-    p.kv.set(&code_key(&code), &doc, p.code_ttl).await?;
+    p.kv.set(&code_key(&data.request.client_id, &code), &doc, p.code_ttl).await?;
     Ok(code)
 }
 
@@ -46,9 +52,10 @@ pub enum Redeem {
 }
 
 /// Marks the code used, atomically: of two concurrent redemptions exactly one gets `Fresh`,
-/// and the other sees the marker, so a replay is detected even in a race.
-pub async fn redeem_code(p: &Provider, code: &str, grant_id: &str) -> Result<Redeem, KvError> {
-    let key = code_key(code);
+/// and the other sees the marker, so a replay is detected even in a race. Only the code's own
+/// client (authenticated by the caller) can reach it; for any other it is `Unknown`.
+pub async fn redeem_code(p: &Provider, client_id: &str, code: &str, grant_id: &str) -> Result<Redeem, KvError> {
+    let key = code_key(client_id, code);
     let Some(current) = p.kv.get(&key).await? else { return Ok(Redeem::Unknown) };
     if let Some(gid) = current.strip_prefix(USED_PREFIX) {
         return Ok(Redeem::Replayed { grant_id: String::from_utf8_lossy(gid).into_owned() });
@@ -177,34 +184,85 @@ impl Db {
         Ok(token)
     }
 
-    /// Spends a refresh token. The conditional UPDATE is the whole concurrency story: the
-    /// database lets exactly one caller flip `used_at`, on SQLite and PostgreSQL alike, and only
-    /// while the grant is live. The winner succeeds even if a concurrent reuse revokes the
-    /// family a moment later: that revocation then kills the token the winner receives.
-    pub async fn use_refresh_token(&self, token: &str, now: i64) -> Result<RefreshUse, DbError> {
+    /// Spends a refresh token of `client_id`, storing `successor` (see [`successor_token`]) as
+    /// the next one of its family.
+    ///
+    /// The successor is inserted first, and only while the presented token is live, unspent and
+    /// the client's: every concurrent caller inserts the same row (it is derived from the
+    /// token), so whoever loses the race below finds the successor already in place. Then the
+    /// conditional UPDATE flips `used_at`: the database lets exactly one caller do it, on SQLite
+    /// and PostgreSQL alike, and only while the grant is live and the client's. The winner
+    /// succeeds even if a concurrent reuse revokes the family a moment later: that revocation
+    /// then kills the successor too. Another client's token is left untouched.
+    pub async fn use_refresh_token(
+        &self,
+        token: &str,
+        successor: &str,
+        client_id: &str,
+        now: i64,
+    ) -> Result<RefreshUse, DbError> {
         let hash = sha256_hex(token);
+        let successor_hash = sha256_hex(successor);
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at) \
+             SELECT $1, r.grant_id, $2, g.expires_at FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
+             WHERE r.token_hash = $3 AND r.used_at IS NULL AND r.expires_at > $2 \
+             AND g.revoked_at IS NULL AND g.client_id = $4 \
+             ON CONFLICT (token_hash) DO NOTHING",
+        )
+        .bind(&successor_hash)
+        .bind(now)
+        .bind(&hash)
+        .bind(client_id)
+        .execute(self.pool())
+        .await?;
         let flipped = sqlx::query(
             "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-             AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NULL)",
+             AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NULL AND client_id = $3)",
         )
         .bind(now)
         .bind(&hash)
+        .bind(client_id)
         .execute(self.pool())
         .await?
         .rows_affected();
-        let row = sqlx::query("SELECT grant_id, used_at, expires_at FROM refresh_tokens WHERE token_hash = $1")
-            .bind(&hash)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT r.grant_id, r.used_at, r.expires_at, g.client_id FROM refresh_tokens r \
+             LEFT JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1",
+        )
+        .bind(&hash)
+        .fetch_optional(self.pool())
+        .await?;
         let Some(r) = row else { return Ok(RefreshUse::Unknown) };
+        if r.try_get::<Option<String>, _>(3)?.as_deref() != Some(client_id) {
+            return Ok(RefreshUse::OtherClient);
+        }
         let grant_id: String = r.try_get(0)?;
         let used_at: Option<i64> = r.try_get(1)?;
-        Ok(match flipped {
-            1 => RefreshUse::Fresh { grant_id },
+        Ok(match (flipped, used_at) {
+            (1, _) => RefreshUse::Fresh { grant_id },
             _ if r.try_get::<i64, _>(2)? <= now => RefreshUse::Expired,
-            _ if used_at.is_none() => RefreshUse::Revoked,
-            _ => RefreshUse::Reused { grant_id },
+            (_, None) => RefreshUse::Revoked,
+            (_, Some(used_at)) => {
+                let successor_live = self.refresh_token_live(&successor_hash, &grant_id, now).await?;
+                RefreshUse::Reused { grant_id, used_at, successor_live }
+            }
         })
+    }
+
+    /// True if this token (by hash) of this grant is unspent, unexpired and its grant live.
+    async fn refresh_token_live(&self, hash: &str, grant_id: &str, now: i64) -> Result<bool, DbError> {
+        let row = sqlx::query(
+            "SELECT 1 FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
+             WHERE r.token_hash = $1 AND r.grant_id = $2 AND r.used_at IS NULL AND r.expires_at > $3 \
+             AND g.revoked_at IS NULL",
+        )
+        .bind(hash)
+        .bind(grant_id)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.is_some())
     }
 }
 
@@ -212,14 +270,46 @@ pub enum RefreshUse {
     Fresh {
         grant_id: String,
     },
-    /// A spent token came back: someone holds a copy. The caller revokes the family.
+    /// A spent token came back: someone holds a copy. The caller revokes the family, unless the
+    /// client's grace window covers it (see [`RefreshUse::within_grace`]).
     Reused {
         grant_id: String,
+        used_at: i64,
+        /// Whether the token's own successor is still unspent: the token is then the one that
+        /// was rotated last, not an older ancestor.
+        successor_live: bool,
     },
     Expired,
     /// Its grant was revoked (logout, replay, revocation).
     Revoked,
+    /// Issued to another client: refused, and left exactly as it was.
+    OtherClient,
     Unknown,
+}
+
+impl RefreshUse {
+    /// A reuse that is only the client's own concurrent refresh (two browser tabs): the token
+    /// was the last one rotated, less than `grace_secs` ago. Then the same successor is handed
+    /// out again instead of revoking the family.
+    pub fn within_grace(&self, grace_secs: u64, now: i64) -> bool {
+        match self {
+            RefreshUse::Reused { used_at, successor_live, .. } => {
+                grace_secs > 0 && *successor_live && now <= used_at.saturating_add(grace_secs as i64)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The refresh token that follows `token` in its family: HMAC-SHA256 of it under a key derived
+/// from the provider's secret salt (domain-separated from its use for pairwise subjects).
+/// Being deterministic, a presentation within the grace window recomputes exactly the token the
+/// first one received, without any token being stored in clear, and concurrent rotations of one
+/// token can never fork the family. Without the server's secret it cannot be predicted.
+pub fn successor_token(p: &Provider, token: &str) -> String {
+    let root = hmac::Key::new(hmac::HMAC_SHA256, p.pairwise_salt.as_bytes());
+    let key = hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&root, b"xacthuc refresh-token successor v1").as_ref());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hmac::sign(&key, token.as_bytes()))
 }
 
 pub fn new_grant_id() -> String {

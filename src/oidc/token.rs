@@ -1,16 +1,20 @@
 //! The token endpoint (RFC 6749 §3.2): authorization_code (single use; a replay revokes what
-//! the code issued), refresh_token (rotation with family-wide reuse detection) and
-//! client_credentials.
+//! the code issued), refresh_token (rotation with family-wide reuse detection, and an opt-in
+//! per-client grace window for the client's own concurrent refreshes) and client_credentials.
+//!
+//! A code or refresh token is only ever consumed by the client it was issued to: the client
+//! authenticates first, and the stores are asked for it on that client's behalf only.
 
 use axum::http::HeaderMap;
 
 use super::client_auth;
 use super::clients::{Client, GrantType};
 use super::error::{ErrorCode, OAuthError};
-use super::grants::{self, Grant, Redeem, RefreshUse};
+use super::grants::{self, CodeData, Grant, Redeem, RefreshUse};
 use super::mint::{self, IdTokenInput, TokenResponse};
 use super::provider::{Provider, now};
 use super::request::{Params, verify_pkce};
+use super::session;
 
 pub async fn token(p: &Provider, headers: &HeaderMap, form: &Params) -> Result<TokenResponse, OAuthError> {
     let client = client_auth::authenticate(p, headers, form).await?;
@@ -51,7 +55,7 @@ async fn authorization_code(p: &Provider, client: &Client, form: &Params) -> Res
     require_grant(client, GrantType::AuthorizationCode)?;
     let code = form.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let grant_id = grants::new_grant_id();
-    let data = match grants::redeem_code(p, code, &grant_id).await? {
+    let data = match grants::redeem_code(p, &client.client_id, code, &grant_id).await? {
         Redeem::Fresh(d) => d,
         Redeem::Replayed { grant_id } => {
             // RFC 6749 §4.1.2: a code used twice is a sign of theft; revoke what it issued.
@@ -89,17 +93,53 @@ async fn authorization_code(p: &Provider, client: &Client, form: &Params) -> Res
     if !p.db.insert_grant(&grant, t).await? {
         return Err(OAuthError::invalid_grant("the authorization code was already used"));
     }
+    // Checked once the grant exists: a logout or a withdrawal racing with this redemption is
+    // then either seen here, or comes after and revokes the new grant itself.
+    if let Err(e) = authorization_still_stands(p, client, &data).await {
+        p.db.revoke_grant(&grant.id, now()).await?;
+        return Err(e);
+    }
+    let refresh_token = if client.allows_grant(GrantType::RefreshToken) {
+        Some(p.db.issue_refresh_token(&grant.id, (grant.expires_at - t).max(0), t).await?)
+    } else {
+        None
+    };
     let account = p.db.account(&data.account_id).await?;
-    respond(p, client, &grant, req.nonce.as_deref(), account.as_ref(), true).await
+    respond(p, client, &grant, req.nonce.as_deref(), account.as_ref(), true, refresh_token).await
+}
+
+/// A code stands for an authorization that can end before it is redeemed: its SSO session
+/// logged out, or the consent it was given under withdrawn. Trusted clients need no consent,
+/// except for the personal ID (the rule of the authorization flow).
+async fn authorization_still_stands(p: &Provider, client: &Client, data: &CodeData) -> Result<(), OAuthError> {
+    if session::find_by_sid(p, &data.account_id, &data.sid).await?.is_none() {
+        return Err(OAuthError::invalid_grant("the session of this authorization code has ended"));
+    }
+    let scopes = &data.request.scopes;
+    if super::consent::consent_required(client, scopes)
+        && !p.db.has_consent(&data.account_id, &client.client_id, scopes).await?
+    {
+        return Err(OAuthError::invalid_grant("the consent for this authorization code was withdrawn"));
+    }
+    Ok(())
 }
 
 async fn refresh(p: &Provider, client: &Client, form: &Params) -> Result<TokenResponse, OAuthError> {
     require_grant(client, GrantType::RefreshToken)?;
     let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let t = now();
-    let grant_id = match p.db.use_refresh_token(token, t).await? {
+    let successor = grants::successor_token(p, token);
+    let used = p.db.use_refresh_token(token, &successor, &client.client_id, t).await?;
+    let within_grace = used.within_grace(client.refresh_token_grace_secs, t);
+    let grant_id = match used {
         RefreshUse::Fresh { grant_id } => grant_id,
-        RefreshUse::Reused { grant_id } => {
+        RefreshUse::Reused { grant_id, .. } if within_grace => {
+            // The client's own concurrent refresh (e.g. two tabs): it gets the successor the
+            // first one got, so the family stays one chain.
+            tracing::info!(client_id = %client.client_id, "refresh token presented again within the grace window");
+            grant_id
+        }
+        RefreshUse::Reused { grant_id, .. } => {
             // A rotated-out token came back: one copy is in the wrong hands. Revoke the family.
             tracing::warn!(client_id = %client.client_id, "refresh token reuse detected; revoking the family");
             p.db.revoke_grant(&grant_id, t).await?;
@@ -109,14 +149,19 @@ async fn refresh(p: &Provider, client: &Client, form: &Params) -> Result<TokenRe
         }
         RefreshUse::Expired => return Err(OAuthError::invalid_grant("the refresh token has expired")),
         RefreshUse::Revoked => return Err(OAuthError::invalid_grant("the refresh token has been revoked")),
+        RefreshUse::OtherClient => {
+            return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
+        }
         RefreshUse::Unknown => return Err(OAuthError::invalid_grant("the refresh token is invalid")),
     };
     let mut grant =
         p.db.grant(&grant_id).await?.ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
-    if grant.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
+    // Ownership and revocation were checked atomically when the token was spent (see
+    // use_refresh_token): the winner of a race succeeds even if a reuse revokes the family a
+    // moment later. The grace path only read the revocation state, so it looks again.
+    if within_grace && grant.revoked {
+        return Err(OAuthError::invalid_grant("the refresh token has been revoked"));
     }
-    // Revocation was checked atomically when the token was spent (see use_refresh_token).
     if grant.expires_at <= t {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
     }
@@ -132,7 +177,8 @@ async fn refresh(p: &Provider, client: &Client, form: &Params) -> Result<TokenRe
         Some(id) => p.db.account(id).await?,
         None => None,
     };
-    respond(p, client, &grant, None, account.as_ref(), grant.scopes.iter().any(|s| s == "openid")).await
+    let with_id_token = grant.scopes.iter().any(|s| s == "openid");
+    respond(p, client, &grant, None, account.as_ref(), with_id_token, Some(successor)).await
 }
 
 async fn client_credentials(p: &Provider, client: &Client, form: &Params) -> Result<TokenResponse, OAuthError> {
@@ -179,6 +225,7 @@ async fn respond(
     nonce: Option<&str>,
     account: Option<&crate::accounts::Account>,
     with_id_token: bool,
+    refresh_token: Option<String>,
 ) -> Result<TokenResponse, OAuthError> {
     let account_id = grant.account_id.as_deref().unwrap_or_default();
     let sub = p.subject_for(client, account_id);
@@ -186,12 +233,6 @@ async fn respond(
     let id_token = if with_id_token {
         let input = IdTokenInput { client, grant, sub: &sub, nonce, access_token: Some(&access_token), account };
         Some(mint::id_token(p, input).map_err(sign_error)?)
-    } else {
-        None
-    };
-    let refresh_token = if client.allows_grant(GrantType::RefreshToken) {
-        let ttl = (grant.expires_at - now()).max(0);
-        Some(p.db.issue_refresh_token(&grant.id, ttl, now()).await?)
     } else {
         None
     };

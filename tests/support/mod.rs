@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod keys;
 pub mod op;
+pub mod rp;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
