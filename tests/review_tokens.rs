@@ -64,9 +64,15 @@ async fn live_in_family(op: &TestOp, token: &str) -> i64 {
     row.try_get(0).expect("count")
 }
 
-async fn account_consent_id(b: &Browser, op: &TestOp) -> String {
+/// Withdraws the first consent listed on the account page, as the user would.
+async fn withdraw_consent(b: &Browser, op: &TestOp) -> reqwest::Response {
     let page = b.http.get(op.url("/account")).send().await.unwrap().text().await.unwrap();
-    page.split("name=\"id\" value=\"").nth(1).expect("a consent row").split('"').next().unwrap().to_owned()
+    let field = |name: &str| {
+        let marker = format!("name=\"{name}\" value=\"");
+        page.split(marker.as_str()).nth(1).expect("a consent row").split('"').next().unwrap().to_owned()
+    };
+    let form = [("id", field("id")), ("csrf", field("csrf"))];
+    b.http.post(op.url("/account/consents/revoke")).form(&form).send().await.unwrap()
 }
 
 async fn code_after_logout_or_withdrawn_consent(backend: Backend) {
@@ -93,9 +99,7 @@ async fn code_after_logout_or_withdrawn_consent(backend: Backend) {
     let b = Browser::new();
     tokens(portal.redeem(&op, &login(&op, &b, &portal, &citizen(DemoCase::Level1Only), &[]).await).await).await;
     let pending = portal.code_from_session(&op, &b, &[]).await;
-    let consent = account_consent_id(&b, &op).await;
-    let r = b.http.post(op.url("/account/consents/revoke")).form(&[("id", consent.as_str())]).send().await.unwrap();
-    assert_eq!(r.status(), 303);
+    assert_eq!(withdraw_consent(&b, &op).await.status(), 303);
     assert_invalid_grant(portal.redeem(&op, &pending).await, "code under a withdrawn consent").await;
 
     // A trusted client needs no consent, except for the personal ID.
@@ -106,8 +110,7 @@ async fn code_after_logout_or_withdrawn_consent(backend: Backend) {
     let scope = [("scope", "openid profile personal_id")];
     tokens(first_party.redeem(&op, &login(&op, &b, &first_party, &who, &scope).await).await).await;
     let with_id = first_party.code_from_session(&op, &b, &scope).await;
-    let consent = account_consent_id(&b, &op).await;
-    b.http.post(op.url("/account/consents/revoke")).form(&[("id", consent.as_str())]).send().await.unwrap();
+    assert_eq!(withdraw_consent(&b, &op).await.status(), 303);
     assert_invalid_grant(first_party.redeem(&op, &with_id).await, "personal ID without consent").await;
     let without_id = first_party.code_from_session(&op, &b, &[("scope", "openid profile")]).await;
     tokens(first_party.redeem(&op, &without_id).await).await;

@@ -4,14 +4,15 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::claims::PERSONAL_ID_SCOPE;
+use super::claims::Scopes;
 use super::clients::Client;
 use crate::store::{Db, DbError};
 
 /// Whether an authorization for these scopes rests on a recorded consent: trusted first-party
-/// clients need none, except for the personal ID, which is released only with one.
-pub fn consent_required(client: &Client, scopes: &[String]) -> bool {
-    !client.trusted || scopes.iter().any(|s| s == PERSONAL_ID_SCOPE)
+/// clients need none, except for scopes of personal data (the personal ID), which are released
+/// only with one.
+pub fn consent_required(catalog: &Scopes, client: &Client, scopes: &[String]) -> bool {
+    !client.trusted || catalog.needs_recorded_consent(scopes)
 }
 
 #[derive(Clone, Debug, Serialize)]

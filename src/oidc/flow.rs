@@ -228,9 +228,9 @@ async fn continue_with_session(p: &Provider, client: &Client, mut tx: LoginTx, s
     // prompt=consent always asks again; otherwise trusted first-party clients and recorded
     // consents covering every requested scope skip the page. Scopes of personal data (the
     // personal ID) need a recorded consent even from trusted clients.
-    let trusted = client.trusted && !p.scopes.needs_recorded_consent(&tx.request.scopes);
+    let needed = super::consent::consent_required(&p.scopes, client, &tx.request.scopes);
     let consented = !tx.request.prompt.consent
-        && (trusted || p.db.has_consent(&s.account_id, &client.client_id, &tx.request.scopes).await.unwrap_or(false));
+        && (!needed || p.db.has_consent(&s.account_id, &client.client_id, &tx.request.scopes).await.unwrap_or(false));
     if !consented {
         if tx.request.prompt.none {
             return error_to_client(

@@ -116,7 +116,7 @@ async fn authorization_still_stands(p: &Provider, client: &Client, data: &CodeDa
         return Err(OAuthError::invalid_grant("the session of this authorization code has ended"));
     }
     let scopes = &data.request.scopes;
-    if super::consent::consent_required(client, scopes)
+    if super::consent::consent_required(&p.scopes, client, scopes)
         && !p.db.has_consent(&data.account_id, &client.client_id, scopes).await?
     {
         return Err(OAuthError::invalid_grant("the consent for this authorization code was withdrawn"));
