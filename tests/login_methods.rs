@@ -343,3 +343,33 @@ async fn anonymous_transactions_are_bounded(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(bounded, super::anonymous_transactions_are_bounded);
+
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+}
+
+/// A browser whose binding cookie has expired (it lives as long as a transaction) but whose
+/// session is alive is asked for consent: the new transaction binds it afresh.
+async fn consent_rebinds_a_browser_without_binding(backend: Backend) {
+    let Some(op) = start_op(backend, |_| {}).await else { return };
+    let b = Browser::new();
+    let (_, tx) = login_page(&op, &b, &[]).await;
+    let r = start_method(&op, &b, &tx, "now").await;
+    let session = set_cookie(&r, "xacthuc_session").expect("a session cookie");
+    to_client(&op, &b, r).await;
+    // Only the session cookie now, as after the binding cookie's expiry.
+    let r = http().get(auth_url(&op, &[("prompt", "consent")])).header("cookie", &session).send().await.unwrap();
+    let loc = location(&r);
+    assert!(loc.starts_with("/consent"), "{loc}");
+    let binding = set_cookie(&r, "xacthuc_browser").expect("the consent transaction binds the browser");
+    let cookies = format!("{session}; {binding}");
+    let r = http().get(op.url(&loc)).header("cookie", &cookies).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    op.stop().await;
+}
+on_both_backends!(consent_rebinds, super::consent_rebinds_a_browser_without_binding);

@@ -78,9 +78,10 @@ async fn authorize_endpoint(
         .ok_or_else(|| PageError::Invalid(lang, OAuthError::invalid_request("unknown client_id")))?;
     let (params, via_par) = par::resolve(&p, &client, params).await.map_err(|e| PageError::Invalid(lang, e))?;
     let next = flow::authorize(&p, client, &params, via_par, session, &from.origin).await;
-    let starts_login = matches!(next, Next::Login { .. });
+    // A transaction was stored, bound to this browser: the browser keeps its binding cookie.
+    let stored = matches!(next, Next::Login { .. } | Next::Consent { .. });
     let mut r = render_next(lang, next);
-    if starts_login {
+    if stored {
         login::set_browser_cookie(&p, &from.cookie, &mut r);
     }
     Ok(r)
