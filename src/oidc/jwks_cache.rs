@@ -71,17 +71,18 @@ impl Purpose {
         }
     }
 
-    /// RFC 9101 §10.8 and draft-ietf-oauth-rfc7523bis explicit typing: when a `typ` is present
-    /// it must name this purpose (generic `JWT` is allowed for assertions only, as RFC 7523
-    /// clients commonly send it).
+    /// RFC 9101 §10.8 and draft-ietf-oauth-rfc7523bis explicit typing: an explicit type must
+    /// name this purpose, so `oauth-authz-req+jwt` is never an assertion and
+    /// `client-authentication+jwt` never a request object. An absent or generic `JWT` type
+    /// (the default of many JWT libraries) is left to the claims check, which tells the two
+    /// apart on its own.
     fn typ_ok(self, typ: Option<&str>) -> bool {
         let Some(typ) = typ else { return true };
-        match self {
-            Purpose::ClientAssertion => {
-                typ_matches(Some(typ), "JWT") || typ_matches(Some(typ), "client-authentication+jwt")
-            }
-            Purpose::RequestObject => typ_matches(Some(typ), "oauth-authz-req+jwt"),
-        }
+        let explicit = match self {
+            Purpose::ClientAssertion => "client-authentication+jwt",
+            Purpose::RequestObject => "oauth-authz-req+jwt",
+        };
+        typ_matches(Some(typ), "JWT") || typ_matches(Some(typ), explicit)
     }
 
     /// A request object must carry the authorization parameters; an assertion must not.
