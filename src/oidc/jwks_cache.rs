@@ -235,3 +235,40 @@ fn key_fits(k: &jsonwebtoken::jwk::Jwk, alg: Algorithm) -> bool {
             | (P::OctetKeyPair(_), Algorithm::EdDSA)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::Purpose::{ClientAssertion, RequestObject};
+
+    #[test]
+    fn explicit_types_name_one_purpose() {
+        for typ in [None, Some("JWT"), Some("jwt"), Some("client-authentication+jwt"), Some("application/client-authentication+jwt")]
+        {
+            assert!(ClientAssertion.typ_ok(typ), "{typ:?}");
+        }
+        for typ in [Some("oauth-authz-req+jwt"), Some("application/oauth-authz-req+jwt"), Some("logout+jwt")] {
+            assert!(!ClientAssertion.typ_ok(typ), "{typ:?}");
+        }
+        for typ in [None, Some("JWT"), Some("oauth-authz-req+jwt")] {
+            assert!(RequestObject.typ_ok(typ), "{typ:?}");
+        }
+        for typ in [Some("client-authentication+jwt"), Some("at+jwt")] {
+            assert!(!RequestObject.typ_ok(typ), "{typ:?}");
+        }
+    }
+
+    #[test]
+    fn authorization_parameters_tell_the_claims_apart() {
+        let assertion = json!({ "iss": "c", "sub": "c", "aud": "i", "exp": 1, "jti": "j" });
+        let request = json!({ "iss": "c", "aud": "i", "exp": 1, "jti": "j", "client_id": "c", "response_type": "code" });
+        assert!(ClientAssertion.claims_ok(&assertion));
+        assert!(!RequestObject.claims_ok(&assertion));
+        assert!(RequestObject.claims_ok(&request));
+        assert!(!ClientAssertion.claims_ok(&request));
+        let mut with_redirect = assertion.clone();
+        with_redirect["redirect_uri"] = json!("https://rp.example.vn/cb");
+        assert!(!ClientAssertion.claims_ok(&with_redirect));
+    }
+}

@@ -124,3 +124,46 @@ pub async fn pairwise_salt(db: &Db, keys: &KeyRing, now: i64) -> Result<String, 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::oidc::clients::ClientCache;
+
+    async fn provider(salt: &str) -> (Provider, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("p.db").display());
+        let db = Db::connect(&url, 1, Duration::from_secs(5)).await.expect("db");
+        let keys = KeyRing::from_records(&[], crate::tokens::MasterKey::from_bytes(&[3; 32]).expect("key"), key_policy(), 0)
+            .expect("ring");
+        let p = Provider {
+            issuer: "https://id.example.vn".into(),
+            clients: ClientCache::new(db.clone(), Duration::from_secs(1)),
+            db,
+            kv: Kv::memory(),
+            keys,
+            client_jwks: JwksCache::default(),
+            http: reqwest::Client::new(),
+            pairwise_salt: salt.into(),
+            secure_cookies: false,
+            session_ttl: Duration::from_secs(60),
+            code_ttl: Duration::from_secs(60),
+            tx_ttl: Duration::from_secs(60),
+        };
+        (p, dir)
+    }
+
+    #[tokio::test]
+    async fn sid_is_derived_per_client_and_hides_the_internal_one() {
+        let (p, _dir) = provider("salt-1").await;
+        let a = p.client_sid("portal-a", "internal-sid");
+        assert_eq!(a, p.client_sid("portal-a", "internal-sid"), "stable for one client");
+        assert_ne!(a, p.client_sid("portal-b", "internal-sid"), "differs per client");
+        assert_ne!(a, p.client_sid("portal-a", "other-sid"), "differs per session");
+        assert!(!a.contains("internal-sid"));
+        let (other, _dir2) = provider("salt-2").await;
+        assert_ne!(a, other.client_sid("portal-a", "internal-sid"), "keyed by the installation secret");
+    }
+}
