@@ -151,12 +151,15 @@ async fn request_objects_and_assertions_are_not_interchangeable(backend: Backend
 }
 on_both_backends!(not_interchangeable, super::request_objects_and_assertions_are_not_interchangeable);
 
+/// Alters the claims of a request object made at the given time.
+type Change = fn(&mut Value, i64);
+
 async fn request_objects_are_short_lived_and_single_use(backend: Backend) {
     let Some(op) = TestOp::start(backend).await else { return };
     let key = ClientKey::generate("k");
     register_pkjwt(&op, "rp", &key).await;
     let t = now();
-    let variants: [(&str, fn(&mut Value, i64)); 5] = [
+    let variants: [(&str, Change); 5] = [
         ("no exp", |o, _| drop(o.as_object_mut().unwrap().remove("exp"))),
         ("no jti", |o, _| drop(o.as_object_mut().unwrap().remove("jti"))),
         // exp itself is less than an hour ahead in these two: the span is what is refused.

@@ -244,8 +244,13 @@ mod tests {
 
     #[test]
     fn explicit_types_name_one_purpose() {
-        for typ in [None, Some("JWT"), Some("jwt"), Some("client-authentication+jwt"), Some("application/client-authentication+jwt")]
-        {
+        for typ in [
+            None,
+            Some("JWT"),
+            Some("jwt"),
+            Some("client-authentication+jwt"),
+            Some("application/client-authentication+jwt"),
+        ] {
             assert!(ClientAssertion.typ_ok(typ), "{typ:?}");
         }
         for typ in [Some("oauth-authz-req+jwt"), Some("application/oauth-authz-req+jwt"), Some("logout+jwt")] {
@@ -262,7 +267,8 @@ mod tests {
     #[test]
     fn authorization_parameters_tell_the_claims_apart() {
         let assertion = json!({ "iss": "c", "sub": "c", "aud": "i", "exp": 1, "jti": "j" });
-        let request = json!({ "iss": "c", "aud": "i", "exp": 1, "jti": "j", "client_id": "c", "response_type": "code" });
+        let request =
+            json!({ "iss": "c", "aud": "i", "exp": 1, "jti": "j", "client_id": "c", "response_type": "code" });
         assert!(ClientAssertion.claims_ok(&assertion));
         assert!(!RequestObject.claims_ok(&assertion));
         assert!(RequestObject.claims_ok(&request));

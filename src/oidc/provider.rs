@@ -136,8 +136,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("p.db").display());
         let db = Db::connect(&url, 1, Duration::from_secs(5)).await.expect("db");
-        let keys = KeyRing::from_records(&[], crate::tokens::MasterKey::from_bytes(&[3; 32]).expect("key"), key_policy(), 0)
-            .expect("ring");
+        let keys =
+            KeyRing::from_records(&[], crate::tokens::MasterKey::from_bytes(&[3; 32]).expect("key"), key_policy(), 0)
+                .expect("ring");
         let p = Provider {
             issuer: "https://id.example.vn".into(),
             clients: ClientCache::new(db.clone(), Duration::from_secs(1)),
