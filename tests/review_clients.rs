@@ -211,6 +211,15 @@ async fn request_objects_are_short_lived_and_single_use(backend: Backend) {
         let headers = axum::http::HeaderMap::new();
         assert!(xacthuc::oidc::par::push(&other.oidc, &headers, &form(&fresh)).await.is_ok());
         assert_eq!(push(&op, "rp", &key, &fresh).await.0, 400, "used on another instance");
+        // Client assertions too: one accepted by the other instance is refused here.
+        let assertion = key.assertion("rp", &op.base);
+        let form: HashMap<String, String> =
+            [("client_assertion_type", JWT_BEARER), ("client_assertion", assertion.as_str())]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+        assert!(xacthuc::oidc::client_auth::authenticate(&other.oidc, &headers, &form).await.is_ok());
+        assert_eq!(token_with_assertion(&op, &assertion).await, 401, "assertion used on another instance");
     }
     op.stop().await;
 }
