@@ -106,7 +106,7 @@ async fn private_key_jwt(p: &Provider, form: &Params, jwt: &str) -> Result<Arc<C
     }
     let exp = numeric_claim(&claims, "exp").ok_or_else(fail)?;
     let t = now();
-    if exp - t > MAX_ASSERTION_LIFETIME {
+    if exp.saturating_sub(t) > MAX_ASSERTION_LIFETIME {
         return Err(OAuthError::invalid_client("client assertion lifetime is too long"));
     }
     let jti = claims.get("jti").and_then(|v| v.as_str()).ok_or_else(fail)?;

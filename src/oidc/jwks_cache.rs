@@ -115,7 +115,7 @@ pub async fn first_use(
 ) -> Result<bool, KvError> {
     // Callers refuse `exp` beyond `max_lifetime` (plus leeway) ahead; the bound here only
     // keeps a bug there from pinning keys forever.
-    let ttl = Duration::from_secs((exp - now).clamp(1, max_lifetime + CLOCK_LEEWAY) as u64 + LEEWAY);
+    let ttl = Duration::from_secs(exp.saturating_sub(now).clamp(1, max_lifetime + CLOCK_LEEWAY) as u64 + LEEWAY);
     let key = format!("{}:{}", purpose.tag(), sha256_hex(&format!("{client_id}|{jti}")));
     kv.set_nx(&key, b"1", ttl).await
 }
