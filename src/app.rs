@@ -166,7 +166,7 @@ async fn build_provider(
     let keys = KeyRing::ensure_keys(&db, master, oidc_key_policy(), now)
         .await
         .map_err(|e| StartError::Other(format!("signing keys: {e}")))?;
-    let salt = db.setting_or_insert("pairwise_salt", &oidc::provider::random_token(), now).await?;
+    let salt = oidc::provider::pairwise_salt(&db, &keys, now).await.map_err(|e| StartError::Other(e.to_string()))?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
@@ -174,7 +174,7 @@ async fn build_provider(
         .map_err(|e| StartError::Other(e.to_string()))?;
     Ok(Provider {
         issuer: config.issuer.trim_end_matches('/').to_owned(),
-        clients: ClientCache::new(db.clone(), Duration::from_secs(30)),
+        clients: ClientCache::new(db.clone(), Duration::from_secs(config.client_cache_ttl_secs)),
         db,
         kv,
         keys,

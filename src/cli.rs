@@ -58,6 +58,12 @@ pub enum ClientsCommand {
     Add(Box<crate::commands::ClientArgs>),
     /// List registered clients as JSON (secret hashes omitted).
     List,
+    /// Remove a client. Running instances refuse it within `client_cache_ttl_secs`.
+    Remove {
+        /// The client_id.
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -125,6 +131,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Migrate => crate::commands::migrate(config).await,
         Command::Clients(ClientsCommand::Add(args)) => crate::commands::add_client(config, *args).await,
         Command::Clients(ClientsCommand::List) => crate::commands::list_clients(config).await,
+        Command::Clients(ClientsCommand::Remove { id }) => crate::commands::remove_client(config, &id).await,
         Command::Keys(KeysCommand::Rotate { max_token_lifetime }) => {
             crate::commands::rotate_keys(config, max_token_lifetime).await
         }

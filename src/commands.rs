@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::Failure;
 use crate::config::{Config, Mode};
-use crate::oidc::clients::{AuthMethod, Client, GrantType, SubjectType, generate_secret, hash_secret};
+use crate::oidc::clients::{self, AuthMethod, Client, GrantType, SubjectType, generate_secret, hash_secret};
 use crate::oidc::provider::key_policy as oidc_key_policy;
 use crate::oidc::provider::now;
 use crate::store::Db;
@@ -142,11 +142,24 @@ pub fn client_from_args(a: &ClientArgs) -> Result<(Client, Option<String>), Stri
 pub async fn add_client(mut config: Config, args: ClientArgs) -> Result<(), Failure> {
     let (client, secret) = client_from_args(&args).map_err(|e| Failure::Usage(format!("clients add: {e}")))?;
     let db = open_db(&mut config).await?;
-    db.put_client(&client, now()).await.map_err(runtime)?;
+    // This process has no client cache; running instances see the change within their TTL.
+    clients::save_client(&db, None, &client, now()).await.map_err(runtime)?;
     println!("client {} registered", client.client_id);
     if let Some(s) = secret {
         println!("client_secret: {s}\n(shown once; only its hash is stored)");
     }
+    Ok(())
+}
+
+pub async fn remove_client(mut config: Config, client_id: &str) -> Result<(), Failure> {
+    let db = open_db(&mut config).await?;
+    if !clients::remove_client(&db, None, client_id).await.map_err(runtime)? {
+        return Err(Failure::Usage(format!("clients remove: no client {client_id}")));
+    }
+    println!(
+        "client {client_id} removed; running instances refuse it within client_cache_ttl_secs ({} s)",
+        config.client_cache_ttl_secs
+    );
     Ok(())
 }
 

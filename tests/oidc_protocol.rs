@@ -222,7 +222,7 @@ async fn client_authentication(backend: Backend) {
     f.extend([("client_id", "basic"), ("client_secret", "basic-secret-value")]);
     assert_eq!(client_credentials(&op, &f, None).await.status(), 401, "registered method is enforced");
     // private_key_jwt, then a replay of the same assertion, a wrong audience, another key.
-    let assertion = key.assertion("pkjwt", &op.url("/token"));
+    let assertion = key.assertion("pkjwt", &op.base);
     let jwt_form = |a: &str| {
         let mut f = cc.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
         f.push(("client_assertion_type".into(), "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()));
@@ -235,7 +235,7 @@ async fn client_authentication(backend: Backend) {
     assert_eq!(replay.status(), 401, "jti replay refused");
     let wrong_aud = key.assertion("pkjwt", "https://elsewhere.example/token");
     assert_eq!(http().post(op.url("/token")).form(&jwt_form(&wrong_aud)).send().await.unwrap().status(), 401);
-    let other = ClientKey::generate("k1").assertion("pkjwt", &op.url("/token"));
+    let other = ClientKey::generate("k1").assertion("pkjwt", &op.base);
     assert_eq!(
         http().post(op.url("/token")).form(&jwt_form(&other)).send().await.unwrap().status(),
         401,
@@ -377,7 +377,7 @@ async fn par_and_jar(backend: Backend) {
 
     // JAR: a signed request object pushed via PAR.
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let mut obj = json!({ "iss": "rp", "aud": op.base, "exp": now + 60 });
+    let mut obj = json!({ "iss": "rp", "aud": op.base, "exp": now + 60, "jti": "jar-1" });
     for (k, v) in authorize_query("rp", RP) {
         obj[k] = json!(v);
     }
@@ -589,12 +589,12 @@ async fn private_key_jwt_with_jwks_uri(backend: Backend) {
                 .status()
         }
     };
-    assert_eq!(send(key.assertion("byuri", &op.url("/token"))).await, 200);
-    assert_eq!(send(key.assertion("byuri", &op.url("/token"))).await, 200, "cached keys serve the next call");
+    assert_eq!(send(key.assertion("byuri", &op.base)).await, 200);
+    assert_eq!(send(key.assertion("byuri", &op.base)).await, 200, "cached keys serve the next call");
     // A flood of assertions naming an unknown kid does not make us refetch each time.
     let stranger = ClientKey::generate("unknown-kid");
     for _ in 0..20 {
-        assert_eq!(send(stranger.assertion("byuri", &op.url("/token"))).await, 401);
+        assert_eq!(send(stranger.assertion("byuri", &op.base)).await, 401);
     }
     assert!(
         hits.load(std::sync::atomic::Ordering::SeqCst) <= 2,

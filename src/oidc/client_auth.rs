@@ -5,11 +5,11 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use base64::Engine;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::clients::{AuthMethod, Client};
 use super::error::OAuthError;
-use super::provider::{Provider, now, sha256_hex};
+use super::jwks_cache::{Purpose, first_use, numeric_claim};
+use super::provider::{Provider, now};
 use super::request::Params;
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -94,38 +94,64 @@ async fn private_key_jwt(p: &Provider, form: &Params, jwt: &str) -> Result<Arc<C
     if client.auth_method != AuthMethod::PrivateKeyJwt {
         return Err(fail());
     }
-    let claims = p.client_jwks.verify(&p.http, &client, jwt).await.map_err(|e| {
+    let claims = p.client_jwks.verify(&p.http, &client, jwt, Purpose::ClientAssertion).await.map_err(|e| {
         tracing::info!(client_id = %id, error = %e, "client assertion rejected");
         fail()
     })?;
-    let str_claim = |k: &str| claims.get(k).and_then(|v| v.as_str());
-    if str_claim("sub") != Some(id.as_str()) {
+    if claims.get("sub").and_then(|v| v.as_str()) != Some(id.as_str()) {
         return Err(fail());
     }
-    // RFC 7523 §3: the audience identifies us; accept the issuer or the endpoint URLs.
-    let accepted =
-        [p.issuer.clone(), p.endpoint("/token"), p.endpoint("/par"), p.endpoint("/introspect"), p.endpoint("/revoke")];
-    let aud_ok = match claims.get("aud") {
-        Some(serde_json::Value::String(a)) => accepted.contains(a),
-        Some(serde_json::Value::Array(list)) => {
-            list.iter().filter_map(|v| v.as_str()).any(|a| accepted.iter().any(|x| x == a))
-        }
-        _ => false,
-    };
-    if !aud_ok {
+    if !audience_is_issuer(claims.get("aud"), &p.issuer) {
         return Err(fail());
     }
-    let exp = claims.get("exp").and_then(|v| v.as_i64()).ok_or_else(fail)?;
+    let exp = numeric_claim(&claims, "exp").ok_or_else(fail)?;
     let t = now();
-    if exp - t > MAX_ASSERTION_LIFETIME {
+    if exp.saturating_sub(t) > MAX_ASSERTION_LIFETIME {
         return Err(OAuthError::invalid_client("client assertion lifetime is too long"));
     }
-    let jti = str_claim("jti").ok_or_else(fail)?;
-    // Replay protection: each jti once, remembered until the assertion would expire anyway.
-    let ttl = Duration::from_secs((exp - t).clamp(1, MAX_ASSERTION_LIFETIME) as u64 + 60);
-    let key = format!("jti:{}", sha256_hex(&format!("{id}|{jti}")));
-    if !p.kv.set_nx(&key, b"1", ttl).await? {
+    let jti = claims.get("jti").and_then(|v| v.as_str()).ok_or_else(fail)?;
+    if !first_use(&p.kv, Purpose::ClientAssertion, &id, jti, exp, t, MAX_ASSERTION_LIFETIME).await? {
         return Err(OAuthError::invalid_client("client assertion was already used"));
     }
     Ok(client)
+}
+
+/// RFC 7523 §3 as tightened after the 2025 audience-injection disclosures
+/// (draft-ietf-oauth-rfc7523bis): the audience is the issuer identifier alone, as a string or a
+/// one-element array. Endpoint URLs and multi-valued audiences are refused, so an assertion made
+/// for another party can never be replayed here.
+pub(crate) fn audience_is_issuer(aud: Option<&serde_json::Value>, issuer: &str) -> bool {
+    match aud {
+        Some(serde_json::Value::String(a)) => a == issuer,
+        Some(serde_json::Value::Array(list)) => {
+            matches!(list.as_slice(), [serde_json::Value::String(a)] if a == issuer)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::audience_is_issuer;
+
+    const ISS: &str = "https://id.example.vn";
+
+    #[test]
+    fn assertion_audience_is_the_issuer_only() {
+        assert!(audience_is_issuer(Some(&json!(ISS)), ISS));
+        assert!(audience_is_issuer(Some(&json!([ISS])), ISS));
+        for bad in [
+            json!("https://id.example.vn/token"),
+            json!("https://id.example.vn/"),
+            json!([ISS, "https://elsewhere.example"]),
+            json!(["https://elsewhere.example", ISS]),
+            json!([]),
+            json!(42),
+        ] {
+            assert!(!audience_is_issuer(Some(&bad), ISS), "{bad} must be refused");
+        }
+        assert!(!audience_is_issuer(None, ISS));
+    }
 }

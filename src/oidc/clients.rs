@@ -2,6 +2,7 @@
 //! that one row type serves both databases, and client secrets kept only as hashes.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -275,6 +276,13 @@ impl Db {
         Ok(())
     }
 
+    /// Deletes a registration; true if there was one. Only through [`remove_client`], which
+    /// also drops the cached copy.
+    async fn delete_client(&self, client_id: &str) -> Result<bool, DbError> {
+        let done = sqlx::query("DELETE FROM clients WHERE client_id = $1").bind(client_id).execute(self.pool()).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     pub async fn list_clients(&self) -> Result<Vec<Client>, DbError> {
         let rows = sqlx::query("SELECT doc FROM clients ORDER BY client_id").fetch_all(self.pool()).await?;
         rows.iter()
@@ -284,6 +292,42 @@ impl Db {
             })
             .collect()
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrationError {
+    #[error("client {client_id}: {problem}")]
+    Invalid { client_id: String, problem: String },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// The one write path for client registrations (CLI, clients file, admin API): validates,
+/// stores, and drops this instance's cached copy so the change (a rotated secret, a new redirect
+/// URI) applies here at once. Other instances see it within their cache TTL
+/// (`client_cache_ttl_secs`). Callers without a provider (CLI, start-up) pass `None`.
+pub async fn save_client(
+    db: &Db,
+    cache: Option<&ClientCache>,
+    client: &Client,
+    now: i64,
+) -> Result<(), RegistrationError> {
+    client.validate().map_err(|problem| RegistrationError::Invalid { client_id: client.client_id.clone(), problem })?;
+    db.put_client(client, now).await?;
+    if let Some(cache) = cache {
+        cache.invalidate(&client.client_id);
+    }
+    Ok(())
+}
+
+/// Removes a client; true if it existed. Its credentials stop working at once on this instance
+/// and within the cache TTL elsewhere; tokens it already holds expire on their own schedule.
+pub async fn remove_client(db: &Db, cache: Option<&ClientCache>, client_id: &str) -> Result<bool, DbError> {
+    let existed = db.delete_client(client_id).await?;
+    if let Some(cache) = cache {
+        cache.invalidate(client_id);
+    }
+    Ok(existed)
 }
 
 /// One entry of the clients file (`clients_file`): a registration, with the secret given either
@@ -306,8 +350,7 @@ pub async fn load_file(db: &Db, path: &std::path::Path, now: i64) -> Result<usiz
         if let Some(secret) = client_secret {
             client.secret_hash = Some(hash_secret(&secret));
         }
-        client.validate().map_err(|e| format!("{}: client {}: {e}", path.display(), client.client_id))?;
-        db.put_client(&client, now).await.map_err(|e| e.to_string())?;
+        save_client(db, None, &client, now).await.map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(count)
 }
@@ -316,17 +359,31 @@ pub async fn load_file(db: &Db, path: &std::path::Path, now: i64) -> Result<usiz
 type CachedClient = (Instant, Option<Arc<Client>>);
 
 /// Clients are read on every protocol request; a short-lived cache spares the database.
-/// Changes reach every instance within `ttl`.
+/// Changes made through [`save_client`]/[`remove_client`] with this cache apply at once here;
+/// changes made elsewhere reach this instance within `ttl` (`client_cache_ttl_secs`).
 #[derive(Clone)]
 pub struct ClientCache {
     db: Db,
     ttl: Duration,
     entries: Arc<RwLock<HashMap<String, CachedClient>>>,
+    /// Bumped by every invalidation: a read that started before one must not cache what it
+    /// read, or a concurrent request could put a removed client back for a whole TTL.
+    generation: Arc<AtomicU64>,
 }
 
 impl ClientCache {
     pub fn new(db: Db, ttl: Duration) -> Self {
-        Self { db, ttl, entries: Arc::default() }
+        Self { db, ttl, entries: Arc::default(), generation: Arc::default() }
+    }
+
+    /// [`save_client`] through this instance's cache.
+    pub async fn save(&self, client: &Client, now: i64) -> Result<(), RegistrationError> {
+        save_client(&self.db, Some(self), client, now).await
+    }
+
+    /// [`remove_client`] through this instance's cache.
+    pub async fn remove(&self, client_id: &str) -> Result<bool, DbError> {
+        remove_client(&self.db, Some(self), client_id).await
     }
 
     pub async fn get(&self, client_id: &str) -> Result<Option<Arc<Client>>, DbError> {
@@ -335,8 +392,12 @@ impl ClientCache {
         {
             return Ok(c.clone());
         }
+        let generation = self.generation.load(Ordering::Acquire);
         let client = self.db.client(client_id).await?.map(Arc::new);
         let mut map = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if self.generation.load(Ordering::Acquire) != generation {
+            return Ok(client);
+        }
         // Unknown ids are cached too (briefly), but the map must not grow without bound under
         // a flood of random client ids.
         if map.len() > 10_000 {
@@ -347,7 +408,9 @@ impl ClientCache {
     }
 
     pub fn invalidate(&self, client_id: &str) {
-        self.entries.write().unwrap_or_else(|p| p.into_inner()).remove(client_id);
+        let mut map = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        map.remove(client_id);
     }
 }
 

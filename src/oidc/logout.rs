@@ -75,10 +75,15 @@ pub async fn end_session(p: &Provider, params: &Params, current: Option<Session>
             Err(_) => return LogoutNext::ErrorPage(OAuthError::unavailable()),
         }
     }
-    let hint_matches_session = match (&hint_claims, &current) {
-        (Some(c), Some(s)) => c.get("sid").and_then(Value::as_str) == Some(s.sid.as_str()),
-        (_, None) => true,
-        (None, Some(_)) => false,
+    // The hint carries the sid as its client saw it (derived per client), so compare with the
+    // current session's sid derived for that same client.
+    let hint_matches_session = match (&hint_claims, &current, &hint_client) {
+        (Some(c), Some(s), Some(aud)) => {
+            c.get("sid").and_then(Value::as_str) == Some(p.client_sid(aud, &s.sid).as_str())
+        }
+        (Some(_), Some(_), None) => false,
+        (_, None, _) => true,
+        (None, Some(_), _) => false,
     };
     if !hint_matches_session {
         let token = random_token();
@@ -138,7 +143,7 @@ async fn notify(p: &Provider, client_id: &str, s: &Session) {
         "exp": iat + 120,
         "jti": random_token(),
         "sub": p.subject_for(&client, &s.account_id),
-        "sid": s.sid,
+        "sid": p.client_sid(&client.client_id, &s.sid),
         "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
     });
     let Ok(token) = p.keys.sign_jwt(p.id_token_alg(&client), "logout+jwt", &claims) else { return };

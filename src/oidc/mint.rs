@@ -82,7 +82,8 @@ pub fn id_token(p: &Provider, i: IdTokenInput<'_>) -> Result<String, crate::toke
         c.insert("amr".into(), json!(i.grant.amr));
     }
     if let Some(sid) = &i.grant.sid {
-        c.insert("sid".into(), json!(sid));
+        // Each client sees its own derivation of the session id, never the internal one.
+        c.insert("sid".into(), json!(p.client_sid(&i.client.client_id, sid)));
     }
     if let Some(at) = i.access_token {
         c.insert("at_hash".into(), json!(token_hash(alg, at)));

@@ -9,11 +9,14 @@ use serde_json::{Value, json};
 use super::client_auth;
 use super::clients::Client;
 use super::error::{ErrorCode, OAuthError};
-use super::provider::{Provider, random_token};
+use super::jwks_cache::{CLOCK_LEEWAY, Purpose, first_use, numeric_claim};
+use super::provider::{Provider, now, random_token};
 use super::request::{self, Params, RequestError};
 
 const PAR_TTL: Duration = Duration::from_secs(90);
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+/// Longest validity of a request object (`exp` − `iat`/`nbf`, and `exp` − now), in seconds.
+pub const MAX_REQUEST_OBJECT_LIFETIME: i64 = 3600;
 
 /// `POST /par`: authenticates the client, validates the request now (errors as JSON), stores it.
 pub async fn push(p: &Provider, headers: &HeaderMap, form: &Params) -> Result<Value, OAuthError> {
@@ -60,11 +63,17 @@ pub async fn resolve(p: &Provider, client: &Client, params: Params) -> Result<(P
 }
 
 /// RFC 9101 §4–6: verify the request object with the client's registered keys; its claims are
-/// the request (client_id must agree). Unsigned (`alg: none`) objects are refused.
+/// the request (client_id must agree). Unsigned (`alg: none`) objects are refused, and so is a
+/// client assertion presented as a request object (wrong `typ`, no authorization parameters).
+///
+/// A request object passes through the browser, so it is bounded like a bearer credential:
+/// `exp` and `jti` are required, it lives at most [`MAX_REQUEST_OBJECT_LIFETIME`], and each
+/// `jti` is accepted once (across instances, through the session store).
 async fn unpack_request_object(p: &Provider, client: &Client, mut params: Params) -> Result<Params, OAuthError> {
     let Some(jwt) = params.remove("request") else { return Ok(params) };
     let bad = |m: &str| OAuthError::new(ErrorCode::InvalidRequestObject, m);
-    let claims = p.client_jwks.verify(&p.http, client, &jwt).await.map_err(|e| bad(&e.to_string()))?;
+    let claims =
+        p.client_jwks.verify(&p.http, client, &jwt, Purpose::RequestObject).await.map_err(|e| bad(&e.to_string()))?;
     let obj = claims.as_object().ok_or_else(|| bad("the request object is not a JSON object"))?;
     if obj.get("iss").and_then(Value::as_str) != Some(client.client_id.as_str()) {
         return Err(bad("iss must be the client_id"));
@@ -77,6 +86,15 @@ async fn unpack_request_object(p: &Provider, client: &Client, mut params: Params
     if !aud_ok {
         return Err(bad("aud must be the issuer"));
     }
+    let t = now();
+    let exp = numeric_claim(&claims, "exp").ok_or_else(|| bad("exp is required"))?;
+    let too_long = |start: Option<i64>| start.is_some_and(|s| exp.saturating_sub(s) > MAX_REQUEST_OBJECT_LIFETIME);
+    // Measured from now too (with the clock leeway), so omitting iat and nbf does not lift the cap.
+    let ahead = exp.saturating_sub(t) > MAX_REQUEST_OBJECT_LIFETIME + CLOCK_LEEWAY;
+    if too_long(numeric_claim(&claims, "iat")) || too_long(numeric_claim(&claims, "nbf")) || ahead {
+        return Err(bad("the request object may be valid for at most 60 minutes"));
+    }
+    let jti = obj.get("jti").and_then(Value::as_str).filter(|j| !j.is_empty()).ok_or_else(|| bad("jti is required"))?;
     let mut out = Params::new();
     for (k, v) in obj {
         if matches!(k.as_str(), "iss" | "aud" | "exp" | "iat" | "nbf" | "jti") {
@@ -91,6 +109,10 @@ async fn unpack_request_object(p: &Provider, client: &Client, mut params: Params
     }
     if out.get("client_id") != Some(&client.client_id) {
         return Err(bad("client_id in the request object must match"));
+    }
+    // Last, so a request refused for another reason does not use up its jti.
+    if !first_use(&p.kv, Purpose::RequestObject, &client.client_id, jti, exp, t, MAX_REQUEST_OBJECT_LIFETIME).await? {
+        return Err(bad("this request object was already used"));
     }
     Ok(out)
 }

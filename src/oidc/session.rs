@@ -14,8 +14,9 @@ pub const COOKIE_NAME: &str = "xacthuc_session";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Session {
-    /// Public session id: it goes into ID and logout tokens and the database, so it is never
-    /// what authenticates the browser.
+    /// Internal session id (database, account page). Clients never see it: their ID and logout
+    /// tokens carry a per-client derivation (`Provider::client_sid`). It is never what
+    /// authenticates the browser.
     pub sid: String,
     pub account_id: String,
     pub auth_time: i64,

@@ -26,6 +26,10 @@ pub enum Error {
     )]
     Decrypt { kid: String },
 
+    /// A secret setting (such as the pairwise salt) does not open under the master key.
+    #[error("cannot decrypt setting {name}: wrong master key, or the stored value was altered")]
+    DecryptSetting { name: String },
+
     #[error("key record {kid} is invalid: {reason}")]
     InvalidRecord { kid: String, reason: &'static str },
 

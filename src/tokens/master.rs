@@ -73,48 +73,79 @@ impl MasterKey {
     /// tag. Random nonces are safe here: a key ring sees a handful of encryptions per year, far
     /// from the 2^32 messages where GCM nonce collisions start to matter.
     pub(crate) fn seal(&self, kid: &str, alg: Alg, plaintext: &[u8]) -> Result<Vec<u8>> {
-        let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new().fill(&mut nonce).map_err(|_| Error::Crypto("random generator failed"))?;
-        let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + AES_256_GCM.tag_len());
-        out.push(FORMAT_V1);
-        out.extend_from_slice(&nonce);
-        let mut body = plaintext.to_vec();
-        let sealed = self.key.seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(associated_data(kid, alg)),
-            &mut body,
-        );
-        if sealed.is_err() {
-            body.zeroize();
-            return Err(Error::Crypto("encryption failed"));
-        }
-        out.extend_from_slice(&body);
-        Ok(out)
+        self.seal_with(&associated_data(kid, alg), plaintext)
     }
 
     /// Decrypts what [`seal`](Self::seal) produced for the same kid and alg. The kid and alg are
     /// bound as associated data, so a ciphertext copied into another record fails here instead
     /// of silently serving a key under a wrong kid.
     pub(crate) fn open(&self, kid: &str, alg: Alg, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        let invalid = |reason| Error::InvalidRecord { kid: kid.to_owned(), reason };
-        let (&version, rest) = sealed.split_first().ok_or(invalid("empty private key"))?;
+        self.open_with(&associated_data(kid, alg), sealed).map_err(|e| e.into_record(kid))
+    }
+
+    /// Encrypts another secret kept in the database (e.g. the pairwise salt), bound to its
+    /// `name` so a ciphertext cannot be moved to another setting or passed off as a key.
+    pub(crate) fn seal_setting(&self, name: &str, plaintext: &[u8]) -> Result<Vec<u8>> {
+        self.seal_with(&setting_associated_data(name), plaintext)
+    }
+
+    pub(crate) fn open_setting(&self, name: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        self.open_with(&setting_associated_data(name), sealed)
+            .map_err(|_| Error::DecryptSetting { name: name.to_owned() })
+    }
+
+    fn seal_with(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new().fill(&mut nonce).map_err(|_| Error::Crypto("random generator failed"))?;
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + AES_256_GCM.tag_len());
+        out.push(FORMAT_V1);
+        out.extend_from_slice(&nonce);
+        let mut body = plaintext.to_vec();
+        let sealed = self.key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut body);
+        if sealed.is_err() {
+            body.zeroize();
+            return Err(Error::Crypto("encryption failed"));
+        }
+        out.extend_from_slice(&body);
+        body.zeroize();
+        Ok(out)
+    }
+
+    fn open_with(&self, aad: &[u8], sealed: &[u8]) -> std::result::Result<Zeroizing<Vec<u8>>, OpenError> {
+        let (&version, rest) = sealed.split_first().ok_or(OpenError::Format("empty ciphertext"))?;
         if version != FORMAT_V1 {
-            return Err(invalid("unknown private key encryption format"));
+            return Err(OpenError::Format("unknown encryption format"));
         }
         if rest.len() < NONCE_LEN + AES_256_GCM.tag_len() {
-            return Err(invalid("encrypted private key is truncated"));
+            return Err(OpenError::Format("ciphertext is truncated"));
         }
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| invalid("bad nonce"))?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| OpenError::Format("bad nonce"))?;
         let mut buf = Zeroizing::new(ciphertext.to_vec());
-        let len = self
-            .key
-            .open_in_place(nonce, Aad::from(associated_data(kid, alg)), &mut buf)
-            .map_err(|_| Error::Decrypt { kid: kid.to_owned() })?
-            .len();
+        let len = self.key.open_in_place(nonce, Aad::from(aad), &mut buf).map_err(|_| OpenError::Auth)?.len();
         buf.truncate(len);
         Ok(buf)
     }
+}
+
+/// Why decryption failed: the bytes are not our format, or authentication failed (wrong master
+/// key or altered ciphertext). Callers turn it into the error naming what was being opened.
+enum OpenError {
+    Format(&'static str),
+    Auth,
+}
+
+impl OpenError {
+    fn into_record(self, kid: &str) -> Error {
+        match self {
+            OpenError::Format(reason) => Error::InvalidRecord { kid: kid.to_owned(), reason },
+            OpenError::Auth => Error::Decrypt { kid: kid.to_owned() },
+        }
+    }
+}
+
+fn setting_associated_data(name: &str) -> Vec<u8> {
+    format!("xacthuc setting v1|{name}").into_bytes()
 }
 
 fn associated_data(kid: &str, alg: Alg) -> Vec<u8> {

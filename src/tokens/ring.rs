@@ -237,6 +237,17 @@ impl KeyRing {
         Self::from_records(&records, master, policy, now)
     }
 
+    /// Encrypts a secret setting under the ring's master key (see [`MasterKey`]): the master
+    /// key never leaves the ring, and other secrets at rest get the same protection as the keys.
+    pub fn seal_setting(&self, name: &str, plaintext: &[u8]) -> Result<Vec<u8>> {
+        self.shared.master.seal_setting(name, plaintext)
+    }
+
+    /// Decrypts what [`seal_setting`](Self::seal_setting) made for the same `name`.
+    pub fn open_setting(&self, name: &str, sealed: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        self.shared.master.open_setting(name, sealed)
+    }
+
     /// Signs `claims` with the active key for `alg`. The header carries `alg`, `typ` (`JWT` for
     /// ID tokens, `at+jwt` for access tokens, `logout+jwt` for logout tokens) and `kid`.
     pub fn sign_jwt(&self, alg: Alg, typ: &str, claims: &impl Serialize) -> Result<String> {

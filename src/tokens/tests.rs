@@ -299,3 +299,18 @@ fn standard_claims_are_checked() {
     no_exp.as_object_mut().expect("object").remove("exp");
     assert!(matches!(check(&no_exp), Err(Error::MissingClaim("exp"))));
 }
+
+#[test]
+fn secret_settings_are_bound_to_their_name_and_master_key() {
+    let sealed = master().seal_setting("pairwise_salt", b"salt-value").expect("seal");
+    assert!(!sealed.windows(10).any(|w| w == b"salt-value"), "ciphertext must not contain the plaintext");
+    assert_eq!(master().open_setting("pairwise_salt", &sealed).expect("open").as_slice(), b"salt-value");
+    assert_ne!(sealed, master().seal_setting("pairwise_salt", b"salt-value").expect("seal"), "random nonce");
+    let other_name = master().open_setting("other", &sealed).expect_err("moved to another setting");
+    assert!(matches!(other_name, Error::DecryptSetting { .. }), "{other_name}");
+    let other_key = MasterKey::from_bytes(&[8u8; 32]).expect("key").open_setting("pairwise_salt", &sealed);
+    assert!(matches!(other_key, Err(Error::DecryptSetting { .. })));
+    // A setting ciphertext never opens as a signing key, whatever the kid.
+    assert!(master().open("pairwise_salt", Alg::Es256, &sealed).is_err());
+    assert!(master().open_setting("pairwise_salt", &sealed[..5]).is_err(), "truncated");
+}

@@ -30,7 +30,13 @@ impl ClientKey {
     }
 
     pub fn sign(&self, claims: &Value) -> String {
+        self.sign_typed(Some("JWT"), claims)
+    }
+
+    /// Signs with the given header `typ` (`None`: no `typ` at all).
+    pub fn sign_typed(&self, typ: Option<&str>, claims: &Value) -> String {
         let mut header = Header::new(Algorithm::ES256);
+        header.typ = typ.map(str::to_owned);
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_der(&self.pkcs8)).expect("sign")
     }

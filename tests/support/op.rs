@@ -20,6 +20,8 @@ pub struct TestOp {
     pub mocks: Option<xacthuc_mocks::RunningMocks>,
     pub state: AppState,
     pub backend: Backend,
+    /// The configuration the provider was built from (database, Redis prefix, master key).
+    pub config: Config,
     _dir: tempfile::TempDir,
     pg: Option<super::PgDb>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -70,7 +72,7 @@ impl TestOp {
         }
         let mocks = start_mocks(&mut config, port, dir.path()).await;
         tweak(&mut config);
-        let state = AppState::build_with(config, Mode::Dev, methods).await.expect("build state");
+        let state = AppState::build_with(config.clone(), Mode::Dev, methods).await.expect("build state");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let router = app::router(state.clone());
         tokio::spawn(app::serve(
@@ -86,10 +88,17 @@ impl TestOp {
             mocks: Some(mocks),
             state,
             backend,
+            config,
             _dir: dir,
             pg,
             stop: Some(tx),
         })
+    }
+
+    /// Another instance on the same database and session store, as a second replica (or a
+    /// restart) would be: it runs the whole start-up again but serves no HTTP.
+    pub async fn another_instance(&self) -> AppState {
+        AppState::build(self.config.clone(), Mode::Dev).await.expect("build another instance")
     }
 
     pub fn url(&self, path: &str) -> String {
