@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -151,7 +152,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+        .merge(observability::main_port_metrics(&state.config, state.metrics.clone()))
         .fallback(web::error::not_found)
         .with_state(state.clone())
         .merge(oidc::routes::router().merge(oidc::account::router()).with_state(state.oidc.clone()))
@@ -223,4 +224,23 @@ pub async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// The jobs every instance runs beside its listeners: key reloads and rotation, and the purge
+/// of expired rows.
+pub fn spawn_background_jobs(state: &AppState) {
+    let c = &state.config;
+    oidc::key_schedule::spawn(
+        state.oidc.clone(),
+        Duration::from_secs(c.key_reload_secs),
+        Duration::from_secs(c.key_rotation_days * 86_400),
+    );
+    oidc::purge::spawn(state.db.clone(), Duration::from_secs(3600));
+}
+
+/// The readiness probe sees only the stores it checks.
+impl FromRef<AppState> for health::Readiness {
+    fn from_ref(state: &AppState) -> Self {
+        health::Readiness { db: state.db.clone(), kv: state.kv.clone() }
+    }
 }

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::{Config, ConfigError, Mode};
+use crate::config::{Config, Mode};
+use crate::failure::Failure;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -14,8 +15,8 @@ use crate::config::{Config, ConfigError, Mode};
     about = "Identity and e-authentication service of a province: an OpenID Connect provider",
     long_about = "Identity and e-authentication service of a province: an OpenID Connect provider that \
 federates citizen login to the national e-ID, verifies citizens against the population database and \
-issues tokens to the province's services.\n\nWithout a command it runs `dev`. Configuration comes from \
-built-in defaults, then the TOML file given by --config, then XACTHUC_* environment variables \
+issues tokens to the province's services.\n\nWithout a command it runs `dev` (in builds with the `dev` \
+feature; production builds require a command). Configuration comes from built-in defaults, then the TOML file given by --config, then XACTHUC_* environment variables \
 (DATABASE_URL and REDIS_URL are read too). README.md lists every key."
 )]
 pub struct Cli {
@@ -30,6 +31,7 @@ pub struct Cli {
 pub enum Command {
     /// Development mode (default): embedded SQLite under ./data, in-process session store, the
     /// national-system mocks and the demo portal, with demo credentials printed at start.
+    #[cfg(feature = "dev")]
     Dev,
     /// Production mode: requires PostgreSQL (DATABASE_URL), Redis or Redis Cluster (REDIS_URL)
     /// and a master key (XACTHUC_MASTER_KEY); refuses development credentials and a non-HTTPS
@@ -80,17 +82,6 @@ pub enum CheckMode {
     Migrate,
 }
 
-/// Failures that end the process, each with its exit code.
-#[derive(Debug, thiserror::Error)]
-pub enum Failure {
-    #[error("{0}")]
-    Config(#[from] ConfigError),
-    #[error("{0}")]
-    Runtime(String),
-    #[error("{0}")]
-    Usage(String),
-}
-
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -102,26 +93,38 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Config(e)) => {
+        Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Usage(e)) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Runtime(e)) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+            e.exit_code()
         }
     }
 }
 
+/// Without a command: development mode where it is built in, otherwise the help, since a
+/// production binary must not guess what the operator meant.
+#[cfg(feature = "dev")]
+fn default_command() -> Result<Command, Failure> {
+    Ok(Command::Dev)
+}
+
+#[cfg(not(feature = "dev"))]
+fn default_command() -> Result<Command, Failure> {
+    let help = <Cli as clap::CommandFactory>::command().render_help();
+    Err(Failure::Usage(format!(
+        "no command given; this is a production build without development mode, choose a command:\n\n{help}"
+    )))
+}
+
 async fn run(cli: Cli) -> Result<(), Failure> {
+    let command = match cli.command {
+        Some(c) => c,
+        None => default_command()?,
+    };
     let config = Config::load(cli.config.as_deref())?;
-    match cli.command.unwrap_or(Command::Dev) {
+    match command {
+        #[cfg(feature = "dev")]
         Command::Dev => crate::dev::run(config).await,
-        Command::Serve => crate::dev::serve(config).await,
+        Command::Serve => crate::serve::run(config).await,
         Command::Migrate => crate::commands::migrate(config).await,
         Command::Clients(ClientsCommand::Add(args)) => crate::commands::add_client(config, *args).await,
         Command::Clients(ClientsCommand::List) => crate::commands::list_clients(config).await,

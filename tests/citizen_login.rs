@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 use support::browser::{Browser, ConsentChoice, EidLogin, End};
 use support::op::{Backend, TestOp, http};
 use xacthuc::oidc::acr;
-use xacthuc::oidc::clients::{AuthMethod, Client, hash_secret};
+use xacthuc::crypto::sha256_hex;
+use xacthuc::oidc::clients::{AuthMethod, Client};
 
 const REDIRECT: &str = "https://portal.example.vn/cb";
 const SECRET: &str = "portal-secret-value-123";
@@ -31,7 +32,7 @@ fn challenge() -> String {
 
 async fn register(op: &TestOp, backchannel: Option<String>) {
     let c = Client {
-        secret_hash: Some(hash_secret(SECRET)),
+        secret_hash: Some(sha256_hex(SECRET)),
         post_logout_redirect_uris: vec!["https://portal.example.vn/bye".into()],
         backchannel_logout_uri: backchannel,
         scopes: ["openid", "profile", "address", "personal_id", "offline_access"].map(String::from).to_vec(),

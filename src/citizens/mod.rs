@@ -33,7 +33,7 @@ pub mod population;
 pub mod resilience;
 pub mod routes;
 pub mod upstream;
-mod wire;
+mod national_formats;
 
 use serde::{Deserialize, Serialize};
 

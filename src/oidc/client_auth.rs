@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use super::clients::{AuthMethod, Client};
 use super::error::OAuthError;
-use super::provider::{Provider, now, sha256_hex};
+use super::provider::Provider;
+use crate::clock::unix_now;
+use crate::crypto::sha256_hex;
 use super::request::Params;
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -116,7 +118,7 @@ async fn private_key_jwt(p: &Provider, form: &Params, jwt: &str) -> Result<Arc<C
         return Err(fail());
     }
     let exp = claims.get("exp").and_then(|v| v.as_i64()).ok_or_else(fail)?;
-    let t = now();
+    let t = unix_now();
     if exp - t > MAX_ASSERTION_LIFETIME {
         return Err(OAuthError::invalid_client("client assertion lifetime is too long"));
     }

@@ -5,12 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 use subtle::ConstantTimeEq;
 
+use crate::crypto::sha256_hex;
 use crate::store::{Db, DbError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,7 +150,7 @@ impl Client {
     /// Constant-time comparison of the presented secret with the stored hash.
     pub fn verify_secret(&self, presented: &str) -> bool {
         let Some(stored) = &self.secret_hash else { return false };
-        let presented = hash_secret(presented);
+        let presented = sha256_hex(presented);
         presented.as_bytes().ct_eq(stored.as_bytes()).into()
     }
 
@@ -223,18 +222,6 @@ impl Client {
     }
 }
 
-pub fn hash_secret(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A new random client secret (256 bits, base64url).
-pub fn generate_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 impl Db {
     pub async fn client(&self, client_id: &str) -> Result<Option<Client>, DbError> {
         let row = sqlx::query("SELECT doc FROM clients WHERE client_id = $1")
@@ -289,7 +276,7 @@ pub async fn load_file(db: &Db, path: &std::path::Path, now: i64) -> Result<usiz
     let count = entries.len();
     for FileEntry { client_secret, mut client } in entries {
         if let Some(secret) = client_secret {
-            client.secret_hash = Some(hash_secret(&secret));
+            client.secret_hash = Some(sha256_hex(&secret));
         }
         client.validate().map_err(|e| format!("{}: client {}: {e}", path.display(), client.client_id))?;
         db.put_client(&client, now).await.map_err(|e| e.to_string())?;
@@ -342,7 +329,7 @@ mod tests {
 
     fn with_redirect(uri: &str) -> Client {
         Client {
-            secret_hash: Some(hash_secret("s")),
+            secret_hash: Some(sha256_hex("s")),
             ..Client::new("c", "c", AuthMethod::ClientSecretBasic, vec![uri.into()])
         }
     }

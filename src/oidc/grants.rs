@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::provider::{Provider, random_token, sha256_hex};
+use super::provider::Provider;
+use crate::crypto::{random_token, sha256_hex};
 use super::request::AuthRequest;
 use crate::store::{Db, DbError, KvError};
 

@@ -10,6 +10,7 @@ pub mod clients;
 pub mod consent;
 pub mod discovery;
 pub mod error;
+pub mod extract;
 pub mod flow;
 pub mod grants;
 pub mod jwks_cache;
@@ -25,6 +26,7 @@ pub mod resource;
 pub mod routes;
 pub mod session;
 pub mod token;
-pub mod wire;
 
+// The old name of `extract`, until `routes.rs` imports it by the new one.
+pub(crate) use extract as wire;
 pub use provider::Provider;

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use super::client_auth;
 use super::clients::Client;
 use super::error::{ErrorCode, OAuthError};
-use super::provider::{Provider, random_token};
+use super::provider::Provider;
+use crate::crypto::random_token;
 use super::request::{self, Params, RequestError};
 
 const PAR_TTL: Duration = Duration::from_secs(90);

@@ -34,21 +34,10 @@ pub fn key_policy() -> crate::tokens::KeyPolicy {
     crate::tokens::KeyPolicy { algs: Alg::ALL.to_vec(), ..Default::default() }
 }
 
-pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
-
-/// 256 random bits, base64url: codes, session ids, refresh tokens, transaction ids.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Hex SHA-256, for storing bearer secrets (codes, refresh tokens) by hash only.
-pub fn sha256_hex(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
+// Kept at their old path until the last callers (flow, routes, pages, account, citizens
+// routes) import them from `crate::clock` / `crate::crypto` directly.
+pub use crate::clock::unix_now as now;
+pub use crate::crypto::{random_token, sha256_hex};
 
 impl Provider {
     pub fn endpoint(&self, path: &str) -> String {

@@ -9,7 +9,8 @@ use super::clients::{Client, GrantType};
 use super::error::{ErrorCode, OAuthError};
 use super::grants::{self, Grant, Redeem, RefreshUse};
 use super::mint::{self, IdTokenInput, TokenResponse};
-use super::provider::{Provider, now};
+use super::provider::Provider;
+use crate::clock::unix_now;
 use super::request::{Params, verify_pkce};
 
 pub async fn token(p: &Provider, headers: &HeaderMap, form: &Params) -> Result<TokenResponse, OAuthError> {
@@ -56,7 +57,7 @@ async fn authorization_code(p: &Provider, client: &Client, form: &Params) -> Res
         Redeem::Replayed { grant_id } => {
             // RFC 6749 §4.1.2: a code used twice is a sign of theft; revoke what it issued.
             tracing::warn!(client_id = %client.client_id, "authorization code replayed; revoking its grant");
-            p.db.revoke_grant(&grant_id, now()).await?;
+            p.db.revoke_grant(&grant_id, unix_now()).await?;
             return Err(OAuthError::invalid_grant("the authorization code was already used"));
         }
         Redeem::Unknown => return Err(OAuthError::invalid_grant("the authorization code is invalid or expired")),
@@ -73,7 +74,7 @@ async fn authorization_code(p: &Provider, client: &Client, form: &Params) -> Res
     if !verify_pkce(verifier, &req.code_challenge) {
         return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
     }
-    let t = now();
+    let t = unix_now();
     let grant = Grant {
         id: grant_id,
         client_id: client.client_id.clone(),
@@ -96,7 +97,7 @@ async fn authorization_code(p: &Provider, client: &Client, form: &Params) -> Res
 async fn refresh(p: &Provider, client: &Client, form: &Params) -> Result<TokenResponse, OAuthError> {
     require_grant(client, GrantType::RefreshToken)?;
     let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let t = now();
+    let t = unix_now();
     let grant_id = match p.db.use_refresh_token(token, t).await? {
         RefreshUse::Fresh { grant_id } => grant_id,
         RefreshUse::Reused { grant_id } => {
@@ -147,7 +148,7 @@ async fn client_credentials(p: &Provider, client: &Client, form: &Params) -> Res
             format!("scope {bad} is not allowed for client_credentials"),
         ));
     }
-    let t = now();
+    let t = unix_now();
     let grant = Grant {
         id: grants::new_grant_id(),
         client_id: client.client_id.clone(),
@@ -190,8 +191,8 @@ async fn respond(
         None
     };
     let refresh_token = if client.allows_grant(GrantType::RefreshToken) {
-        let ttl = (grant.expires_at - now()).max(0);
-        Some(p.db.issue_refresh_token(&grant.id, ttl, now()).await?)
+        let ttl = (grant.expires_at - unix_now()).max(0);
+        Some(p.db.issue_refresh_token(&grant.id, ttl, unix_now()).await?)
     } else {
         None
     };
