@@ -8,17 +8,34 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::config::{Config, Mode};
 use crate::failure::Failure;
 
+const ABOUT: &str = "Identity and e-authentication service of a province: an OpenID Connect provider";
+
+/// What runs without a command depends on whether development mode is built in.
+#[cfg(feature = "dev")]
+macro_rules! without_command {
+    () => {
+        "Without a command it runs `dev`."
+    };
+}
+#[cfg(not(feature = "dev"))]
+macro_rules! without_command {
+    () => {
+        "This production build has no development mode: give a command."
+    };
+}
+
+/// `--help`'s description.
+const LONG_ABOUT: &str = concat!(
+    "Identity and e-authentication service of a province: an OpenID Connect provider that federates citizen \
+login to the national e-ID, verifies citizens against the population database and issues tokens to the \
+province's services.\n\n",
+    without_command!(),
+    " Configuration comes from built-in defaults, then the TOML file given by --config, then XACTHUC_* \
+environment variables (DATABASE_URL and REDIS_URL are read too). README.md lists every key."
+);
+
 #[derive(Parser, Debug)]
-#[command(
-    name = "xacthuc",
-    version,
-    about = "Identity and e-authentication service of a province: an OpenID Connect provider",
-    long_about = "Identity and e-authentication service of a province: an OpenID Connect provider that \
-federates citizen login to the national e-ID, verifies citizens against the population database and \
-issues tokens to the province's services.\n\nWithout a command it runs `dev` (in builds with the `dev` \
-feature; production builds require a command). Configuration comes from built-in defaults, then the TOML file given by --config, then XACTHUC_* environment variables \
-(DATABASE_URL and REDIS_URL are read too). README.md lists every key."
-)]
+#[command(name = "xacthuc", version, about = ABOUT, long_about = LONG_ABOUT)]
 pub struct Cli {
     /// TOML configuration file; its keys are those of README.md's configuration table.
     #[arg(long, short, env = "XACTHUC_CONFIG", global = true, value_name = "FILE")]

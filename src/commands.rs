@@ -113,8 +113,7 @@ pub fn client_from_args(a: &ClientArgs) -> Result<(Client, Option<String>), Stri
     a.id_token_alg
         .parse::<crate::tokens::Alg>()
         .map_err(|_| "--id-token-alg must be ES256, RS256 or EdDSA".to_string())?;
-    let secret =
-        matches!(auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost).then(random_token);
+    let secret = matches!(auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost).then(random_token);
     let client = Client {
         secret_hash: secret.as_deref().map(sha256_hex),
         jwks,

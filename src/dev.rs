@@ -38,9 +38,8 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     let mocks = dev_setup::start_mocks(&config, client_jwk)
         .await
         .map_err(|e| Failure::Runtime(format!("starting the mocks: {e:#}")))?;
-    let portal_secret = dev_setup::register_portal(&state.db, &config, crate::clock::unix_now())
-        .await
-        .map_err(Failure::runtime)?;
+    let portal_secret =
+        dev_setup::register_portal(&state.db, &config, crate::clock::unix_now()).await.map_err(Failure::runtime)?;
     let portal_config = crate::portal::PortalConfig {
         issuer: config.issuer.clone(),
         base_url: format!("http://localhost:{}", config.portal_port),

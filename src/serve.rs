@@ -19,11 +19,7 @@ use crate::observability;
 pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9464";
 
 pub async fn run(mut config: Config) -> Result<(), Failure> {
-    if config.host == Config::default().host && std::env::var_os("XACTHUC_HOST").is_none() {
-        // Behind a load balancer the instance must listen beyond loopback.
-        config.host = "0.0.0.0".into();
-    }
-    config.metrics_addr.get_or_insert_with(|| DEFAULT_METRICS_ADDR.into());
+    production_defaults(&mut config, std::env::var_os("XACTHUC_HOST").is_some());
     config.validate(Mode::Serve)?;
     observability::init_logging(config.log_format, &config.log_level, true);
     let listener = bind(config.listen_addr()?).await?;
@@ -42,6 +38,15 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     }
     state.db.close().await;
     result.map_err(Failure::runtime)
+}
+
+/// Where production listens when the operator did not say: every interface for the service
+/// (behind a load balancer it must listen beyond loopback), loopback for the metrics.
+pub fn production_defaults(config: &mut Config, host_set_by_env: bool) {
+    if config.host == Config::default().host && !host_set_by_env {
+        config.host = "0.0.0.0".into();
+    }
+    config.metrics_addr.get_or_insert_with(|| DEFAULT_METRICS_ADDR.into());
 }
 
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, Failure> {
@@ -81,4 +86,24 @@ pub async fn wait_stop(mut rx: watch::Receiver<bool>) {
 
 fn local_addr(listener: &TcpListener) -> String {
     listener.local_addr().map(|a| a.to_string()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_puts_metrics_on_their_own_loopback_port() {
+        let mut c = Config::default();
+        production_defaults(&mut c, false);
+        assert_eq!(c.metrics_addr.as_deref(), Some(DEFAULT_METRICS_ADDR));
+        assert_eq!(c.host, "0.0.0.0");
+        let addr = c.metrics_socket_addr().unwrap().unwrap();
+        assert!(addr.ip().is_loopback() && addr.port() != c.port);
+
+        let mut c = Config { metrics_addr: Some("10.0.0.5:9100".into()), ..Config::default() };
+        production_defaults(&mut c, true);
+        assert_eq!(c.metrics_addr.as_deref(), Some("10.0.0.5:9100"), "the operator's choice stands");
+        assert_eq!(c.host, "127.0.0.1", "XACTHUC_HOST=127.0.0.1 stands");
+    }
 }

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use support::browser::{Browser, ConsentChoice, EidLogin, End};
 use support::op::{Backend, TestOp, http};
-use xacthuc::oidc::acr;
 use xacthuc::crypto::sha256_hex;
+use xacthuc::oidc::acr;
 use xacthuc::oidc::clients::{AuthMethod, Client};
 
 const REDIRECT: &str = "https://portal.example.vn/cb";

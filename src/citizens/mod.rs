@@ -29,11 +29,11 @@
 //! error for the relying party.
 
 pub mod claims;
+mod national_formats;
 pub mod population;
 pub mod resilience;
 pub mod routes;
 pub mod upstream;
-mod national_formats;
 
 use serde::{Deserialize, Serialize};
 

@@ -12,9 +12,7 @@ fn redis_targets() {
         parse_redis_target("redis+cluster://127.0.0.1:7000,127.0.0.1:7001").unwrap(),
         RedisTarget::Cluster(vec!["redis://127.0.0.1:7000".into(), "redis://127.0.0.1:7001".into()])
     );
-    assert!(
-        matches!(parse_redis_target("redis://a:1,redis://b:2").unwrap(), RedisTarget::Cluster(n) if n.len() == 2)
-    );
+    assert!(matches!(parse_redis_target("redis://a:1,redis://b:2").unwrap(), RedisTarget::Cluster(n) if n.len() == 2));
     assert!(parse_redis_target("http://x").is_err());
     assert!(parse_redis_target("not a url").is_err());
 }

@@ -10,9 +10,9 @@ use std::time::Duration;
 use super::clients::{AuthMethod, Client};
 use super::error::OAuthError;
 use super::provider::Provider;
+use super::request::Params;
 use crate::clock::unix_now;
 use crate::crypto::sha256_hex;
-use super::request::Params;
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Assertions valid for longer than this are refused: a leaked one must not live long.

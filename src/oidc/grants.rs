@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::provider::Provider;
-use crate::crypto::{random_token, sha256_hex};
 use super::request::AuthRequest;
+use crate::crypto::{random_token, sha256_hex};
 use crate::store::{Db, DbError, KvError};
 
 /// What a code stands for, until the client redeems it.

@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 
 use super::error::OAuthError;
 use super::provider::Provider;
-use crate::clock::unix_now;
-use crate::crypto::random_token;
 use super::request::Params;
 use super::session::{self, Session};
+use crate::clock::unix_now;
+use crate::crypto::random_token;
 use crate::store::DbError;
 
 pub enum LogoutNext {

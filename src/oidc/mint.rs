@@ -7,9 +7,9 @@ use super::claims;
 use super::clients::Client;
 use super::grants::Grant;
 use super::provider::Provider;
+use crate::accounts::Account;
 use crate::clock::unix_now;
 use crate::crypto::random_token;
-use crate::accounts::Account;
 use crate::tokens::{Alg, token_hash};
 
 #[derive(Serialize)]

@@ -10,8 +10,8 @@ use super::client_auth;
 use super::clients::Client;
 use super::error::{ErrorCode, OAuthError};
 use super::provider::Provider;
-use crate::crypto::random_token;
 use super::request::{self, Params, RequestError};
+use crate::crypto::random_token;
 
 const PAR_TTL: Duration = Duration::from_secs(90);
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";

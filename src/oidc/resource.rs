@@ -9,9 +9,9 @@ use serde_json::{Map, Value, json};
 use super::client_auth;
 use super::error::{ErrorCode, OAuthError};
 use super::provider::Provider;
+use super::request::Params;
 use crate::clock::unix_now;
 use crate::crypto::sha256_hex;
-use super::request::Params;
 use crate::tokens::validate_standard_claims;
 
 /// Claims of a live access token: signed by us, unexpired, and its grant not revoked.

@@ -10,8 +10,8 @@ use super::error::{ErrorCode, OAuthError};
 use super::grants::{self, Grant, Redeem, RefreshUse};
 use super::mint::{self, IdTokenInput, TokenResponse};
 use super::provider::Provider;
-use crate::clock::unix_now;
 use super::request::{Params, verify_pkce};
+use crate::clock::unix_now;
 
 pub async fn token(p: &Provider, headers: &HeaderMap, form: &Params) -> Result<TokenResponse, OAuthError> {
     let client = client_auth::authenticate(p, headers, form).await?;

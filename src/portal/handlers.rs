@@ -17,7 +17,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use super::PortalConfig;
 use super::backchannel::{self, Rejection};
 use super::pages::{self, Notice};
-use super::rp::{Rp, PortalError, describe_error};
+use super::rp::{PortalError, Rp, describe_error};
 use super::session::{self, Store};
 use crate::web::page::Lang;
 

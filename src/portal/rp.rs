@@ -153,8 +153,13 @@ impl Rp {
 
     async fn fetch_jwks(&self, metadata: &Metadata) -> Result<Vec<u8>, PortalError> {
         let url = metadata.jwks_uri().url().clone();
-        let resp =
-            self.http.0.get(url).send().await.map_err(|e| PortalError::Unavailable(format!("JWKS: {}", describe(&e))))?;
+        let resp = self
+            .http
+            .0
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| PortalError::Unavailable(format!("JWKS: {}", describe(&e))))?;
         if !resp.status().is_success() {
             return Err(PortalError::Unavailable(format!("JWKS: HTTP {}", resp.status().as_u16())));
         }
@@ -222,7 +227,8 @@ impl Rp {
             .request_async(&self.http)
             .await
             .map_err(token_error)?;
-        let id_token = resp.id_token().ok_or_else(|| PortalError::Invalid("the token response has no id_token".into()))?;
+        let id_token =
+            resp.id_token().ok_or_else(|| PortalError::Invalid("the token response has no id_token".into()))?;
         let op = match self.validate_id_token(&op, id_token, &resp, pending) {
             Err(PortalError::Invalid(m)) if m.starts_with(NO_KEY) => {
                 let op = self.refresh_keys().await?;
@@ -293,7 +299,12 @@ impl Rp {
 
     /// UserInfo as raw JSON, so every claim the provider released is shown, including ones the
     /// crate's typed claims would drop. Its `sub` must be the ID token's (Core §5.3.2).
-    async fn userinfo(&self, op: &Op, access_token: &str, sub: &str) -> Result<Option<Map<String, Value>>, PortalError> {
+    async fn userinfo(
+        &self,
+        op: &Op,
+        access_token: &str,
+        sub: &str,
+    ) -> Result<Option<Map<String, Value>>, PortalError> {
         let Some(url) = op.metadata.userinfo_endpoint() else { return Ok(None) };
         let resp = self
             .http
@@ -306,7 +317,8 @@ impl Rp {
             .map_err(|e| PortalError::Unavailable(format!("UserInfo: {}", describe(&e))))?;
         let status = resp.status();
         let body = read_body(resp).await.map_err(|e| PortalError::Unavailable(format!("UserInfo: {e}")))?;
-        let json: Value = serde_json::from_slice(&body).map_err(|_| PortalError::Invalid("UserInfo is not JSON".into()))?;
+        let json: Value =
+            serde_json::from_slice(&body).map_err(|_| PortalError::Invalid("UserInfo is not JSON".into()))?;
         if !status.is_success() {
             return Err(
                 oauth_error(&json).unwrap_or(PortalError::Unavailable(format!("UserInfo: HTTP {}", status.as_u16())))
@@ -323,7 +335,8 @@ impl Rp {
     pub async fn logout_url(&self, id_token: &str, lang: &str) -> Result<Option<(String, String)>, PortalError> {
         let op = self.op().await?;
         let Some(endpoint) = op.metadata.additional_metadata().end_session_endpoint.clone() else { return Ok(None) };
-        let hint: CoreIdToken = id_token.parse().map_err(|_| PortalError::Invalid("stored ID token unreadable".into()))?;
+        let hint: CoreIdToken =
+            id_token.parse().map_err(|_| PortalError::Invalid("stored ID token unreadable".into()))?;
         let post = PostLogoutRedirectUrl::new(self.cfg.post_logout_redirect_uri())
             .map_err(|e| PortalError::Invalid(e.to_string()))?;
         let state = CsrfToken::new_random();

@@ -44,8 +44,8 @@ use self::identity::VneidClaims;
 pub use self::identity::{AccountType, EidIdentity};
 use self::metadata::{EidMetadata, MetadataCache};
 use super::AccountLevel;
-use crate::clock::unix_now;
 use super::resilience::{CircuitState, Guard, GuardConfig};
+use crate::clock::unix_now;
 
 /// Clock-skew tolerance is capped: a large one would let expired tokens through.
 pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
@@ -352,22 +352,18 @@ impl Upstream {
 
     fn verifier<'a>(&self, eid: &'a EidMetadata) -> IdTokenVerifier<'a, CoreJsonWebKey> {
         let skew = self.skew;
-        IdTokenVerifier::new_public_client(
-            self.client_id.clone(),
-            eid.metadata.issuer().clone(),
-            eid.jwks().clone(),
-        )
-        .set_allowed_algs([CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256])
-        // "Now" moved back by the tolerance: a token whose `exp` passed less than `skew` ago
-        // (the e-ID's clock is behind ours) is still accepted; one beyond that is not.
-        .set_time_fn(move || Utc::now() - skew)
-        .set_issue_time_verifier_fn(move |iat| {
-            if iat > Utc::now() + skew {
-                Err(format!("issued in the future ({iat}); clock skew beyond tolerance"))
-            } else {
-                Ok(())
-            }
-        })
+        IdTokenVerifier::new_public_client(self.client_id.clone(), eid.metadata.issuer().clone(), eid.jwks().clone())
+            .set_allowed_algs([CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256])
+            // "Now" moved back by the tolerance: a token whose `exp` passed less than `skew` ago
+            // (the e-ID's clock is behind ours) is still accepted; one beyond that is not.
+            .set_time_fn(move || Utc::now() - skew)
+            .set_issue_time_verifier_fn(move |iat| {
+                if iat > Utc::now() + skew {
+                    Err(format!("issued in the future ({iat}); clock skew beyond tolerance"))
+                } else {
+                    Ok(())
+                }
+            })
     }
 
     async fn redeem(
