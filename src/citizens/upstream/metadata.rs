@@ -13,7 +13,7 @@ use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
 use openidconnect::{DiscoveryError, IssuerUrl, JsonWebKeySet};
 
 use super::http::{HttpClient, HttpError};
-use super::{Unavailability, UpstreamError};
+use super::error::{Unavailability, UpstreamError};
 use crate::citizens::resilience::Guard;
 
 /// One consistent view of the e-ID: its discovery metadata with the JWKS it names.
