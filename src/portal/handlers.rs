@@ -160,7 +160,7 @@ async fn callback(State(app): State<App>, headers: HeaderMap, Query(q): Query<Ha
     match app.rp.finish_login(code, &pending).await {
         Ok(user) => {
             // A fresh session id at login, so an id planted before login is worth nothing.
-            let new_id = session::new_id();
+            let new_id = crate::crypto::random_token();
             app.store.remove(&id);
             s.user = Some(user);
             s.ended_by_provider = false;

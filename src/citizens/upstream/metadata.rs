@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
 use openidconnect::{DiscoveryError, IssuerUrl, JsonWebKeySet};
 
-use super::http::{HttpClient, HttpError};
 use super::error::{Unavailability, UpstreamError};
+use super::http::{HttpClient, HttpError};
 use crate::citizens::resilience::Guard;
 
 /// One consistent view of the e-ID: its discovery metadata with the JWKS it names.
