@@ -9,15 +9,11 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::clock::unix_now;
 use crate::config::{Config, Mode};
 use crate::crypto::{random_token, sha256_hex};
-use crate::failure::Failure;
+use crate::failure::{Failure, runtime};
 use crate::oidc::clients::{AuthMethod, Client, GrantType, SubjectType};
 use crate::oidc::provider::key_policy as oidc_key_policy;
 use crate::store::Db;
 use crate::tokens::{KeyRing, KeyStore, MasterKey};
-
-fn runtime(e: impl std::fmt::Display) -> Failure {
-    Failure::Runtime(e.to_string())
-}
 
 /// The database named by the configuration, or the embedded one of dev mode.
 async fn open_db(config: &mut Config) -> Result<Db, Failure> {

@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use crate::app::{self, AppState};
 use crate::config::{Config, DEV_KEY_MARKER, Mode};
 use crate::dev_setup;
-use crate::failure::Failure;
+use crate::failure::{Failure, runtime};
 use crate::observability;
 use crate::serve::{bind, bind_metrics, spawn_metrics, stop_on_signal, wait_stop};
 
@@ -32,14 +32,14 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     let portal_listener = bind(std::net::SocketAddr::new(config.listen_addr()?.ip(), config.portal_port)).await?;
     // Development keeps `/metrics` on the main port unless `metrics_addr` is set.
     let metrics_listener = bind_metrics(&config).await?;
-    let state = AppState::build(config.clone(), Mode::Dev).await.map_err(Failure::runtime)?;
+    let state = AppState::build(config.clone(), Mode::Dev).await.map_err(runtime)?;
     let backends = format!("{:?} database, {} session store", state.db.dialect(), state.kv.backend_name());
     app::spawn_background_jobs(&state);
     let mocks = dev_setup::start_mocks(&config, client_jwk)
         .await
         .map_err(|e| Failure::Runtime(format!("starting the mocks: {e:#}")))?;
     let portal_secret =
-        dev_setup::register_portal(&state.db, &config, crate::clock::unix_now()).await.map_err(Failure::runtime)?;
+        dev_setup::register_portal(&state.db, &config, crate::clock::unix_now()).await.map_err(runtime)?;
     let portal_config = crate::portal::PortalConfig {
         issuer: config.issuer.clone(),
         base_url: format!("http://localhost:{}", config.portal_port),
@@ -64,7 +64,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     }
     mocks.shutdown().await;
     state.db.close().await;
-    result.map_err(Failure::runtime)
+    result.map_err(runtime)
 }
 
 /// The development master key lives in `keys/` (ignored by git), made at first start. It carries

@@ -19,12 +19,12 @@ pub enum Failure {
     Usage(String),
 }
 
-impl Failure {
-    /// Wraps any displayable error as a run-time failure.
-    pub fn runtime(e: impl std::fmt::Display) -> Self {
-        Failure::Runtime(e.to_string())
-    }
+/// Wraps any displayable error as a run-time failure: `.map_err(runtime)`.
+pub fn runtime(e: impl std::fmt::Display) -> Failure {
+    Failure::Runtime(e.to_string())
+}
 
+impl Failure {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Failure::Config(_) | Failure::Usage(_) => ExitCode::from(2),

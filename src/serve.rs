@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::{self, AppState};
 use crate::config::{Config, Mode};
-use crate::failure::Failure;
+use crate::failure::{Failure, runtime};
 use crate::observability;
 
 /// Where `serve` exposes `/metrics` unless `metrics_addr` says otherwise: loopback only, on a
@@ -24,7 +24,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     observability::init_logging(config.log_format, &config.log_level, true);
     let listener = bind(config.listen_addr()?).await?;
     let metrics_listener = bind_metrics(&config).await?;
-    let state = AppState::build(config.clone(), Mode::Serve).await.map_err(Failure::runtime)?;
+    let state = AppState::build(config.clone(), Mode::Serve).await.map_err(runtime)?;
     app::spawn_background_jobs(&state);
     tracing::info!(addr = %local_addr(&listener), metrics = %metrics_listener.as_ref().map(local_addr).unwrap_or_default(),
         issuer = %config.issuer, session_store = state.kv.backend_name(), "xacthuc serving");
@@ -37,7 +37,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
         let _ = m.await;
     }
     state.db.close().await;
-    result.map_err(Failure::runtime)
+    result.map_err(runtime)
 }
 
 /// Where production listens when the operator did not say: every interface for the service
