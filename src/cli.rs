@@ -52,7 +52,8 @@ pub enum Command {
     Dev,
     /// Production mode: requires PostgreSQL (DATABASE_URL), Redis or Redis Cluster (REDIS_URL)
     /// and a master key (XACTHUC_MASTER_KEY); refuses development credentials and a non-HTTPS
-    /// issuer (unless allow_insecure_issuer for a loopback test).
+    /// issuer, e-ID or population URL (unless allow_insecure_issuer for a loopback host).
+    /// `/metrics` is on its own listener (metrics_addr, default 127.0.0.1:9464).
     Serve,
     /// Apply database migrations to DATABASE_URL (SQLite or PostgreSQL), then exit.
     Migrate,
