@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -19,17 +20,17 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::citizens::routes::CitizenLogin;
-use crate::oidc::acr::Catalog;
-use crate::oidc::claims::Scopes;
-use crate::oidc::login::{LoginMethod, Registry};
-use crate::oidc::tx::Limits;
 use crate::citizens::upstream::ClientAuthConfig;
 use crate::citizens::{self, PopulationClient, PopulationConfig, Upstream, UpstreamConfig};
 use crate::config::{Config, Mode};
 use crate::observability;
+use crate::oidc::acr::Catalog;
+use crate::oidc::claims::Scopes;
 use crate::oidc::clients::ClientCache;
 use crate::oidc::jwks_cache::JwksCache;
+use crate::oidc::login::{LoginMethod, Registry};
 use crate::oidc::provider::key_policy as oidc_key_policy;
+use crate::oidc::tx::Limits;
 use crate::oidc::{self, Provider};
 use crate::store::kv::RedisKv;
 use crate::store::{Db, Kv};
@@ -86,7 +87,7 @@ impl AppState {
         .await?;
         db.migrate().await?;
         if let Some(path) = &config.clients_file {
-            let n = oidc::clients::load_file(&db, path, oidc::provider::now()).await.map_err(StartError::Other)?;
+            let n = oidc::clients::load_file(&db, path, crate::clock::unix_now()).await.map_err(StartError::Other)?;
             tracing::info!(clients = n, "clients registered from clients_file");
         }
         let kv = match config.redis_target().map_err(|e| StartError::Other(e.to_string()))? {
@@ -150,19 +151,13 @@ fn citizens_configured(config: &Config) -> bool {
 
 /// Signing keys come from the database, decrypted with the master key; the first start makes
 /// them. Pairwise subjects are salted with a per-installation secret kept in the database.
-async fn build_provider(
-    config: &Config,
-    mode: Mode,
-    db: Db,
-    kv: Kv,
-    ext: Extensions,
-) -> Result<Provider, StartError> {
+async fn build_provider(config: &Config, mode: Mode, db: Db, kv: Kv, ext: Extensions) -> Result<Provider, StartError> {
     let master = config
         .master_key_bytes()
         .map_err(|e| StartError::Other(e.to_string()))?
         .ok_or_else(|| StartError::Other("master_key is not set".into()))?;
     let master = MasterKey::from_bytes(&master).map_err(|e| StartError::Other(e.to_string()))?;
-    let now = oidc::provider::now();
+    let now = crate::clock::unix_now();
     let keys = KeyRing::ensure_keys(&db, master, oidc_key_policy(), now)
         .await
         .map_err(|e| StartError::Other(format!("signing keys: {e}")))?;
@@ -232,7 +227,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+        .merge(observability::main_port_metrics(&state.config, state.metrics.clone()))
         .fallback(web::error::not_found)
         .with_state(state.clone())
         .merge(oidc::routes::router().with_state(state.oidc.clone()))
@@ -307,4 +302,23 @@ pub async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// The jobs every instance runs beside its listeners: key reloads and rotation, and the purge
+/// of expired rows.
+pub fn spawn_background_jobs(state: &AppState) {
+    let c = &state.config;
+    oidc::key_schedule::spawn(
+        state.oidc.clone(),
+        Duration::from_secs(c.key_reload_secs),
+        Duration::from_secs(c.key_rotation_days * 86_400),
+    );
+    oidc::purge::spawn(state.db.clone(), Duration::from_secs(3600));
+}
+
+/// The readiness probe sees only the stores it checks.
+impl FromRef<AppState> for health::Readiness {
+    fn from_ref(state: &AppState) -> Self {
+        health::Readiness { db: state.db.clone(), kv: state.kv.clone() }
+    }
 }

@@ -5,19 +5,37 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::{Config, ConfigError, Mode};
+use crate::config::{Config, Mode};
+use crate::failure::Failure;
+
+const ABOUT: &str = "Identity and e-authentication service of a province: an OpenID Connect provider";
+
+/// What runs without a command depends on whether development mode is built in.
+#[cfg(feature = "dev")]
+macro_rules! without_command {
+    () => {
+        "Without a command it runs `dev`."
+    };
+}
+#[cfg(not(feature = "dev"))]
+macro_rules! without_command {
+    () => {
+        "This production build has no development mode: give a command."
+    };
+}
+
+/// `--help`'s description.
+const LONG_ABOUT: &str = concat!(
+    "Identity and e-authentication service of a province: an OpenID Connect provider that federates citizen \
+login to the national e-ID, verifies citizens against the population database and issues tokens to the \
+province's services.\n\n",
+    without_command!(),
+    " Configuration comes from built-in defaults, then the TOML file given by --config, then XACTHUC_* \
+environment variables (DATABASE_URL and REDIS_URL are read too). README.md lists every key."
+);
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "xacthuc",
-    version,
-    about = "Identity and e-authentication service of a province: an OpenID Connect provider",
-    long_about = "Identity and e-authentication service of a province: an OpenID Connect provider that \
-federates citizen login to the national e-ID, verifies citizens against the population database and \
-issues tokens to the province's services.\n\nWithout a command it runs `dev`. Configuration comes from \
-built-in defaults, then the TOML file given by --config, then XACTHUC_* environment variables \
-(DATABASE_URL and REDIS_URL are read too). README.md lists every key."
-)]
+#[command(name = "xacthuc", version, about = ABOUT, long_about = LONG_ABOUT)]
 pub struct Cli {
     /// TOML configuration file; its keys are those of README.md's configuration table.
     #[arg(long, short, env = "XACTHUC_CONFIG", global = true, value_name = "FILE")]
@@ -30,10 +48,12 @@ pub struct Cli {
 pub enum Command {
     /// Development mode (default): embedded SQLite under ./data, in-process session store, the
     /// national-system mocks and the demo portal, with demo credentials printed at start.
+    #[cfg(feature = "dev")]
     Dev,
     /// Production mode: requires PostgreSQL (DATABASE_URL), Redis or Redis Cluster (REDIS_URL)
     /// and a master key (XACTHUC_MASTER_KEY); refuses development credentials and a non-HTTPS
-    /// issuer (unless allow_insecure_issuer for a loopback test).
+    /// issuer, e-ID or population URL (unless allow_insecure_issuer for a loopback host).
+    /// `/metrics` is on its own listener (metrics_addr, default 127.0.0.1:9464).
     Serve,
     /// Apply database migrations to DATABASE_URL (SQLite or PostgreSQL), then exit.
     Migrate,
@@ -86,17 +106,6 @@ pub enum CheckMode {
     Migrate,
 }
 
-/// Failures that end the process, each with its exit code.
-#[derive(Debug, thiserror::Error)]
-pub enum Failure {
-    #[error("{0}")]
-    Config(#[from] ConfigError),
-    #[error("{0}")]
-    Runtime(String),
-    #[error("{0}")]
-    Usage(String),
-}
-
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -108,26 +117,38 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Config(e)) => {
+        Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Usage(e)) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Runtime(e)) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+            e.exit_code()
         }
     }
 }
 
+/// Without a command: development mode where it is built in, otherwise the help, since a
+/// production binary must not guess what the operator meant.
+#[cfg(feature = "dev")]
+fn default_command() -> Result<Command, Failure> {
+    Ok(Command::Dev)
+}
+
+#[cfg(not(feature = "dev"))]
+fn default_command() -> Result<Command, Failure> {
+    let help = <Cli as clap::CommandFactory>::command().render_help();
+    Err(Failure::Usage(format!(
+        "no command given; this is a production build without development mode, choose a command:\n\n{help}"
+    )))
+}
+
 async fn run(cli: Cli) -> Result<(), Failure> {
+    let command = match cli.command {
+        Some(c) => c,
+        None => default_command()?,
+    };
     let config = Config::load(cli.config.as_deref())?;
-    match cli.command.unwrap_or(Command::Dev) {
+    match command {
+        #[cfg(feature = "dev")]
         Command::Dev => crate::dev::run(config).await,
-        Command::Serve => crate::dev::serve(config).await,
+        Command::Serve => crate::serve::run(config).await,
         Command::Migrate => crate::commands::migrate(config).await,
         Command::Clients(ClientsCommand::Add(args)) => crate::commands::add_client(config, *args).await,
         Command::Clients(ClientsCommand::List) => crate::commands::list_clients(config).await,

@@ -6,17 +6,14 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::cli::Failure;
+use crate::clock::unix_now;
 use crate::config::{Config, Mode};
-use crate::oidc::clients::{self, AuthMethod, Client, GrantType, SubjectType, generate_secret, hash_secret};
+use crate::crypto::{random_token, sha256_hex};
+use crate::failure::{Failure, runtime};
+use crate::oidc::clients::{self, AuthMethod, Client, GrantType, SubjectType};
 use crate::oidc::provider::key_policy as oidc_key_policy;
-use crate::oidc::provider::now;
 use crate::store::Db;
 use crate::tokens::{KeyRing, KeyStore, MasterKey};
-
-fn runtime(e: impl std::fmt::Display) -> Failure {
-    Failure::Runtime(e.to_string())
-}
 
 /// The database named by the configuration, or the embedded one of dev mode.
 async fn open_db(config: &mut Config) -> Result<Db, Failure> {
@@ -116,10 +113,9 @@ pub fn client_from_args(a: &ClientArgs) -> Result<(Client, Option<String>), Stri
     a.id_token_alg
         .parse::<crate::tokens::Alg>()
         .map_err(|_| "--id-token-alg must be ES256, RS256 or EdDSA".to_string())?;
-    let secret =
-        matches!(auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost).then(generate_secret);
+    let secret = matches!(auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost).then(random_token);
     let client = Client {
-        secret_hash: secret.as_deref().map(hash_secret),
+        secret_hash: secret.as_deref().map(sha256_hex),
         jwks,
         jwks_uri: a.jwks_uri.clone(),
         post_logout_redirect_uris: a.post_logout_redirect_uris.clone(),
@@ -143,7 +139,7 @@ pub async fn add_client(mut config: Config, args: ClientArgs) -> Result<(), Fail
     let (client, secret) = client_from_args(&args).map_err(|e| Failure::Usage(format!("clients add: {e}")))?;
     let db = open_db(&mut config).await?;
     // This process has no client cache; running instances see the change within their TTL.
-    clients::save_client(&db, None, &client, now()).await.map_err(runtime)?;
+    clients::save_client(&db, None, &client, unix_now()).await.map_err(runtime)?;
     println!("client {} registered", client.client_id);
     if let Some(s) = secret {
         println!("client_secret: {s}\n(shown once; only its hash is stored)");
@@ -184,13 +180,13 @@ async fn ring(config: &mut Config) -> Result<(Db, KeyRing), Failure> {
     let bytes = config.master_key_bytes()?.ok_or_else(|| runtime("master_key is not set"))?;
     let master = MasterKey::from_bytes(&bytes).map_err(runtime)?;
     let db = open_db(config).await?;
-    let ring = KeyRing::ensure_keys(&db, master, oidc_key_policy(), now()).await.map_err(runtime)?;
+    let ring = KeyRing::ensure_keys(&db, master, oidc_key_policy(), unix_now()).await.map_err(runtime)?;
     Ok((db, ring))
 }
 
 pub async fn rotate_keys(mut config: Config, max_token_lifetime: i64) -> Result<(), Failure> {
     let (db, ring) = ring(&mut config).await?;
-    ring.rotate(&db, now(), max_token_lifetime).await.map_err(runtime)?;
+    ring.rotate(&db, unix_now(), max_token_lifetime).await.map_err(runtime)?;
     println!("rotated; active keys:");
     for alg in ring.signing_algs() {
         println!("  {} {}", alg.jose_name(), ring.active_kid(alg).unwrap_or_default());
@@ -201,7 +197,7 @@ pub async fn rotate_keys(mut config: Config, max_token_lifetime: i64) -> Result<
 
 pub async fn list_keys(mut config: Config) -> Result<(), Failure> {
     let (db, _ring) = ring(&mut config).await?;
-    let t = now();
+    let t = unix_now();
     for k in db.load_keys().await.map_err(runtime)? {
         let state = match (k.retire_at, k.expires_at) {
             (None, _) => "active".to_string(),

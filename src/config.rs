@@ -44,6 +44,9 @@ pub enum LogFormat {
 pub struct Config {
     pub host: String,
     pub port: u16,
+    /// `host:port` of a separate listener for `/metrics`; when set, the main port does not
+    /// serve it. `serve` defaults it to 127.0.0.1:9464, `dev` keeps metrics on the main port.
+    pub metrics_addr: Option<String>,
     pub issuer: String,
     pub allow_insecure_issuer: bool,
     pub data_dir: PathBuf,
@@ -87,6 +90,7 @@ impl Default for Config {
         Self {
             host: "127.0.0.1".into(),
             port: 8080,
+            metrics_addr: None,
             issuer: "http://localhost:8080".into(),
             allow_insecure_issuer: false,
             data_dir: "data".into(),
@@ -184,6 +188,7 @@ impl Config {
     pub fn validate(&self, mode: Mode) -> Result<(), ConfigError> {
         if mode != Mode::Migrate {
             self.listen_addr()?;
+            self.metrics_socket_addr()?;
             self.validate_issuer(mode)?;
             if self.request_timeout_secs == 0 {
                 return Err(ConfigError::new("request_timeout_secs", "must be at least 1"));
@@ -262,7 +267,9 @@ impl Config {
             let v = v
                 .as_deref()
                 .ok_or_else(|| ConfigError::new(key, "missing: expected the https base URL of the national system"))?;
-            url::Url::parse(v).map(|_| ()).map_err(|e| ConfigError::new(key, format!("invalid URL {v:?}: {e}")))
+            let url = url::Url::parse(v).map_err(|e| ConfigError::new(key, format!("invalid URL {v:?}: {e}")))?;
+            // Citizens' identities and the population lookup's API key travel over these.
+            self.require_https(key, &url, Mode::Serve)
         };
         url_key("vneid_issuer", &self.vneid_issuer)?;
         url_key("population_url", &self.population_url)?;
@@ -295,6 +302,24 @@ impl Config {
         Ok(SocketAddr::new(ip, self.port))
     }
 
+    /// The separate metrics listener, if `metrics_addr` is set.
+    pub fn metrics_socket_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let Some(raw) = &self.metrics_addr else { return Ok(None) };
+        let addr: SocketAddr = raw.parse().map_err(|_| {
+            ConfigError::new(
+                "metrics_addr",
+                format!("invalid value {raw:?}: expected an IP address and port such as 127.0.0.1:9464"),
+            )
+        })?;
+        if let Ok(main) = self.listen_addr()
+            && addr.port() == main.port()
+            && addr.port() != 0
+        {
+            return Err(ConfigError::new("metrics_addr", "must use another port than the main listener (`port`)"));
+        }
+        Ok(Some(addr))
+    }
+
     fn validate_issuer(&self, mode: Mode) -> Result<(), ConfigError> {
         let url = url::Url::parse(&self.issuer).map_err(|e| {
             ConfigError::new("issuer", format!("invalid value {:?}: {e}; expected an absolute https URL", self.issuer))
@@ -302,15 +327,20 @@ impl Config {
         if url.query().is_some() || url.fragment().is_some() {
             return Err(ConfigError::new("issuer", "must have no query or fragment (OIDC Discovery §3)"));
         }
+        self.require_https("issuer", &url, mode)
+    }
+
+    /// https, except in development or, for a loopback host, with `allow_insecure_issuer`.
+    fn require_https(&self, key: &str, url: &url::Url, mode: Mode) -> Result<(), ConfigError> {
         match url.scheme() {
             "https" => Ok(()),
             "http" if mode == Mode::Dev => Ok(()),
-            "http" if self.allow_insecure_issuer && is_loopback_host(&url) => Ok(()),
+            "http" if self.allow_insecure_issuer && is_loopback_host(url) => Ok(()),
             "http" => Err(ConfigError::new(
-                "issuer",
+                key,
                 "must be https in production; http is allowed only for a loopback host with allow_insecure_issuer=true",
             )),
-            other => Err(ConfigError::new("issuer", format!("scheme {other:?} is not allowed: expected https"))),
+            other => Err(ConfigError::new(key, format!("scheme {other:?} is not allowed: expected https"))),
         }
     }
 
@@ -445,75 +475,4 @@ fn explain(expected: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redis_targets() {
-        assert_eq!(
-            parse_redis_target("redis://127.0.0.1:6379").unwrap(),
-            RedisTarget::Standalone("redis://127.0.0.1:6379".into())
-        );
-        assert_eq!(
-            parse_redis_target("redis+cluster://127.0.0.1:7000,127.0.0.1:7001").unwrap(),
-            RedisTarget::Cluster(vec!["redis://127.0.0.1:7000".into(), "redis://127.0.0.1:7001".into()])
-        );
-        assert!(
-            matches!(parse_redis_target("redis://a:1,redis://b:2").unwrap(), RedisTarget::Cluster(n) if n.len() == 2)
-        );
-        assert!(parse_redis_target("http://x").is_err());
-        assert!(parse_redis_target("not a url").is_err());
-    }
-
-    #[test]
-    fn database_urls() {
-        assert_eq!(database_scheme("postgres://postgres@127.0.0.1:5432/test").unwrap(), "postgres");
-        assert_eq!(database_scheme("sqlite://data/x.db?mode=rwc").unwrap(), "sqlite");
-        let err = database_scheme("postgres//nohost").unwrap_err();
-        assert_eq!(err.key, "database_url");
-        assert!(database_scheme("mysql://x/y").is_err());
-    }
-
-    fn with_national_systems(mut c: Config) -> Config {
-        c.vneid_issuer = Some("https://vneid.example.vn".into());
-        c.vneid_client_secret = Some("s".to_string().into());
-        c.population_url = Some("https://lgsp.example.vn".into());
-        c.population_api_key = Some("k".to_string().into());
-        c
-    }
-
-    #[test]
-    fn master_key_rules() {
-        let good = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
-        assert!(decode_master_key(&good).is_ok());
-        assert!(decode_master_key("short").is_err());
-        let mut c = with_national_systems(Config {
-            master_key: Some(format!("{DEV_KEY_MARKER}{good}").into()),
-            ..Config::default()
-        });
-        c.database_url = Some("postgres://p@127.0.0.1/test".to_string().into());
-        c.redis_url = Some("redis://127.0.0.1:6379".to_string().into());
-        c.issuer = "https://id.example.vn".into();
-        assert_eq!(c.validate(Mode::Serve).unwrap_err().key, "master_key");
-        c.master_key = Some(good.into());
-        c.validate(Mode::Serve).unwrap();
-    }
-
-    #[test]
-    fn issuer_rules() {
-        let mut c = with_national_systems(Config::default());
-        c.validate(Mode::Dev).unwrap();
-        c.database_url = Some("postgres://p@127.0.0.1/test".to_string().into());
-        c.redis_url = Some("redis://127.0.0.1:6379".to_string().into());
-        c.master_key = Some(base64::engine::general_purpose::STANDARD.encode([1u8; 32]).into());
-        c.issuer = "http://127.0.0.1:8080".into();
-        assert_eq!(c.validate(Mode::Serve).unwrap_err().key, "issuer");
-        c.allow_insecure_issuer = true;
-        c.validate(Mode::Serve).unwrap();
-        c.issuer = "http://id.example.vn".into();
-        assert_eq!(c.validate(Mode::Serve).unwrap_err().key, "issuer");
-        c.issuer = "https://id.example.vn".into();
-        c.population_api_key = None;
-        assert_eq!(c.validate(Mode::Serve).unwrap_err().key, "population_api_key");
-    }
-}
+mod tests;

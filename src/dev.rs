@@ -1,19 +1,19 @@
 //! Development mode (`cargo run`): everything on one machine with nothing installed: embedded
 //! SQLite under `data/`, the in-process session store, the national-system mocks and the demo
-//! portal. Also the production entry point, which shares the start-up sequence.
+//! portal. Built only with the `dev` feature; production runs `serve` (see `serve.rs`).
 
 use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine;
 use secrecy::SecretString;
-use tokio::net::TcpListener;
 
 use crate::app::{self, AppState};
-use crate::cli::Failure;
 use crate::config::{Config, DEV_KEY_MARKER, Mode};
 use crate::dev_setup;
+use crate::failure::{Failure, runtime};
 use crate::observability;
+use crate::serve::{bind, bind_metrics, spawn_metrics, stop_on_signal, wait_stop};
 
 pub async fn run(mut config: Config) -> Result<(), Failure> {
     if config.database_url.is_none() {
@@ -28,17 +28,18 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     config.validate(Mode::Dev)?;
     observability::init_logging(config.log_format, &config.log_level, false);
 
-    let op_listener = bind(&config, config.port).await?;
-    let portal_listener = bind(&config, config.portal_port).await?;
-    let state = AppState::build(config.clone(), Mode::Dev).await.map_err(|e| Failure::Runtime(e.to_string()))?;
+    let op_listener = bind(config.listen_addr()?).await?;
+    let portal_listener = bind(std::net::SocketAddr::new(config.listen_addr()?.ip(), config.portal_port)).await?;
+    // Development keeps `/metrics` on the main port unless `metrics_addr` is set.
+    let metrics_listener = bind_metrics(&config).await?;
+    let state = AppState::build(config.clone(), Mode::Dev).await.map_err(runtime)?;
     let backends = format!("{:?} database, {} session store", state.db.dialect(), state.kv.backend_name());
-    start_background(&state);
+    app::spawn_background_jobs(&state);
     let mocks = dev_setup::start_mocks(&config, client_jwk)
         .await
         .map_err(|e| Failure::Runtime(format!("starting the mocks: {e:#}")))?;
-    let portal_secret = dev_setup::register_portal(&state.db, &config, crate::oidc::provider::now())
-        .await
-        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let portal_secret =
+        dev_setup::register_portal(&state.db, &config, crate::clock::unix_now()).await.map_err(runtime)?;
     let portal_config = crate::portal::PortalConfig {
         issuer: config.issuer.clone(),
         base_url: format!("http://localhost:{}", config.portal_port),
@@ -48,6 +49,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let metrics = spawn_metrics(metrics_listener, state.metrics.clone(), stop_rx.clone(), grace);
     let portal = tokio::spawn(app::serve(
         portal_listener,
         crate::portal::router(portal_config),
@@ -55,65 +57,14 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
         grace,
     ));
     print_banner(&config, &backends);
-    let op = app::serve(
-        op_listener,
-        app::router(state.clone()),
-        async move {
-            app::shutdown_signal().await;
-            let _ = stop_tx.send(true);
-        },
-        grace,
-    );
-    let result = op.await;
+    let result = app::serve(op_listener, app::router(state.clone()), stop_on_signal(stop_tx), grace).await;
     let _ = portal.await;
+    if let Some(m) = metrics {
+        let _ = m.await;
+    }
     mocks.shutdown().await;
     state.db.close().await;
-    result.map_err(|e| Failure::Runtime(e.to_string()))
-}
-
-/// Production: PostgreSQL, Redis and a real master key, all checked before anything binds.
-pub async fn serve(mut config: Config) -> Result<(), Failure> {
-    if config.host == Config::default().host && std::env::var_os("XACTHUC_HOST").is_none() {
-        // Behind a load balancer the instance must listen beyond loopback.
-        config.host = "0.0.0.0".into();
-    }
-    config.validate(Mode::Serve)?;
-    observability::init_logging(config.log_format, &config.log_level, true);
-    let listener = bind(&config, config.port).await?;
-    let state = AppState::build(config.clone(), Mode::Serve).await.map_err(|e| Failure::Runtime(e.to_string()))?;
-    start_background(&state);
-    tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), issuer = %config.issuer,
-        session_store = state.kv.backend_name(), "xacthuc serving");
-    let result = app::serve(
-        listener,
-        app::router(state.clone()),
-        app::shutdown_signal(),
-        Duration::from_secs(config.shutdown_grace_secs),
-    )
-    .await;
-    state.db.close().await;
-    result.map_err(|e| Failure::Runtime(e.to_string()))
-}
-
-fn start_background(state: &AppState) {
-    let c = &state.config;
-    crate::oidc::key_schedule::spawn(
-        state.oidc.clone(),
-        Duration::from_secs(c.key_reload_secs),
-        Duration::from_secs(c.key_rotation_days * 86_400),
-    );
-    crate::oidc::purge::spawn(state.db.clone(), Duration::from_secs(3600));
-}
-
-async fn bind(config: &Config, port: u16) -> Result<TcpListener, Failure> {
-    let addr = std::net::SocketAddr::new(config.listen_addr()?.ip(), port);
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| Failure::Runtime(format!("cannot listen on {addr}: {e} (is another instance running?)")))
-}
-
-async fn wait_stop(mut rx: tokio::sync::watch::Receiver<bool>) {
-    let _ = rx.wait_for(|v| *v).await;
+    result.map_err(runtime)
 }
 
 /// The development master key lives in `keys/` (ignored by git), made at first start. It carries
@@ -140,11 +91,12 @@ fn print_banner(config: &Config, backends: &str) {
     let host = "localhost";
     println!(
         "\nxacthuc is running in development mode ({backends}).\n\
-         \n  Identity provider   {issuer}\n  Health              http://{host}:{port}/healthz  ·  /readyz  ·  /metrics\n  Demo portal         http://{host}:{portal}/   <- open this to log in as a citizen\n\
+         \n  Identity provider   {issuer}\n  Health              http://{host}:{port}/healthz  ·  /readyz  ·  {metrics}\n  Demo portal         http://{host}:{portal}/   <- open this to log in as a citizen\n\
          \n  Mock e-ID (VNeID)   http://{host}:{vneid}/\n  Mock population DB  http://{host}:{population}/\n  Mock Government CA  http://{host}:{ca}/\n\
          \n{demo}\nPress Ctrl-C to stop; in-flight requests are finished first. Data stays in {data}/ for the next start.\n",
         issuer = config.issuer,
         port = config.port,
+        metrics = config.metrics_addr.as_deref().map_or("/metrics".to_string(), |a| format!("http://{a}/metrics")),
         portal = config.portal_port,
         data = config.data_dir.display(),
         vneid = config.mock_vneid_port,

@@ -4,7 +4,8 @@
 use xacthuc_mocks::{GovCaConfig, MocksConfig, PopulationConfig, RunningMocks, VneidClient, VneidConfig};
 
 use crate::config::Config;
-use crate::oidc::clients::{AuthMethod, Client, hash_secret};
+use crate::crypto::{random_token, sha256_hex};
+use crate::oidc::clients::{AuthMethod, Client};
 use crate::store::{Db, DbError};
 
 pub const PORTAL_CLIENT_ID: &str = "demo-portal";
@@ -20,34 +21,11 @@ fn localhost(port: u16) -> String {
 /// its public JWK for the mock's client registration.
 pub fn use_mocks(config: &mut Config) -> Result<serde_json::Value, String> {
     let key_file = config.vneid_client_key_file.get_or_insert_with(|| config.keys_dir.join("vneid-client.pem")).clone();
-    let jwk = ensure_upstream_key(&key_file)?;
+    let jwk = crate::citizens::upstream::ClientKey::load_or_create(&key_file)?.public_jwk();
     config.vneid_issuer.get_or_insert_with(|| localhost(config.mock_vneid_port));
     config.population_url.get_or_insert_with(|| localhost(config.mock_population_port));
     config.population_api_key.get_or_insert_with(|| POPULATION_DEV_KEY.to_string().into());
     Ok(jwk)
-}
-
-/// Makes an ES256 key (PKCS#8 PEM, mode 0600) at `path` unless one is there; returns its
-/// public JWK.
-pub fn ensure_upstream_key(path: &std::path::Path) -> Result<serde_json::Value, String> {
-    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
-    if !path.exists() {
-        let rng = aws_lc_rs::rand::SystemRandom::new();
-        let der = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(|e| e.to_string())?;
-        let text = pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()));
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-        }
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let key = crate::citizens::upstream::ClientKey::from_pem(&text, None)?;
-    Ok(key.public_jwk())
 }
 
 pub fn mocks_config(config: &Config, client_jwk: serde_json::Value) -> MocksConfig {
@@ -88,9 +66,9 @@ pub async fn start_mocks(config: &Config, client_jwk: serde_json::Value) -> anyh
 /// each start: only its hash is stored, and the portal runs in this same process.
 pub async fn register_portal(db: &Db, config: &Config, now: i64) -> Result<String, DbError> {
     let base = localhost(config.portal_port);
-    let secret = crate::oidc::clients::generate_secret();
+    let secret = random_token();
     let client = Client {
-        secret_hash: Some(hash_secret(&secret)),
+        secret_hash: Some(sha256_hex(&secret)),
         post_logout_redirect_uris: vec![format!("{base}/")],
         backchannel_logout_uri: Some(format!("{base}/backchannel-logout")),
         scopes: ["openid", "profile", "address", "personal_id", "offline_access"].map(String::from).to_vec(),

@@ -2,19 +2,29 @@
 //!
 //! Layers run from the outside in: `web` (HTTP baseline) → feature modules → `store` (ports and
 //! their adapters). `app` is the one place where they are wired together.
+//!
+//! The `dev` feature (on by default) adds development mode: the national-system mocks and the
+//! demo portal. Production builds leave it out (`--no-default-features`).
 
 pub mod accounts;
 pub mod app;
 pub mod citizens;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod crypto;
+#[cfg(feature = "dev")]
 pub mod dev;
+#[cfg(feature = "dev")]
 pub mod dev_setup;
+pub mod failure;
 pub mod observability;
 pub mod officers;
 pub mod oidc;
+#[cfg(feature = "dev")]
 pub mod portal;
+pub mod serve;
 pub mod store;
 pub mod tokens;
 pub mod web;

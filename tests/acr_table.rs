@@ -3,8 +3,8 @@
 //! request for an officer level only by an officer login at that level or stronger.
 
 use xacthuc::citizens::login::{CLASSES as CITIZEN, EID1, EID2};
-use xacthuc::oidc::acr::{Ask, Catalog};
 use xacthuc::officers::acr::{CLASSES as OFFICER, OFFICER_CERT, OFFICER_HWK, OFFICER_MFA};
+use xacthuc::oidc::acr::{Ask, Catalog};
 
 const REACHED: [&str; 5] = [EID1, EID2, OFFICER_MFA, OFFICER_HWK, OFFICER_CERT];
 

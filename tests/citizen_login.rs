@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 use support::browser::{Browser, ConsentChoice, EidLogin, End};
 use support::op::{Backend, TestOp, http};
 use xacthuc::citizens::login as acr;
-use xacthuc::oidc::clients::{AuthMethod, Client, hash_secret};
+use xacthuc::crypto::sha256_hex;
+use xacthuc::oidc::clients::{AuthMethod, Client};
 
 const REDIRECT: &str = "https://portal.example.vn/cb";
 const SECRET: &str = "portal-secret-value-123";
@@ -31,7 +32,7 @@ fn challenge() -> String {
 
 async fn register(op: &TestOp, backchannel: Option<String>) {
     let c = Client {
-        secret_hash: Some(hash_secret(SECRET)),
+        secret_hash: Some(sha256_hex(SECRET)),
         post_logout_redirect_uris: vec!["https://portal.example.vn/bye".into()],
         backchannel_logout_uri: backchannel,
         scopes: ["openid", "profile", "address", "personal_id", "offline_access"].map(String::from).to_vec(),
@@ -519,7 +520,8 @@ async fn citizen_never_meets_an_officer_demand(backend: Backend) {
     let Some(op) = TestOp::start(backend).await else { return };
     register(&op, None).await;
     let b = Browser::new();
-    let tokens: Value = redeem(&op, &login(&op, &b, NGOC, &[("acr_values", acr::EID2)]).await.code()).await.json().await.unwrap();
+    let tokens: Value =
+        redeem(&op, &login(&op, &b, NGOC, &[("acr_values", acr::EID2)]).await.code()).await.json().await.unwrap();
     assert_eq!(verify(&op, tokens["id_token"].as_str().unwrap(), "portal").await["acr"], acr::EID2);
     let officer = "urn:xacthuc:acr:officer-mfa";
     let r = b.http.get(auth_url(&op, &[("acr_values", officer), ("prompt", "none")])).send().await.unwrap();
@@ -530,7 +532,8 @@ async fn citizen_never_meets_an_officer_demand(backend: Backend) {
         End::AtClient(p) => panic!("a citizen met an officer demand: {p:?}"),
     }
     let r = b.http.get(auth_url(&op, &[("acr_values", officer)])).send().await.unwrap();
-    let page = b.http.get(op.url(r.headers()["location"].to_str().unwrap())).send().await.unwrap().text().await.unwrap();
+    let page =
+        b.http.get(op.url(r.headers()["location"].to_str().unwrap())).send().await.unwrap().text().await.unwrap();
     let tx = page.split("name=\"tx\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let r = b.http.post(op.url("/login/vneid")).form(&[("tx", tx.as_str())]).send().await.unwrap();
     assert_eq!(r.status(), 400);

@@ -17,9 +17,10 @@ use sha2::{Digest, Sha256};
 use support::browser::Browser;
 use support::op::{Backend, TestOp, http};
 use xacthuc::app::MethodPlugin;
+use xacthuc::crypto::sha256_hex;
 use xacthuc::oidc::Provider;
 use xacthuc::oidc::acr::{Class, Level, Party};
-use xacthuc::oidc::clients::{AuthMethod, Client, hash_secret};
+use xacthuc::oidc::clients::{AuthMethod, Client};
 use xacthuc::oidc::login::{Authenticated, LoginMethod};
 use xacthuc::oidc::routes::login::{self as op, PageForm};
 use xacthuc::oidc::routes::pages::{OrPage, PageError};
@@ -43,9 +44,13 @@ struct StartForm {
 }
 
 /// The whole method: authenticate (trivially) and hand the user to the provider.
-async fn start(State(p): State<Provider>, headers: HeaderMap, PageForm(f): PageForm<StartForm>) -> Result<Response, PageError> {
+async fn start(
+    State(p): State<Provider>,
+    headers: HeaderMap,
+    PageForm(f): PageForm<StartForm>,
+) -> Result<Response, PageError> {
     let (tx, lang) = op::begin(&p, &headers, &f.tx, METHOD).await?;
-    let now = xacthuc::oidc::provider::now();
+    let now = xacthuc::clock::unix_now();
     let profile = serde_json::json!({ "name": "Nguyễn Văn Thử" });
     let account = p.db.upsert_account("test", "test:officer-1", &profile, now).await.or_page(lang)?;
     let auth_time = match f.auth.as_str() {
@@ -79,7 +84,7 @@ fn plugin() -> MethodPlugin {
 async fn start_op(backend: Backend, tweak: impl FnOnce(&mut xacthuc::config::Config)) -> Option<TestOp> {
     let op = TestOp::start_with_methods(backend, tweak, vec![plugin()]).await?;
     let c = Client {
-        secret_hash: Some(hash_secret(SECRET)),
+        secret_hash: Some(sha256_hex(SECRET)),
         scopes: ["openid", "profile"].map(String::from).to_vec(),
         ..Client::new("eoffice", "Văn phòng điện tử", AuthMethod::ClientSecretBasic, vec![REDIRECT.into()])
     };
@@ -163,7 +168,12 @@ async fn redeem(op: &TestOp, code: &str) -> Value {
     let r = http()
         .post(op.url("/token"))
         .basic_auth("eoffice", Some(SECRET))
-        .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ])
         .send()
         .await
         .unwrap();
@@ -194,7 +204,8 @@ async fn full_login_through_a_test_method(backend: Backend) {
     let r = b.http.get(auth_url(&op, &[("prompt", "none")])).send().await.unwrap();
     assert!(location(&r).contains("code="), "{}", location(&r));
     // ...unless the service demands a citizen: the officer's session does not meet it.
-    let r = b.http.get(auth_url(&op, &[("prompt", "none"), ("acr_values", "urn:xacthuc:acr:eid1")])).send().await.unwrap();
+    let r =
+        b.http.get(auth_url(&op, &[("prompt", "none"), ("acr_values", "urn:xacthuc:acr:eid1")])).send().await.unwrap();
     assert!(location(&r).contains("error=login_required"), "{}", location(&r));
     op.stop().await;
 }
@@ -215,7 +226,13 @@ async fn choice_offers_only_methods_that_meet_the_demand(backend: Backend) {
     let r = start_method(&op, &b, &tx, "now").await;
     assert_eq!(r.status(), 400, "a weaker method cannot be forced either");
     // Cancelling (a POST with the browser's binding) gives the service access_denied.
-    let r = b.http.post(op.url("/login/abort")).form(&[("tx", tx.as_str()), ("reason", "access_denied")]).send().await.unwrap();
+    let r = b
+        .http
+        .post(op.url("/login/abort"))
+        .form(&[("tx", tx.as_str()), ("reason", "access_denied")])
+        .send()
+        .await
+        .unwrap();
     let u = url::Url::parse(&location(&r)).expect("back at the client");
     assert_eq!(param(&u, "error").as_deref(), Some("access_denied"));
     assert_eq!(param(&u, "state").as_deref(), Some("s-1"));

@@ -9,14 +9,15 @@ use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::{Value, json};
 use support::keys::ClientKey;
 use support::op::{Backend, TestOp, http};
-use xacthuc::oidc::clients::{AuthMethod, Client, GrantType, hash_secret};
+use xacthuc::crypto::sha256_hex;
+use xacthuc::oidc::clients::{AuthMethod, Client, GrantType};
 
 const RP: &str = "https://rp.example.vn/callback";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 fn client(id: &str, method: AuthMethod, secret: Option<&str>, jwks: Option<Value>) -> Client {
     Client {
-        secret_hash: secret.map(hash_secret),
+        secret_hash: secret.map(sha256_hex),
         jwks,
         post_logout_redirect_uris: vec!["https://rp.example.vn/bye".into()],
         scopes: ["openid", "profile", "api.read"].map(String::from).to_vec(),
@@ -411,7 +412,7 @@ async fn key_rotation_keeps_old_tokens_valid(backend: Backend) {
     };
     let old = token().await;
     let old_kid = jsonwebtoken::decode_header(&old).unwrap().kid.unwrap();
-    let now = xacthuc::oidc::provider::now();
+    let now = xacthuc::clock::unix_now();
     op.state.oidc.keys.rotate(&op.state.db, now, 3600).await.unwrap();
     let new = token().await;
     let new_kid = jsonwebtoken::decode_header(&new).unwrap().kid.unwrap();

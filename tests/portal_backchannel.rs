@@ -2,6 +2,9 @@
 //! provider's JWKS: a good token ends exactly the matching session; each defect is refused with
 //! 400 `invalid_request` and ends nothing.
 
+// The demo portal exists only in builds with development mode.
+#![cfg(feature = "dev")]
+
 #[path = "support/portal_stub.rs"]
 mod portal_stub;
 

@@ -4,6 +4,9 @@
 //! bad responses. The stub checks what a real provider checks (client_secret_basic, PKCE), so a
 //! portal that skips a step fails here.
 
+// The demo portal exists only in builds with development mode.
+#![cfg(feature = "dev")]
+
 #[path = "support/portal_stub.rs"]
 mod portal_stub;
 

@@ -58,6 +58,7 @@ fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client")
 }
 
+#[cfg(feature = "dev")]
 #[tokio::test]
 async fn dev_mode_serves_and_restarts_on_the_same_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -119,6 +120,7 @@ async fn serve_rides_out_a_redis_restart() {
         ("XACTHUC_ALLOW_INSECURE_ISSUER", "true".into()),
         ("XACTHUC_MASTER_KEY", master),
         ("XACTHUC_REDIS_TIMEOUT_MS", "300".into()),
+        ("XACTHUC_METRICS_ADDR", format!("127.0.0.1:{}", support::free_port())),
         ("DATABASE_URL", db_url.clone()),
         ("REDIS_URL", format!("redis://127.0.0.1:{}", redis.port)),
         // Never contacted in this test: the national systems are only called during a login.
@@ -191,6 +193,7 @@ fn bad_configuration_is_one_clear_line_and_exit_2() {
         env
     };
     run_expecting_config_error(&["serve"], &prod(&[("XACTHUC_PORT", "99999")]), "port");
+    #[cfg(feature = "dev")]
     run_expecting_config_error(&["dev"], &[("XACTHUC_PORT", "http".to_string())], "port");
     run_expecting_config_error(&["serve"], &prod(&[("DATABASE_URL", "postgres//no-host")]), "database_url");
     run_expecting_config_error(&["serve"], &prod(&[("DATABASE_URL", "sqlite://data/x.db")]), "database_url");
@@ -200,6 +203,15 @@ fn bad_configuration_is_one_clear_line_and_exit_2() {
     run_expecting_config_error(&["serve"], &prod(&[("XACTHUC_ISSUER", "http://id.example.vn")]), "issuer");
     run_expecting_config_error(&["serve"], &prod(&[("XACTHUC_LOG_FORMAT", "xml")]), "log_format");
     run_expecting_config_error(&["serve"], &prod(&[("XACTHUC_VNEID_ISSUER", "")]), "vneid_issuer");
+    // Citizens' identities and the population API key never travel in clear text to a remote
+    // host, whatever the flags.
+    let insecure = [("XACTHUC_ALLOW_INSECURE_ISSUER", "true")];
+    for (key, var) in [("vneid_issuer", "XACTHUC_VNEID_ISSUER"), ("population_url", "XACTHUC_POPULATION_URL")] {
+        run_expecting_config_error(&["serve"], &prod(&[(var, "http://national.example.vn")]), key);
+        run_expecting_config_error(&["serve"], &prod(&[(var, "http://national.example.vn"), insecure[0]]), key);
+        run_expecting_config_error(&["serve"], &prod(&[(var, "http://127.0.0.1:8081")]), key);
+    }
+    run_expecting_config_error(&["serve"], &prod(&[("XACTHUC_METRICS_ADDR", "everywhere")]), "metrics_addr");
     // Secrets never appear in the message.
     let out = xacthuc(&["serve"], &prod(&[("DATABASE_URL", "postgres//user:hunter2@x")])).output().unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2"));
@@ -209,11 +221,70 @@ fn bad_configuration_is_one_clear_line_and_exit_2() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&good_master), "secrets are not printed");
 }
 
+/// The subcommands `--help` lists, one per line in its command table.
+fn listed_commands() -> Vec<String> {
+    let out = xacthuc(&["--help"], &[]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let table = text.split("Commands:").nth(1).unwrap_or_default().split("Options:").next().unwrap_or_default();
+    table.lines().filter_map(|l| l.split_whitespace().next()).map(str::to_owned).collect()
+}
+
 #[test]
 fn help_lists_every_command() {
-    let out = xacthuc(&["--help"], &[]).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    for cmd in ["dev", "serve", "migrate", "check-config"] {
-        assert!(text.contains(cmd), "--help mentions {cmd}: {text}");
+    let listed = listed_commands();
+    for cmd in ["serve", "migrate", "clients", "keys", "check-config"] {
+        assert!(listed.iter().any(|c| c == cmd), "--help lists {cmd}: {listed:?}");
     }
+    assert_eq!(listed.iter().any(|c| c == "dev"), cfg!(feature = "dev"), "`dev` exactly when built in: {listed:?}");
+}
+
+/// The production build (`--no-default-features`): no development mode, and no guessing.
+#[cfg(not(feature = "dev"))]
+#[test]
+fn production_build_has_no_dev_mode() {
+    let out = xacthuc(&["dev"], &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "`dev` is not a command here");
+    let out = xacthuc(&[], &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "no command: usage error, not a start-up; stderr: {stderr}");
+    assert!(stderr.contains("no command given") && stderr.contains("serve"), "says what to run: {stderr}");
+}
+
+/// `serve` shows `/metrics` only on its own listener, never on the public port.
+#[tokio::test]
+async fn serve_keeps_metrics_off_the_public_port() {
+    let (Ok(admin_url), Ok(redis_url)) = (std::env::var("DATABASE_URL"), std::env::var("REDIS_URL")) else {
+        support::skip_or_fail("DATABASE_URL and REDIS_URL are not both set");
+        return;
+    };
+    let db_url = support::create_pg_database(&admin_url).await;
+    let (port, metrics_port) = (support::free_port(), support::free_port());
+    let env = vec![
+        ("XACTHUC_HOST", "127.0.0.1".to_string()),
+        ("XACTHUC_PORT", port.to_string()),
+        ("XACTHUC_METRICS_ADDR", format!("127.0.0.1:{metrics_port}")),
+        ("XACTHUC_ISSUER", format!("http://127.0.0.1:{port}")),
+        ("XACTHUC_ALLOW_INSECURE_ISSUER", "true".into()),
+        ("XACTHUC_MASTER_KEY", base64::engine::general_purpose::STANDARD.encode([8u8; 32])),
+        ("XACTHUC_REDIS_KEY_PREFIX", support::unique("t:") + ":"),
+        ("DATABASE_URL", db_url.clone()),
+        ("REDIS_URL", redis_url),
+        // Never contacted in this test: the national systems are only called during a login.
+        ("XACTHUC_VNEID_ISSUER", "http://127.0.0.1:9".to_string()),
+        ("XACTHUC_VNEID_CLIENT_SECRET", "not-a-real-secret".to_string()),
+        ("XACTHUC_POPULATION_URL", "http://127.0.0.1:9".to_string()),
+        ("XACTHUC_POPULATION_API_KEY", "not-a-real-key".to_string()),
+    ];
+    let child = Proc(xacthuc(&["serve"], &env).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+    let c = client();
+    wait_status(&c, &format!("http://127.0.0.1:{port}/readyz"), 200, Duration::from_secs(30)).await;
+    let public = c.get(format!("http://127.0.0.1:{port}/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404, "the public port does not serve /metrics");
+    let metrics = c.get(format!("http://127.0.0.1:{metrics_port}/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains(r#"http_requests_total{method="GET",route="/readyz",status="200"}"#), "{text}");
+    assert_eq!(child.terminate().code(), Some(0), "both listeners stop on SIGTERM");
+    support::drop_pg_database(&admin_url, db_url.rsplit('/').next().unwrap()).await;
 }

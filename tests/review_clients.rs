@@ -16,7 +16,8 @@ use support::browser::{Browser, ConsentChoice, EidLogin};
 use support::keys::ClientKey;
 use support::op::{Backend, TestOp, http};
 use tokio::sync::Mutex;
-use xacthuc::oidc::clients::{AuthMethod, Client, GrantType, hash_secret};
+use xacthuc::crypto::sha256_hex;
+use xacthuc::oidc::clients::{AuthMethod, Client, GrantType};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -48,7 +49,7 @@ async fn register_pkjwt(op: &TestOp, id: &str, key: &ClientKey) {
 
 fn secret_client(id: &str, secret: &str, backchannel: Option<String>) -> Client {
     Client {
-        secret_hash: Some(hash_secret(secret)),
+        secret_hash: Some(sha256_hex(secret)),
         backchannel_logout_uri: backchannel,
         post_logout_redirect_uris: vec![format!("https://{id}.example.vn/bye")],
         scopes: ["openid", "profile", "api.read"].map(String::from).to_vec(),

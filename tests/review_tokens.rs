@@ -12,8 +12,8 @@ use serde_json::Value;
 use support::browser::{Browser, ConsentChoice, EidLogin};
 use support::op::{Backend, TestOp};
 use support::rp::Rp;
+use xacthuc::crypto::sha256_hex;
 use xacthuc::oidc::clients::{Client, MAX_REFRESH_TOKEN_GRACE_SECS};
-use xacthuc::oidc::provider::sha256_hex;
 use xacthuc_mocks::{DemoCase, demo_citizens};
 
 /// The login and passcode of a demo citizen who logs in successfully.

@@ -31,7 +31,10 @@ pub const CLASSES: &[Class] = &[
 pub fn method() -> LoginMethod {
     LoginMethod {
         id: METHOD,
-        name: Text::new("Đăng nhập bằng tài khoản định danh điện tử VNeID", "Log in with your VNeID electronic identity"),
+        name: Text::new(
+            "Đăng nhập bằng tài khoản định danh điện tử VNeID",
+            "Log in with your VNeID electronic identity",
+        ),
         hint: Some(Text::new(
             "Bạn sẽ được chuyển đến hệ thống định danh điện tử quốc gia, rồi quay lại đây.",
             "You will be taken to the national electronic identification system, then brought back here.",

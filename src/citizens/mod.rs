@@ -30,11 +30,11 @@
 
 pub mod claims;
 pub mod login;
+mod national_formats;
 pub mod population;
 pub mod resilience;
 pub mod routes;
 pub mod upstream;
-mod wire;
 
 use serde::{Deserialize, Serialize};
 

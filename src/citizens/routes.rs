@@ -14,9 +14,9 @@ use serde::Deserialize;
 
 use super::login::{self, METHOD};
 use super::{ClaimOptions, Message, PendingUpstream, PopulationClient, RpError, Upstream, citizen_claims};
+use crate::crypto::sha256_hex;
 use crate::oidc::Provider;
 use crate::oidc::login::Authenticated;
-use crate::oidc::provider::sha256_hex;
 use crate::oidc::routes::login::{self as op, PageForm};
 use crate::oidc::routes::pages::{OrPage, PageError};
 use crate::oidc::tx::LoginTx;
@@ -114,10 +114,12 @@ async fn callback(
         Err(e) => return Ok(failure_page(&c, &tx, lang, e.message(), e.rp_error(), e.retryable())),
     };
     // The profile keeps every claim; what a service receives is decided per grant by scope.
-    let mut profile = serde_json::Value::Object(citizen_claims(&eid, &record, ClaimOptions { personal_id: true }).to_json());
+    let mut profile =
+        serde_json::Value::Object(citizen_claims(&eid, &record, ClaimOptions { personal_id: true }).to_json());
     profile["eid_level"] = serde_json::json!(eid.level as u8);
     let external = format!("vneid:{}", eid.personal_id.as_str());
-    let account = c.oidc.db.upsert_account("citizen", &external, &profile, crate::oidc::provider::now()).await.or_page(lang)?;
+    let account =
+        c.oidc.db.upsert_account("citizen", &external, &profile, crate::clock::unix_now()).await.or_page(lang)?;
     let who = Authenticated {
         method: METHOD,
         account_id: account.id,

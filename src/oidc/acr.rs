@@ -115,7 +115,12 @@ impl Catalog {
     ///   weaker login.
     /// - The client's registered default is a floor the (browser-controlled) request may raise
     ///   but never lower, nor move to another party.
-    pub fn requirement(&self, requested: &[String], ask: Ask, default_acr: Option<&str>) -> Result<Requirement, String> {
+    pub fn requirement(
+        &self,
+        requested: &[String],
+        ask: Ask,
+        default_acr: Option<&str>,
+    ) -> Result<Requirement, String> {
         let floor = match default_acr {
             Some(d) => Some(self.level(d).ok_or_else(|| format!("the client's default acr {d} is not supported"))?),
             None => None,

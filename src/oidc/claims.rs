@@ -60,7 +60,8 @@ impl Scopes {
     }
 
     pub fn supported_claims(&self) -> Vec<&'static str> {
-        let mut all = vec!["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "at_hash"];
+        let mut all =
+            vec!["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "at_hash"];
         for s in &self.all {
             all.extend_from_slice(s.claims);
         }

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use super::clients::{AuthMethod, Client};
 use super::error::OAuthError;
 use super::jwks_cache::{Purpose, first_use, numeric_claim};
-use super::provider::{Provider, now};
+use super::provider::Provider;
 use super::request::Params;
+use crate::clock::unix_now;
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Assertions valid for longer than this are refused: a leaked one must not live long.
@@ -105,7 +106,7 @@ async fn private_key_jwt(p: &Provider, form: &Params, jwt: &str) -> Result<Arc<C
         return Err(fail());
     }
     let exp = numeric_claim(&claims, "exp").ok_or_else(fail)?;
-    let t = now();
+    let t = unix_now();
     if exp.saturating_sub(t) > MAX_ASSERTION_LIFETIME {
         return Err(OAuthError::invalid_client("client assertion lifetime is too long"));
     }

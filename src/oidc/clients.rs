@@ -6,12 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 use subtle::ConstantTimeEq;
 
+use crate::crypto::sha256_hex;
 use crate::store::{Db, DbError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,7 +161,7 @@ impl Client {
     /// Constant-time comparison of the presented secret with the stored hash.
     pub fn verify_secret(&self, presented: &str) -> bool {
         let Some(stored) = &self.secret_hash else { return false };
-        let presented = hash_secret(presented);
+        let presented = sha256_hex(presented);
         presented.as_bytes().ct_eq(stored.as_bytes()).into()
     }
 
@@ -237,18 +236,6 @@ impl Client {
             _ => Ok(()),
         }
     }
-}
-
-pub fn hash_secret(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A new random client secret (256 bits, base64url).
-pub fn generate_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 impl Db {
@@ -348,7 +335,7 @@ pub async fn load_file(db: &Db, path: &std::path::Path, now: i64) -> Result<usiz
     let count = entries.len();
     for FileEntry { client_secret, mut client } in entries {
         if let Some(secret) = client_secret {
-            client.secret_hash = Some(hash_secret(&secret));
+            client.secret_hash = Some(sha256_hex(&secret));
         }
         save_client(db, None, &client, now).await.map_err(|e| format!("{}: {e}", path.display()))?;
     }
@@ -420,7 +407,7 @@ mod tests {
 
     fn with_redirect(uri: &str) -> Client {
         Client {
-            secret_hash: Some(hash_secret("s")),
+            secret_hash: Some(sha256_hex("s")),
             ..Client::new("c", "c", AuthMethod::ClientSecretBasic, vec![uri.into()])
         }
     }

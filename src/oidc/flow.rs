@@ -12,10 +12,12 @@ use super::clients::Client;
 use super::error::{ErrorCode, OAuthError};
 use super::grants::{self, CodeData};
 use super::login::{Abort, Authenticated};
-use super::provider::{Provider, now, random_token};
+use super::provider::Provider;
 use super::request::{self, AuthRequest, Params, RequestError, ResponseMode};
 use super::session::{self, Session};
 use super::tx::{self, LoginTx, Origin, SessionRef, TxError};
+use crate::clock::unix_now as now;
+use crate::crypto::random_token;
 
 /// Clock tolerance for an `auth_time` reported by another system (an upstream identity provider).
 const CLOCK_SKEW_SECS: i64 = 60;
@@ -99,11 +101,9 @@ pub async fn authorize(
         }
         _ => match save_new(p, &tx, origin).await {
             Ok(()) => Next::Login { tx: tx.id },
-            Err(TxError::TooLarge) => error_to_client(
-                p,
-                &tx.request,
-                OAuthError::invalid_request("the authorization request is too large"),
-            ),
+            Err(TxError::TooLarge) => {
+                error_to_client(p, &tx.request, OAuthError::invalid_request("the authorization request is too large"))
+            }
             Err(e) => e.into(),
         },
     }

@@ -8,8 +8,9 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::provider::{Provider, random_token, sha256_hex};
+use super::provider::Provider;
 use super::request::AuthRequest;
+use crate::crypto::{random_token, sha256_hex};
 use crate::store::{Db, DbError, KvError};
 
 /// What a code stands for, until the client redeems it.

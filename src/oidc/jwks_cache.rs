@@ -15,7 +15,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
 use super::clients::Client;
-use super::provider::sha256_hex;
+use crate::crypto::sha256_hex;
 use crate::store::{Kv, KvError};
 use crate::tokens::jwt::typ_matches;
 

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use super::provider::{Provider, now};
+use super::provider::Provider;
+use crate::clock::unix_now;
 use crate::tokens::KeyStore;
 
 /// Retired keys stay in JWKS this long: far beyond any JWT we sign (minutes), so relying
@@ -25,7 +26,7 @@ pub fn spawn(p: Provider, reload_every: Duration, rotate_after: Duration) {
 }
 
 pub async fn maintain(p: &Provider, rotate_after: Duration) -> Result<(), String> {
-    let t = now();
+    let t = unix_now();
     let records = p.db.load_keys().await.map_err(|e| e.to_string())?;
     let newest_active = records.iter().filter(|r| r.retire_at.is_none()).map(|r| r.created_at).max();
     let due = newest_active.is_none_or(|c| t - c >= rotate_after.as_secs() as i64);

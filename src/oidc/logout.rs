@@ -7,9 +7,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::error::OAuthError;
-use super::provider::{Provider, now, random_token};
+use super::provider::Provider;
 use super::request::Params;
 use super::session::{self, Session};
+use crate::clock::unix_now;
+use crate::crypto::random_token;
 use crate::store::DbError;
 
 pub enum LogoutNext {
@@ -29,7 +31,7 @@ pub enum LogoutNext {
 pub async fn end_session(p: &Provider, params: &Params, current: Option<Session>) -> LogoutNext {
     let hint_claims = match params.get("id_token_hint") {
         // Expired hints are fine here (the point is who the user was), forged ones are not.
-        Some(h) => match p.keys.verify_jwt(h, "JWT", now()) {
+        Some(h) => match p.keys.verify_jwt(h, "JWT", unix_now()) {
             Ok(c) => Some(c),
             Err(_) => {
                 return LogoutNext::ErrorPage(OAuthError::invalid_request(
@@ -122,7 +124,7 @@ pub async fn confirm(p: &Provider, token: &str, current: Option<Session>) -> Log
 /// Ends the session, revokes what it issued, and notifies its clients in the background.
 pub async fn logout_session(p: &Provider, s: Session) {
     let _ = session::end(p, &s).await;
-    let _ = p.db.revoke_grants_of_session(&s.sid, now()).await;
+    let _ = p.db.revoke_grants_of_session(&s.sid, unix_now()).await;
     for client_id in s.clients.clone() {
         let p = p.clone();
         let s = s.clone();
@@ -135,7 +137,7 @@ const ATTEMPTS: u32 = 4;
 async fn notify(p: &Provider, client_id: &str, s: &Session) {
     let Ok(Some(client)) = p.clients.get(client_id).await else { return };
     let Some(uri) = client.backchannel_logout_uri.clone() else { return };
-    let iat = now();
+    let iat = unix_now();
     let claims = json!({
         "iss": p.issuer,
         "aud": client.client_id,
@@ -189,7 +191,7 @@ async fn record(
     .bind(attempts as i64)
     .bind(status)
     .bind(error)
-    .bind(now())
+    .bind(unix_now())
     .execute(p.db.pool())
     .await?;
     Ok(())

@@ -5,8 +5,10 @@ use serde_json::{Map, Value, json};
 
 use super::clients::Client;
 use super::grants::Grant;
-use super::provider::{Provider, now, random_token};
+use super::provider::Provider;
 use crate::accounts::Account;
+use crate::clock::unix_now;
+use crate::crypto::random_token;
 use crate::tokens::{Alg, token_hash};
 
 #[derive(Serialize)]
@@ -25,7 +27,7 @@ pub struct TokenResponse {
 const ACCESS_TOKEN_ALG: Alg = Alg::Es256;
 
 pub fn access_token(p: &Provider, client: &Client, grant: &Grant, sub: &str) -> Result<String, crate::tokens::Error> {
-    let iat = now();
+    let iat = unix_now();
     let mut c = Map::new();
     c.insert("iss".into(), json!(p.issuer));
     c.insert("sub".into(), json!(sub));
@@ -61,7 +63,7 @@ pub struct IdTokenInput<'a> {
 
 pub fn id_token(p: &Provider, i: IdTokenInput<'_>) -> Result<String, crate::tokens::Error> {
     let alg = p.id_token_alg(i.client);
-    let iat = now();
+    let iat = unix_now();
     let mut c = Map::new();
     c.insert("iss".into(), json!(p.issuer));
     c.insert("sub".into(), json!(i.sub));

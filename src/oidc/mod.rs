@@ -9,6 +9,7 @@ pub mod clients;
 pub mod consent;
 pub mod discovery;
 pub mod error;
+pub mod extract;
 pub mod flow;
 pub mod grants;
 pub mod jwks_cache;
@@ -26,6 +27,6 @@ pub mod session;
 pub mod texts;
 pub mod token;
 pub mod tx;
-pub mod wire;
 
+// The old name of `extract`, until `routes.rs` imports it by the new one.
 pub use provider::Provider;

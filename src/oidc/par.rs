@@ -10,8 +10,10 @@ use super::client_auth;
 use super::clients::Client;
 use super::error::{ErrorCode, OAuthError};
 use super::jwks_cache::{CLOCK_LEEWAY, Purpose, first_use, numeric_claim};
-use super::provider::{Provider, now, random_token};
+use super::provider::Provider;
 use super::request::{self, Params, RequestError};
+use crate::clock::unix_now;
+use crate::crypto::random_token;
 
 const PAR_TTL: Duration = Duration::from_secs(90);
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
@@ -86,7 +88,7 @@ async fn unpack_request_object(p: &Provider, client: &Client, mut params: Params
     if !aud_ok {
         return Err(bad("aud must be the issuer"));
     }
-    let t = now();
+    let t = unix_now();
     let exp = numeric_claim(&claims, "exp").ok_or_else(|| bad("exp is required"))?;
     let too_long = |start: Option<i64>| start.is_some_and(|s| exp.saturating_sub(s) > MAX_REQUEST_OBJECT_LIFETIME);
     // Measured from now too (with the clock leeway), so omitting iat and nbf does not lift the cap.

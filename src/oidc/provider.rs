@@ -15,6 +15,7 @@ use super::clients::{Client, ClientCache, SubjectType};
 use super::jwks_cache::JwksCache;
 use super::login::Registry;
 use super::tx::Limits;
+use crate::crypto::random_token;
 use crate::store::{Db, DbError, Kv};
 use crate::tokens::{Alg, KeyRing};
 
@@ -48,22 +49,6 @@ pub struct Provider {
 /// RS256 (required by OIDC Core) and EdDSA.
 pub fn key_policy() -> crate::tokens::KeyPolicy {
     crate::tokens::KeyPolicy { algs: Alg::ALL.to_vec(), ..Default::default() }
-}
-
-pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
-
-/// 256 random bits, base64url: codes, session ids, refresh tokens, transaction ids.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Hex SHA-256, for storing bearer secrets (codes, refresh tokens) by hash only.
-pub fn sha256_hex(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Provider {

@@ -32,7 +32,7 @@ pub fn spawn(db: Db, every: Duration) {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            match db.purge_expired(super::provider::now()).await {
+            match db.purge_expired(crate::clock::unix_now()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, "purged expired tokens and grants"),
                 Err(e) => tracing::warn!(error = %e, "purge failed; will retry"),

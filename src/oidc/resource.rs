@@ -8,14 +8,16 @@ use serde_json::{Map, Value, json};
 
 use super::client_auth;
 use super::error::{ErrorCode, OAuthError};
-use super::provider::{Provider, now, sha256_hex};
+use super::provider::Provider;
 use super::request::Params;
+use crate::clock::unix_now;
+use crate::crypto::sha256_hex;
 use crate::tokens::validate_standard_claims;
 
 /// Claims of a live access token: signed by us, unexpired, and its grant not revoked.
 pub async fn live_access_token(p: &Provider, token: &str) -> Result<Value, OAuthError> {
     let invalid = || OAuthError::new(ErrorCode::InvalidToken, "the access token is invalid, expired or revoked");
-    let t = now();
+    let t = unix_now();
     let claims = p.keys.verify_jwt(token, "at+jwt", t).map_err(|_| invalid())?;
     let client_id = claims.get("client_id").and_then(Value::as_str).ok_or_else(invalid)?;
     validate_standard_claims(&claims, &p.issuer, client_id, t, 0).map_err(|_| invalid())?;
@@ -92,7 +94,7 @@ async fn refresh_token_grant(p: &Provider, token: &str) -> Result<Option<super::
         "SELECT grant_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
     )
     .bind(sha256_hex(token))
-    .bind(now())
+    .bind(unix_now())
     .fetch_optional(p.db.pool())
     .await
     .map_err(crate::store::DbError::from)?;
@@ -119,7 +121,7 @@ pub async fn revoke(p: &Provider, headers: &HeaderMap, form: &Params) -> Result<
     if let Some(g) = grant
         && g.client_id == caller.client_id
     {
-        p.db.revoke_grant(&g.id, now()).await?;
+        p.db.revoke_grant(&g.id, unix_now()).await?;
     }
     Ok(())
 }

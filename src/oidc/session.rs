@@ -6,7 +6,8 @@ use axum::http::HeaderMap;
 use axum::http::header::{COOKIE, SET_COOKIE};
 use serde::{Deserialize, Serialize};
 
-use super::provider::{Provider, random_token, sha256_hex};
+use super::provider::Provider;
+use crate::crypto::{random_token, sha256_hex};
 use crate::store::KvError;
 use crate::store::kv::hash_tagged;
 

@@ -12,9 +12,10 @@ use super::clients::{Client, GrantType};
 use super::error::{ErrorCode, OAuthError};
 use super::grants::{self, CodeData, Grant, Redeem, RefreshUse};
 use super::mint::{self, IdTokenInput, TokenResponse};
-use super::provider::{Provider, now};
+use super::provider::Provider;
 use super::request::{Params, verify_pkce};
 use super::session;
+use crate::clock::unix_now;
 
 pub async fn token(p: &Provider, headers: &HeaderMap, form: &Params) -> Result<TokenResponse, OAuthError> {
     let client = client_auth::authenticate(p, headers, form).await?;
@@ -60,7 +61,7 @@ async fn authorization_code(p: &Provider, client: &Client, form: &Params) -> Res
         Redeem::Replayed { grant_id } => {
             // RFC 6749 §4.1.2: a code used twice is a sign of theft; revoke what it issued.
             tracing::warn!(client_id = %client.client_id, "authorization code replayed; revoking its grant");
-            p.db.revoke_grant(&grant_id, now()).await?;
+            p.db.revoke_grant(&grant_id, unix_now()).await?;
             return Err(OAuthError::invalid_grant("the authorization code was already used"));
         }
         Redeem::Unknown => return Err(OAuthError::invalid_grant("the authorization code is invalid or expired")),
@@ -77,7 +78,7 @@ async fn authorization_code(p: &Provider, client: &Client, form: &Params) -> Res
     if !verify_pkce(verifier, &req.code_challenge) {
         return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
     }
-    let t = now();
+    let t = unix_now();
     let grant = Grant {
         id: grant_id,
         client_id: client.client_id.clone(),
@@ -96,7 +97,7 @@ async fn authorization_code(p: &Provider, client: &Client, form: &Params) -> Res
     // Checked once the grant exists: a logout or a withdrawal racing with this redemption is
     // then either seen here, or comes after and revokes the new grant itself.
     if let Err(e) = authorization_still_stands(p, client, &data).await {
-        p.db.revoke_grant(&grant.id, now()).await?;
+        p.db.revoke_grant(&grant.id, unix_now()).await?;
         return Err(e);
     }
     let refresh_token = if client.allows_grant(GrantType::RefreshToken) {
@@ -127,7 +128,7 @@ async fn authorization_still_stands(p: &Provider, client: &Client, data: &CodeDa
 async fn refresh(p: &Provider, client: &Client, form: &Params) -> Result<TokenResponse, OAuthError> {
     require_grant(client, GrantType::RefreshToken)?;
     let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let t = now();
+    let t = unix_now();
     let successor = grants::successor_token(p, token);
     let used = p.db.use_refresh_token(token, &successor, &client.client_id, t).await?;
     let within_grace = used.within_grace(client.refresh_token_grace_secs, t);
@@ -193,7 +194,7 @@ async fn client_credentials(p: &Provider, client: &Client, form: &Params) -> Res
             format!("scope {bad} is not allowed for client_credentials"),
         ));
     }
-    let t = now();
+    let t = unix_now();
     let grant = Grant {
         id: grants::new_grant_id(),
         client_id: client.client_id.clone(),

@@ -17,7 +17,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use super::PortalConfig;
 use super::backchannel::{self, Rejection};
 use super::pages::{self, Notice};
-use super::rp::{Rp, RpError, describe_error};
+use super::rp::{PortalError, Rp, describe_error};
 use super::session::{self, Store};
 use crate::web::page::Lang;
 
@@ -151,16 +151,16 @@ async fn callback(State(app): State<App>, headers: HeaderMap, Query(q): Query<Ha
         return rp_failure(lang, &e);
     }
     if let Some(error) = q.get("error") {
-        let e = RpError::OAuth { error: error.clone(), description: q.get("error_description").cloned() };
+        let e = PortalError::OAuth { error: error.clone(), description: q.get("error_description").cloned() };
         return rp_failure(lang, &e);
     }
     let Some(code) = q.get("code") else {
-        return rp_failure(lang, &RpError::Invalid("the response has neither code nor error".into()));
+        return rp_failure(lang, &PortalError::Invalid("the response has neither code nor error".into()));
     };
     match app.rp.finish_login(code, &pending).await {
         Ok(user) => {
             // A fresh session id at login, so an id planted before login is worth nothing.
-            let new_id = session::new_id();
+            let new_id = crate::crypto::random_token();
             app.store.remove(&id);
             s.user = Some(user);
             s.ended_by_provider = false;
@@ -174,9 +174,9 @@ async fn callback(State(app): State<App>, headers: HeaderMap, Query(q): Query<Ha
     }
 }
 
-fn rp_failure(lang: Lang, e: &RpError) -> Response {
+fn rp_failure(lang: Lang, e: &PortalError) -> Response {
     match e {
-        RpError::Unavailable(m) => {
+        PortalError::Unavailable(m) => {
             tracing::warn!(reason = %m, "portal: identity provider unavailable");
             page(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -192,7 +192,7 @@ fn rp_failure(lang: Lang, e: &RpError) -> Response {
                 ),
             )
         }
-        RpError::OAuth { error, description } => page(
+        PortalError::OAuth { error, description } => page(
             StatusCode::BAD_REQUEST,
             pages::problem(
                 lang,
@@ -202,7 +202,7 @@ fn rp_failure(lang: Lang, e: &RpError) -> Response {
                 description.as_deref(),
             ),
         ),
-        RpError::Invalid(m) => {
+        PortalError::Invalid(m) => {
             tracing::warn!(reason = %m, "portal: response from the identity provider rejected");
             page(
                 StatusCode::BAD_REQUEST,

@@ -78,7 +78,7 @@ pub struct Op {
 
 /// Why a step failed, in terms the page can show.
 #[derive(Debug)]
-pub enum RpError {
+pub enum PortalError {
     /// The provider cannot be reached or answered nonsense (retry later).
     Unavailable(String),
     /// The provider answered with an OAuth error.
@@ -111,7 +111,7 @@ impl Rp {
 
     /// The discovered provider, fetching it on first use and when stale. A failure is not
     /// remembered: the next request tries again (the provider may simply not be up yet).
-    pub async fn op(&self) -> Result<Arc<Op>, RpError> {
+    pub async fn op(&self) -> Result<Arc<Op>, PortalError> {
         if let Some(op) = self.op.read().await.as_ref().filter(|o| o.fetched.elapsed() < METADATA_TTL) {
             return Ok(op.clone());
         }
@@ -119,13 +119,13 @@ impl Rp {
         if let Some(op) = self.op.read().await.as_ref().filter(|o| o.fetched.elapsed() < METADATA_TTL) {
             return Ok(op.clone());
         }
-        let issuer = IssuerUrl::new(self.cfg.issuer.clone()).map_err(|e| RpError::Invalid(e.to_string()))?;
+        let issuer = IssuerUrl::new(self.cfg.issuer.clone()).map_err(|e| PortalError::Invalid(e.to_string()))?;
         // Checks that the document's `issuer` is exactly ours (Discovery §4.3) and fetches JWKS.
         let metadata = Metadata::discover_async(issuer, &self.http)
             .await
-            .map_err(|e| RpError::Unavailable(format!("discovery failed: {e}")))?;
+            .map_err(|e| PortalError::Unavailable(format!("discovery failed: {e}")))?;
         let raw = self.fetch_jwks(&metadata).await?;
-        let keys = Keys::parse(&raw).map_err(RpError::Invalid)?;
+        let keys = Keys::parse(&raw).map_err(PortalError::Invalid)?;
         let metadata = metadata.set_jwks(parse_oidc_jwks(&raw)?);
         let now = Instant::now();
         let op = Arc::new(Op { metadata, keys, fetched: now, keys_fetched: now });
@@ -135,7 +135,7 @@ impl Rp {
 
     /// Re-fetches JWKS after an unknown `kid`: the provider rotates keys and old caches miss the
     /// new one. Returns the current view (unchanged when fetched too recently).
-    pub async fn refresh_keys(&self) -> Result<Arc<Op>, RpError> {
+    pub async fn refresh_keys(&self) -> Result<Arc<Op>, PortalError> {
         let current = self.op().await?;
         let _guard = self.refreshing.lock().await;
         if let Some(op) = self.op.read().await.as_ref()
@@ -144,25 +144,30 @@ impl Rp {
             return Ok(op.clone());
         }
         let raw = self.fetch_jwks(&current.metadata).await?;
-        let keys = Keys::parse(&raw).map_err(RpError::Invalid)?;
+        let keys = Keys::parse(&raw).map_err(PortalError::Invalid)?;
         let metadata = current.metadata.clone().set_jwks(parse_oidc_jwks(&raw)?);
         let op = Arc::new(Op { metadata, keys, fetched: current.fetched, keys_fetched: Instant::now() });
         *self.op.write().await = Some(op.clone());
         Ok(op)
     }
 
-    async fn fetch_jwks(&self, metadata: &Metadata) -> Result<Vec<u8>, RpError> {
+    async fn fetch_jwks(&self, metadata: &Metadata) -> Result<Vec<u8>, PortalError> {
         let url = metadata.jwks_uri().url().clone();
-        let resp =
-            self.http.0.get(url).send().await.map_err(|e| RpError::Unavailable(format!("JWKS: {}", describe(&e))))?;
+        let resp = self
+            .http
+            .0
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| PortalError::Unavailable(format!("JWKS: {}", describe(&e))))?;
         if !resp.status().is_success() {
-            return Err(RpError::Unavailable(format!("JWKS: HTTP {}", resp.status().as_u16())));
+            return Err(PortalError::Unavailable(format!("JWKS: HTTP {}", resp.status().as_u16())));
         }
-        read_body(resp).await.map_err(|e| RpError::Unavailable(format!("JWKS: {e}")))
+        read_body(resp).await.map_err(|e| PortalError::Unavailable(format!("JWKS: {e}")))
     }
 
-    fn client(&self, op: &Op) -> Result<Client, RpError> {
-        let redirect = RedirectUrl::new(self.cfg.redirect_uri()).map_err(|e| RpError::Invalid(e.to_string()))?;
+    fn client(&self, op: &Op) -> Result<Client, PortalError> {
+        let redirect = RedirectUrl::new(self.cfg.redirect_uri()).map_err(|e| PortalError::Invalid(e.to_string()))?;
         Ok(CoreClient::from_provider_metadata(
             op.metadata.clone(),
             ClientId::new(self.cfg.client_id.clone()),
@@ -172,7 +177,7 @@ impl Rp {
     }
 
     /// The authorization request URL plus what `/callback` needs to check the answer.
-    pub async fn authorization_url(&self, level2: bool, lang: &'static str) -> Result<(String, Pending), RpError> {
+    pub async fn authorization_url(&self, level2: bool, lang: &'static str) -> Result<(String, Pending), PortalError> {
         let op = self.op().await?;
         let client = self.client(&op)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -198,33 +203,34 @@ impl Rp {
 
     /// Checks the RFC 9207 `iss` response parameter: when the provider says it sends one, it
     /// must be there and be our issuer (defends against mix-up attacks).
-    pub async fn check_response_iss(&self, iss: Option<&str>) -> Result<(), RpError> {
+    pub async fn check_response_iss(&self, iss: Option<&str>) -> Result<(), PortalError> {
         let op = self.op().await?;
         let advertised =
             op.metadata.additional_metadata().additional_metadata.authorization_response_iss_parameter_supported;
         match iss {
             Some(i) if i == op.metadata.issuer().as_str() => Ok(()),
-            Some(_) => Err(RpError::Invalid("the response's iss is not our provider".into())),
+            Some(_) => Err(PortalError::Invalid("the response's iss is not our provider".into())),
             // RFC 9207 §2.4: a provider that advertises the parameter must send it.
-            None if advertised => Err(RpError::Invalid("the response lacks the iss parameter".into())),
+            None if advertised => Err(PortalError::Invalid("the response lacks the iss parameter".into())),
             None => Ok(()),
         }
     }
 
     /// Exchanges the code and validates everything that came back.
-    pub async fn finish_login(&self, code: &str, pending: &Pending) -> Result<LoggedIn, RpError> {
+    pub async fn finish_login(&self, code: &str, pending: &Pending) -> Result<LoggedIn, PortalError> {
         let op = self.op().await?;
         let client = self.client(&op)?;
         let resp: CoreTokenResponse = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .map_err(|e| RpError::Invalid(e.to_string()))?
+            .map_err(|e| PortalError::Invalid(e.to_string()))?
             .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
             .request_async(&self.http)
             .await
             .map_err(token_error)?;
-        let id_token = resp.id_token().ok_or_else(|| RpError::Invalid("the token response has no id_token".into()))?;
+        let id_token =
+            resp.id_token().ok_or_else(|| PortalError::Invalid("the token response has no id_token".into()))?;
         let op = match self.validate_id_token(&op, id_token, &resp, pending) {
-            Err(RpError::Invalid(m)) if m.starts_with(NO_KEY) => {
+            Err(PortalError::Invalid(m)) if m.starts_with(NO_KEY) => {
                 let op = self.refresh_keys().await?;
                 self.validate_id_token(&op, id_token, &resp, pending)?;
                 op
@@ -259,7 +265,7 @@ impl Rp {
         id_token: &CoreIdToken,
         resp: &CoreTokenResponse,
         pending: &Pending,
-    ) -> Result<(), RpError> {
+    ) -> Result<(), PortalError> {
         let client = self.client(op)?;
         let required = pending.acr_required.clone();
         let verifier: CoreIdTokenVerifier = client.id_token_verifier().set_auth_context_verifier_fn(move |acr| {
@@ -274,18 +280,18 @@ impl Rp {
         let claims = id_token.claims(&verifier, &nonce).map_err(|e| match e {
             openidconnect::ClaimsVerificationError::SignatureVerification(
                 openidconnect::SignatureVerificationError::NoMatchingKey,
-            ) => RpError::Invalid(NO_KEY.into()),
-            other => RpError::Invalid(format!("ID token rejected: {other}")),
+            ) => PortalError::Invalid(NO_KEY.into()),
+            other => PortalError::Invalid(format!("ID token rejected: {other}")),
         })?;
         // at_hash binds the access token to this ID token (Core §3.1.3.6); optional for the code
         // flow, but when present it must match.
         if let Some(expected) = claims.access_token_hash() {
-            let alg = id_token.signing_alg().map_err(|e| RpError::Invalid(e.to_string()))?;
-            let key = id_token.signing_key(&verifier).map_err(|e| RpError::Invalid(e.to_string()))?;
+            let alg = id_token.signing_alg().map_err(|e| PortalError::Invalid(e.to_string()))?;
+            let key = id_token.signing_key(&verifier).map_err(|e| PortalError::Invalid(e.to_string()))?;
             let actual = AccessTokenHash::from_token(resp.access_token(), alg, key)
-                .map_err(|e| RpError::Invalid(e.to_string()))?;
+                .map_err(|e| PortalError::Invalid(e.to_string()))?;
             if actual != *expected {
-                return Err(RpError::Invalid("ID token at_hash does not match the access token".into()));
+                return Err(PortalError::Invalid("ID token at_hash does not match the access token".into()));
             }
         }
         Ok(())
@@ -293,7 +299,12 @@ impl Rp {
 
     /// UserInfo as raw JSON, so every claim the provider released is shown, including ones the
     /// crate's typed claims would drop. Its `sub` must be the ID token's (Core §5.3.2).
-    async fn userinfo(&self, op: &Op, access_token: &str, sub: &str) -> Result<Option<Map<String, Value>>, RpError> {
+    async fn userinfo(
+        &self,
+        op: &Op,
+        access_token: &str,
+        sub: &str,
+    ) -> Result<Option<Map<String, Value>>, PortalError> {
         let Some(url) = op.metadata.userinfo_endpoint() else { return Ok(None) };
         let resp = self
             .http
@@ -303,29 +314,31 @@ impl Rp {
             .header("accept", "application/json")
             .send()
             .await
-            .map_err(|e| RpError::Unavailable(format!("UserInfo: {}", describe(&e))))?;
+            .map_err(|e| PortalError::Unavailable(format!("UserInfo: {}", describe(&e))))?;
         let status = resp.status();
-        let body = read_body(resp).await.map_err(|e| RpError::Unavailable(format!("UserInfo: {e}")))?;
-        let json: Value = serde_json::from_slice(&body).map_err(|_| RpError::Invalid("UserInfo is not JSON".into()))?;
+        let body = read_body(resp).await.map_err(|e| PortalError::Unavailable(format!("UserInfo: {e}")))?;
+        let json: Value =
+            serde_json::from_slice(&body).map_err(|_| PortalError::Invalid("UserInfo is not JSON".into()))?;
         if !status.is_success() {
             return Err(
-                oauth_error(&json).unwrap_or(RpError::Unavailable(format!("UserInfo: HTTP {}", status.as_u16())))
+                oauth_error(&json).unwrap_or(PortalError::Unavailable(format!("UserInfo: HTTP {}", status.as_u16())))
             );
         }
-        let Value::Object(map) = json else { return Err(RpError::Invalid("UserInfo is not a JSON object".into())) };
+        let Value::Object(map) = json else { return Err(PortalError::Invalid("UserInfo is not a JSON object".into())) };
         if map.get("sub").and_then(Value::as_str) != Some(sub) {
-            return Err(RpError::Invalid("UserInfo sub differs from the ID token's".into()));
+            return Err(PortalError::Invalid("UserInfo sub differs from the ID token's".into()));
         }
         Ok(Some(map))
     }
 
     /// Where to send the browser for RP-initiated logout, and the `state` it will bring back.
-    pub async fn logout_url(&self, id_token: &str, lang: &str) -> Result<Option<(String, String)>, RpError> {
+    pub async fn logout_url(&self, id_token: &str, lang: &str) -> Result<Option<(String, String)>, PortalError> {
         let op = self.op().await?;
         let Some(endpoint) = op.metadata.additional_metadata().end_session_endpoint.clone() else { return Ok(None) };
-        let hint: CoreIdToken = id_token.parse().map_err(|_| RpError::Invalid("stored ID token unreadable".into()))?;
+        let hint: CoreIdToken =
+            id_token.parse().map_err(|_| PortalError::Invalid("stored ID token unreadable".into()))?;
         let post = PostLogoutRedirectUrl::new(self.cfg.post_logout_redirect_uri())
-            .map_err(|e| RpError::Invalid(e.to_string()))?;
+            .map_err(|e| PortalError::Invalid(e.to_string()))?;
         let state = CsrfToken::new_random();
         let mut url = LogoutRequest::from(endpoint)
             .set_id_token_hint(&hint)
@@ -349,41 +362,41 @@ pub fn acr_rank(acr: &str) -> u8 {
     }
 }
 
-fn parse_oidc_jwks(raw: &[u8]) -> Result<CoreJsonWebKeySet, RpError> {
-    serde_json::from_slice(raw).map_err(|e| RpError::Invalid(format!("JWKS unreadable: {e}")))
+fn parse_oidc_jwks(raw: &[u8]) -> Result<CoreJsonWebKeySet, PortalError> {
+    serde_json::from_slice(raw).map_err(|e| PortalError::Invalid(format!("JWKS unreadable: {e}")))
 }
 
 /// The payload of a JWT whose signature was verified just before; decoded again only to show
 /// every claim as sent.
-fn verified_payload(jwt: &str) -> Result<Map<String, Value>, RpError> {
-    let payload = jwt.split('.').nth(1).ok_or_else(|| RpError::Invalid("malformed ID token".into()))?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| RpError::Invalid("malformed ID token".into()))?;
-    serde_json::from_slice(&bytes).map_err(|_| RpError::Invalid("malformed ID token".into()))
+fn verified_payload(jwt: &str) -> Result<Map<String, Value>, PortalError> {
+    let payload = jwt.split('.').nth(1).ok_or_else(|| PortalError::Invalid("malformed ID token".into()))?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| PortalError::Invalid("malformed ID token".into()))?;
+    serde_json::from_slice(&bytes).map_err(|_| PortalError::Invalid("malformed ID token".into()))
 }
 
 fn token_error<E: std::error::Error>(
     e: RequestTokenError<E, openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>>,
-) -> RpError {
+) -> PortalError {
     match e {
         RequestTokenError::ServerResponse(r) => {
-            RpError::OAuth { error: r.error().as_ref().to_owned(), description: r.error_description().cloned() }
+            PortalError::OAuth { error: r.error().as_ref().to_owned(), description: r.error_description().cloned() }
         }
-        RequestTokenError::Request(e) => RpError::Unavailable(format!("token endpoint: {e}")),
-        RequestTokenError::Parse(e, _) => RpError::Invalid(format!("token response unreadable: {e}")),
-        RequestTokenError::Other(m) => RpError::Invalid(m),
+        RequestTokenError::Request(e) => PortalError::Unavailable(format!("token endpoint: {e}")),
+        RequestTokenError::Parse(e, _) => PortalError::Invalid(format!("token response unreadable: {e}")),
+        RequestTokenError::Other(m) => PortalError::Invalid(m),
     }
 }
 
-fn oauth_error(v: &Value) -> Option<RpError> {
+fn oauth_error(v: &Value) -> Option<PortalError> {
     let error = v.get("error")?.as_str()?.to_owned();
     let description = v.get("error_description").and_then(Value::as_str).map(str::to_owned);
-    Some(RpError::OAuth { error, description })
+    Some(PortalError::OAuth { error, description })
 }
 
-pub fn describe_error(e: &RpError) -> String {
+pub fn describe_error(e: &PortalError) -> String {
     match e {
-        RpError::Unavailable(m) | RpError::Invalid(m) => m.clone(),
-        RpError::OAuth { error, description } => match description {
+        PortalError::Unavailable(m) | PortalError::Invalid(m) => m.clone(),
+        PortalError::OAuth { error, description } => match description {
             Some(d) => format!("{error}: {d}"),
             None => error.clone(),
         },

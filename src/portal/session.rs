@@ -8,11 +8,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+use crate::crypto::random_token;
 
 /// Cookies ignore ports: on localhost the provider (:8080) and the portal (:8084) share a cookie
 /// jar, so the name must differ from the provider's `xacthuc_session`.
@@ -110,7 +109,7 @@ impl Store {
     pub fn get_or_new(&self, headers: &HeaderMap) -> (String, PortalSession, bool) {
         match self.get(headers) {
             Some((id, s)) => (id, s, false),
-            None => (new_id(), PortalSession::default(), true),
+            None => (random_token(), PortalSession::default(), true),
         }
     }
 
@@ -173,12 +172,6 @@ impl Store {
     pub fn events(&self) -> Vec<LogoutEvent> {
         self.lock().events.clone()
     }
-}
-
-pub fn new_id() -> String {
-    let mut b = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    URL_SAFE_NO_PAD.encode(b)
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {

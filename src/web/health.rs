@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::ApiError;
-use crate::app::AppState;
+use crate::store::{Db, Kv};
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -18,7 +18,15 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-pub async fn readyz(State(state): State<AppState>) -> Response {
+/// What readiness checks: the stores every request may need. Built from the application state
+/// by `app.rs`, so this module does not depend on it.
+#[derive(Clone)]
+pub struct Readiness {
+    pub db: Db,
+    pub kv: Kv,
+}
+
+pub async fn readyz(State(state): State<Readiness>) -> Response {
     let (db, kv) = tokio::join!(
         tokio::time::timeout(CHECK_TIMEOUT, state.db.ping()),
         tokio::time::timeout(CHECK_TIMEOUT, state.kv.ping()),
@@ -35,8 +43,4 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         _ => "the session store",
     };
     ApiError::unavailable(what).into_response()
-}
-
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }

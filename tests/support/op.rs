@@ -131,7 +131,7 @@ impl TestOp {
 async fn start_mocks(config: &mut Config, op_port: u16, dir: &std::path::Path) -> xacthuc_mocks::RunningMocks {
     let (vneid_port, population_port) = (super::free_port(), super::free_port());
     let key_path = dir.join("vneid-client.pem");
-    let jwk = xacthuc::dev_setup::ensure_upstream_key(&key_path).expect("upstream key");
+    let jwk = xacthuc::citizens::upstream::ClientKey::load_or_create(&key_path).expect("upstream key").public_jwk();
     let mut mocks = xacthuc_mocks::MocksConfig { data_dir: dir.join("mocks"), citizens: 2_000, ..Default::default() };
     mocks.vneid.issuer = format!("http://127.0.0.1:{vneid_port}");
     mocks.vneid.port = vneid_port;

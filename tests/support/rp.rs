@@ -7,7 +7,8 @@ use std::sync::Arc;
 use base64::Engine;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use xacthuc::oidc::clients::{AuthMethod, Client, hash_secret};
+use xacthuc::crypto::sha256_hex;
+use xacthuc::oidc::clients::{AuthMethod, Client};
 
 use super::browser::Browser;
 use super::op::{TestOp, http};
@@ -34,7 +35,7 @@ impl Rp {
     /// Its registration: every citizen scope, refresh tokens living an hour.
     pub fn client(&self) -> Client {
         Client {
-            secret_hash: Some(hash_secret(&self.secret)),
+            secret_hash: Some(sha256_hex(&self.secret)),
             scopes: ["openid", "profile", "address", "personal_id", "offline_access"].map(String::from).to_vec(),
             refresh_token_ttl_secs: 3600,
             ..Client::new(

@@ -11,7 +11,7 @@ use roxmltree::{Document, Node};
 use serde::{Deserialize, Serialize};
 use vn_identity::{Gender, PersonalId};
 
-use crate::citizens::wire::{parse_compact_date, parse_gender};
+use crate::citizens::national_formats::{parse_compact_date, parse_gender};
 
 const SOAP_11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 const SOAP_12: &str = "http://www.w3.org/2003/05/soap-envelope";

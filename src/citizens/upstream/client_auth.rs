@@ -5,8 +5,6 @@
 //! private key never leaves xacthuc and each assertion is single-use (`jti`) and short-lived.
 //! `client_secret_post` stays for upstreams that support nothing else.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use base64::Engine;
@@ -68,6 +66,28 @@ impl ClientKey {
         Ok(key)
     }
 
+    /// Reads the PKCS#8 PEM key at `path`, first making one (mode 0600) if there is none: how
+    /// development mode and the tests get a key to register at the e-ID mock.
+    pub fn load_or_create(path: &std::path::Path) -> Result<Self, String> {
+        if !path.exists() {
+            let rng = SystemRandom::new();
+            let der =
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(|e| e.to_string())?;
+            let text = pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()));
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+            }
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::from_pem(&text, None)
+    }
+
     pub fn kid(&self) -> &str {
         &self.kid
     }
@@ -95,7 +115,7 @@ impl ClientKey {
     /// A fresh client assertion (RFC 7523): `iss` = `sub` = client_id, `aud` = the token
     /// endpoint, a random `jti` and an `exp` one minute ahead.
     pub fn assertion(&self, client_id: &str, token_endpoint: &str) -> Result<String, String> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        let now = crate::clock::unix_now();
         let header = json!({ "alg": "ES256", "typ": "JWT", "kid": self.kid });
         let claims = json!({
             "iss": client_id,

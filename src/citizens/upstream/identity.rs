@@ -10,7 +10,7 @@ use vn_identity::{Gender, PersonalId, normalize_name};
 
 use super::UpstreamError;
 use crate::citizens::AccountLevel;
-use crate::citizens::wire::{parse_compact_date, parse_gender};
+use crate::citizens::national_formats::{parse_compact_date, parse_gender};
 
 /// The e-ID's own claims, wire names kept. All optional here: which are required is decided in
 /// [`EidIdentity::from_claims`], with a precise error.

@@ -16,9 +16,9 @@ mod client_auth;
 mod error;
 mod http;
 mod identity;
-mod provider;
+mod metadata;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use chrono::Utc;
 use openidconnect::core::{
@@ -42,9 +42,10 @@ pub use self::error::{Unavailability, UpstreamError};
 use self::http::{HttpClient, HttpError};
 use self::identity::VneidClaims;
 pub use self::identity::{AccountType, EidIdentity};
-use self::provider::{Provider, ProviderCache};
+use self::metadata::{EidMetadata, MetadataCache};
 use super::AccountLevel;
 use super::resilience::{CircuitState, Guard, GuardConfig};
+use crate::clock::unix_now;
 
 /// Clock-skew tolerance is capped: a large one would let expired tokens through.
 pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
@@ -176,7 +177,7 @@ pub struct Upstream {
     auth: Auth,
     http: HttpClient,
     guard: Guard,
-    provider: ProviderCache,
+    metadata: MetadataCache,
     skew: chrono::Duration,
 }
 
@@ -204,7 +205,7 @@ impl Upstream {
             auth,
             http: HttpClient::new(cfg.guard.timeout).map_err(UpstreamError::Config)?,
             guard: super::resilience::Guard::new(cfg.guard.clone()),
-            provider: ProviderCache::new(issuer, Duration::from_secs(cfg.metadata_ttl_secs)),
+            metadata: MetadataCache::new(issuer, Duration::from_secs(cfg.metadata_ttl_secs)),
             skew: chrono::Duration::seconds(cfg.clock_skew_secs as i64),
             cfg,
         })
@@ -233,8 +234,8 @@ impl Upstream {
         if self.guard.is_open() {
             return Err(UpstreamError::Unavailable(Unavailability::CircuitOpen));
         }
-        let provider = self.provider.get(&self.http, &self.guard).await?;
-        let client = self.client(&provider);
+        let eid = self.metadata.get(&self.http, &self.guard).await?;
+        let client = self.client(&eid);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
             .authorize_url(
@@ -272,16 +273,16 @@ impl Upstream {
         returned_state: &str,
     ) -> Result<EidIdentity, UpstreamError> {
         self.check_callback(pending, returned_state)?;
-        let provider = self.provider.get(&self.http, &self.guard).await?;
-        let response = self.redeem(&provider, pending, code).await?;
+        let eid = self.metadata.get(&self.http, &self.guard).await?;
+        let response = self.redeem(&eid, pending, code).await?;
         let id_token = response
             .id_token()
             .ok_or_else(|| UpstreamError::InvalidResponse("token response without id_token".into()))?;
         let nonce = Nonce::new(pending.nonce.clone());
-        let claims = match id_token.claims(&self.verifier(&provider), &nonce) {
+        let claims = match id_token.claims(&self.verifier(&eid), &nonce) {
             Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
                 // The e-ID rotated its key since we cached the JWKS: refetch once and retry.
-                let fresh = self.provider.refresh_jwks(&provider, &self.http, &self.guard).await?;
+                let fresh = self.metadata.refresh_jwks(&eid, &self.http, &self.guard).await?;
                 id_token.claims(&self.verifier(&fresh), &nonce).cloned()
             }
             other => other.cloned(),
@@ -339,44 +340,40 @@ impl Upstream {
         Ok(())
     }
 
-    fn client(&self, provider: &Provider) -> VneidClient {
+    fn client(&self, eid: &EidMetadata) -> VneidClient {
         let secret = match &self.auth {
             Auth::Secret(s) => Some(s.clone()),
             Auth::Key(_) => None,
         };
-        VneidClient::from_provider_metadata(provider.metadata.clone(), self.client_id.clone(), secret)
+        VneidClient::from_provider_metadata(eid.metadata.clone(), self.client_id.clone(), secret)
             .set_redirect_uri(self.redirect.clone())
             .set_auth_type(AuthType::RequestBody)
     }
 
-    fn verifier<'a>(&self, provider: &'a Provider) -> IdTokenVerifier<'a, CoreJsonWebKey> {
+    fn verifier<'a>(&self, eid: &'a EidMetadata) -> IdTokenVerifier<'a, CoreJsonWebKey> {
         let skew = self.skew;
-        IdTokenVerifier::new_public_client(
-            self.client_id.clone(),
-            provider.metadata.issuer().clone(),
-            provider.jwks().clone(),
-        )
-        .set_allowed_algs([CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256])
-        // "Now" moved back by the tolerance: a token whose `exp` passed less than `skew` ago
-        // (the e-ID's clock is behind ours) is still accepted; one beyond that is not.
-        .set_time_fn(move || Utc::now() - skew)
-        .set_issue_time_verifier_fn(move |iat| {
-            if iat > Utc::now() + skew {
-                Err(format!("issued in the future ({iat}); clock skew beyond tolerance"))
-            } else {
-                Ok(())
-            }
-        })
+        IdTokenVerifier::new_public_client(self.client_id.clone(), eid.metadata.issuer().clone(), eid.jwks().clone())
+            .set_allowed_algs([CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256])
+            // "Now" moved back by the tolerance: a token whose `exp` passed less than `skew` ago
+            // (the e-ID's clock is behind ours) is still accepted; one beyond that is not.
+            .set_time_fn(move || Utc::now() - skew)
+            .set_issue_time_verifier_fn(move |iat| {
+                if iat > Utc::now() + skew {
+                    Err(format!("issued in the future ({iat}); clock skew beyond tolerance"))
+                } else {
+                    Ok(())
+                }
+            })
     }
 
     async fn redeem(
         &self,
-        provider: &Provider,
+        eid: &EidMetadata,
         pending: &PendingUpstream,
         code: &str,
     ) -> Result<VneidTokenResponse, UpstreamError> {
-        let client = self.client(provider);
-        let token_endpoint = provider
+        let client = self.client(eid);
+        let token_endpoint = eid
             .metadata
             .token_endpoint()
             .ok_or_else(|| UpstreamError::InvalidResponse("discovery has no token_endpoint".into()))?
@@ -408,8 +405,4 @@ fn token_error(e: &TokenError) -> UpstreamError {
         RequestTokenError::Parse(p, _) => UpstreamError::InvalidResponse(format!("token response: {p}")),
         RequestTokenError::Other(o) => UpstreamError::InvalidResponse(o.clone()),
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

@@ -12,7 +12,8 @@ use serde::Deserialize;
 
 use super::login::{CurrentSession, PageForm};
 use super::pages::{self, OrPage, PageError};
-use crate::oidc::provider::{Provider, now};
+use crate::clock::unix_now;
+use crate::oidc::provider::Provider;
 use crate::oidc::session::{self, Session};
 use crate::oidc::texts::{self, Texts};
 use crate::web::page::{self, Frame, Lang};
@@ -65,7 +66,12 @@ async fn show(State(p): State<Provider>, lang: Lang, CurrentSession(s): CurrentS
         .await
         .or_page(lang)?
         .into_iter()
-        .map(|o| SessionRow { this: o.sid == s.sid, when: fmt_time(o.auth_time), services: o.clients.join(", "), sid: o.sid })
+        .map(|o| SessionRow {
+            this: o.sid == s.sid,
+            when: fmt_time(o.auth_time),
+            services: o.clients.join(", "),
+            sid: o.sid,
+        })
         .collect();
     let t = texts::of(lang);
     let name = account.profile.get("name").and_then(|v| v.as_str()).unwrap_or_default();
@@ -106,7 +112,7 @@ async fn revoke_consent(
     let s = logged_in(s, lang)?;
     check_form(&headers, &s, &f.csrf, lang)?;
     // Scoped to the session's own account: one cannot withdraw another person's consent.
-    p.db.revoke_consent(&s.account_id, &f.id, now()).await.or_page(lang)?;
+    p.db.revoke_consent(&s.account_id, &f.id, unix_now()).await.or_page(lang)?;
     Ok(Redirect::to("/account").into_response())
 }
 
@@ -126,7 +132,8 @@ async fn end_session(
 ) -> Result<Response, PageError> {
     let s = logged_in(s, lang)?;
     check_form(&headers, &s, &f.csrf, lang)?;
-    let target = session::find_by_sid(&p, &s.account_id, &f.sid).await.or_page(lang)?.ok_or(PageError::Expired(lang))?;
+    let target =
+        session::find_by_sid(&p, &s.account_id, &f.sid).await.or_page(lang)?.ok_or(PageError::Expired(lang))?;
     crate::oidc::logout::logout_session(&p, target).await;
     if f.sid != s.sid {
         return Ok(Redirect::to("/account").into_response());

@@ -13,10 +13,11 @@ use serde::de::DeserializeOwned;
 
 use super::pages::{LoginPage, MethodButton, OrPage, PageError};
 use super::render_next;
+use crate::crypto::{random_token, sha256_hex};
 use crate::oidc::error::OAuthError;
 use crate::oidc::flow;
 use crate::oidc::login::{Abort, Authenticated};
-use crate::oidc::provider::{Provider, random_token, sha256_hex};
+use crate::oidc::provider::Provider;
 use crate::oidc::session::{self, Session};
 use crate::oidc::texts;
 use crate::oidc::tx::{self, LoginTx, Origin};

@@ -15,12 +15,12 @@ use serde::Deserialize;
 use self::login::{CurrentSession, PageForm, RequestOrigin};
 use self::pages::{ConsentPage, OrPage, PageError};
 use super::error::{ErrorCode, OAuthError};
+use super::extract::WireParams;
 use super::flow::{self, Next};
 use super::logout::{self, LogoutNext};
 use super::provider::Provider;
 use super::request::{Params, ResponseMode};
 use super::session::{self, Session};
-use super::wire::WireParams;
 use super::{discovery, par, resource, texts, token, tx};
 use crate::web::page::{self, Frame, Lang};
 
@@ -50,7 +50,7 @@ async fn discovery_doc(State(p): State<Provider>) -> Response {
 }
 
 async fn jwks(State(p): State<Provider>) -> Response {
-    let body = p.keys.jwks_json(super::provider::now());
+    let body = p.keys.jwks_json(crate::clock::unix_now());
     let mut r = (StatusCode::OK, body.to_string()).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     // Short: relying parties refetch on an unknown kid anyway, and rotation must propagate.
@@ -68,8 +68,9 @@ async fn authorize_endpoint(
     let lang = Lang::pick(None, &headers);
     let params = params.map_err(|e| PageError::Invalid(lang, e))?;
     let lang = Lang::pick(params.get("ui_locales").map(String::as_str), &headers);
-    let client_id =
-        params.get("client_id").ok_or_else(|| PageError::Invalid(lang, OAuthError::invalid_request("client_id is required")))?;
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| PageError::Invalid(lang, OAuthError::invalid_request("client_id is required")))?;
     let client = p
         .clients
         .get(client_id)
@@ -161,7 +162,11 @@ async fn introspect(
     Ok(no_store(Json(body).into_response()))
 }
 
-async fn revoke(State(p): State<Provider>, headers: HeaderMap, WireParams(form): WireParams) -> Result<Response, OAuthError> {
+async fn revoke(
+    State(p): State<Provider>,
+    headers: HeaderMap,
+    WireParams(form): WireParams,
+) -> Result<Response, OAuthError> {
     resource::revoke(&p, &headers, &form?).await?;
     Ok(no_store(StatusCode::OK.into_response()))
 }

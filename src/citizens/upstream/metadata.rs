@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
 use openidconnect::{DiscoveryError, IssuerUrl, JsonWebKeySet};
 
+use super::error::{Unavailability, UpstreamError};
 use super::http::{HttpClient, HttpError};
-use super::{Unavailability, UpstreamError};
 use crate::citizens::resilience::Guard;
 
-/// One consistent view of the provider.
+/// One consistent view of the e-ID: its discovery metadata with the JWKS it names.
 #[derive(Debug)]
-pub struct Provider {
+pub struct EidMetadata {
     pub metadata: CoreProviderMetadata,
     /// Bumped on every JWKS fetch, so concurrent refreshers can tell whether someone else
     /// already refreshed.
@@ -26,38 +26,38 @@ pub struct Provider {
     fetched_at: Instant,
 }
 
-impl Provider {
+impl EidMetadata {
     pub fn jwks(&self) -> &CoreJsonWebKeySet {
         self.metadata.jwks()
     }
 }
 
 #[derive(Debug)]
-pub struct ProviderCache {
+pub struct MetadataCache {
     issuer: IssuerUrl,
     ttl: Duration,
-    current: RwLock<Option<Arc<Provider>>>,
+    current: RwLock<Option<Arc<EidMetadata>>>,
     /// Serialises refreshes: a hundred logins seeing an unknown `kid` make one JWKS request.
     refresh: tokio::sync::Mutex<()>,
 }
 
-impl ProviderCache {
+impl MetadataCache {
     pub fn new(issuer: IssuerUrl, ttl: Duration) -> Self {
-        ProviderCache { issuer, ttl, current: RwLock::new(None), refresh: tokio::sync::Mutex::new(()) }
+        MetadataCache { issuer, ttl, current: RwLock::new(None), refresh: tokio::sync::Mutex::new(()) }
     }
 
-    fn cached(&self) -> Option<Arc<Provider>> {
+    fn cached(&self) -> Option<Arc<EidMetadata>> {
         self.current.read().ok().and_then(|c| c.clone())
     }
 
-    fn store(&self, p: Arc<Provider>) {
+    fn store(&self, p: Arc<EidMetadata>) {
         if let Ok(mut c) = self.current.write() {
             *c = Some(p);
         }
     }
 
-    /// The provider, from cache when fresh.
-    pub async fn get(&self, http: &HttpClient, guard: &Guard) -> Result<Arc<Provider>, UpstreamError> {
+    /// The e-ID's metadata, from cache when fresh.
+    pub async fn get(&self, http: &HttpClient, guard: &Guard) -> Result<Arc<EidMetadata>, UpstreamError> {
         if let Some(p) = self.cached().filter(|p| p.fetched_at.elapsed() < self.ttl) {
             return Ok(p);
         }
@@ -75,7 +75,7 @@ impl ProviderCache {
             .map_err(|g| UpstreamError::from(g.map_inner(|e| discovery_error(&e))));
         match (fetched, stale) {
             (Ok(metadata), _) => {
-                let p = Arc::new(Provider { metadata, jwks_generation: generation, fetched_at: Instant::now() });
+                let p = Arc::new(EidMetadata { metadata, jwks_generation: generation, fetched_at: Instant::now() });
                 self.store(p.clone());
                 Ok(p)
             }
@@ -91,10 +91,10 @@ impl ProviderCache {
     /// was read.
     pub async fn refresh_jwks(
         &self,
-        seen: &Provider,
+        seen: &EidMetadata,
         http: &HttpClient,
         guard: &Guard,
-    ) -> Result<Arc<Provider>, UpstreamError> {
+    ) -> Result<Arc<EidMetadata>, UpstreamError> {
         let _one_at_a_time = self.refresh.lock().await;
         if let Some(p) = self.cached().filter(|p| p.jwks_generation != seen.jwks_generation) {
             return Ok(p);
@@ -105,7 +105,7 @@ impl ProviderCache {
             .await
             .map_err(|g| UpstreamError::from(g.map_inner(|e| discovery_error(&e))))?;
         tracing::info!(keys = jwks.keys().len(), "e-ID JWKS refreshed after an unknown key id");
-        let p = Arc::new(Provider {
+        let p = Arc::new(EidMetadata {
             metadata: seen.metadata.clone().set_jwks(jwks),
             jwks_generation: seen.jwks_generation + 1,
             // Keeps the metadata's own age: only the keys are new.

@@ -1,4 +1,5 @@
-//! Wire formats shared by the e-ID and the population database.
+//! Date and gender formats of the national systems, shared by the e-ID and the population
+//! database parsers.
 
 use chrono::NaiveDate;
 use vn_identity::Gender;

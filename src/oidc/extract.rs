@@ -1,5 +1,5 @@
-//! Protocol parameters off the wire: the query string for GET, a form body for POST. Parsing
-//! never fails the request by itself: the handler gets either the parameters or an OAuth error
+//! The extractor of protocol parameters off the wire: the query string for GET, a form body
+//! for POST. Parsing never fails the request by itself: the handler gets either the parameters or an OAuth error
 //! to render in its own way (JSON at the token endpoints, a page or redirect at /authorize).
 
 use axum::body::Bytes;
