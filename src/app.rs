@@ -30,7 +30,6 @@ use crate::oidc::clients::ClientCache;
 use crate::oidc::jwks_cache::JwksCache;
 use crate::oidc::login::{LoginMethod, Registry};
 use crate::oidc::provider::key_policy as oidc_key_policy;
-use crate::oidc::tx::Limits;
 use crate::oidc::{self, Provider};
 use crate::store::kv::RedisKv;
 use crate::store::{Db, Kv};
@@ -180,7 +179,7 @@ async fn build_provider(config: &Config, mode: Mode, db: Db, kv: Kv, ext: Extens
         session_ttl: Duration::from_secs(config.session_ttl_secs),
         code_ttl: Duration::from_secs(60),
         tx_ttl: Duration::from_secs(900),
-        tx_limits: Limits {
+        tx_limits: oidc::provider::TxLimits {
             max_bytes: config.login_tx_max_bytes,
             per_browser: config.login_tx_per_browser,
             per_ip: config.login_tx_per_ip,

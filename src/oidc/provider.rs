@@ -14,10 +14,17 @@ use super::claims::Scopes;
 use super::clients::{Client, ClientCache, SubjectType};
 use super::jwks_cache::JwksCache;
 use super::login::Registry;
-use super::tx::Limits;
 use crate::crypto::random_token;
 use crate::store::{Db, DbError, Kv};
 use crate::tokens::{Alg, KeyRing};
+
+/// Limits on what anonymous requests may store.
+#[derive(Clone, Copy, Debug)]
+pub struct TxLimits {
+    pub max_bytes: usize,
+    pub per_browser: i64,
+    pub per_ip: i64,
+}
 
 #[derive(Clone)]
 pub struct Provider {
@@ -35,7 +42,7 @@ pub struct Provider {
     pub session_ttl: Duration,
     pub code_ttl: Duration,
     pub tx_ttl: Duration,
-    pub tx_limits: Limits,
+    pub tx_limits: TxLimits,
     /// Behind a trusted proxy: the header carrying the client's address (its last entry).
     pub client_ip_header: Option<String>,
     /// The registered login methods (and who observes their outcomes).
@@ -150,7 +157,7 @@ mod tests {
             session_ttl: Duration::from_secs(60),
             code_ttl: Duration::from_secs(60),
             tx_ttl: Duration::from_secs(60),
-            tx_limits: Limits { max_bytes: 8192, per_browser: 10, per_ip: 10 },
+            tx_limits: TxLimits { max_bytes: 8192, per_browser: 10, per_ip: 10 },
             client_ip_header: None,
             methods: Arc::new(Registry::default()),
             acr: Arc::new(Catalog::default()),

@@ -44,14 +44,6 @@ pub struct SessionRef {
     pub sid: String,
 }
 
-/// Limits on what anonymous requests may store.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    pub max_bytes: usize,
-    pub per_browser: i64,
-    pub per_ip: i64,
-}
-
 /// Where a request comes from, for the limits.
 #[derive(Clone, Debug)]
 pub struct Origin {
