@@ -97,7 +97,7 @@ impl AppState {
             None => Kv::memory(),
         };
         let with_citizens = citizens_configured(&config);
-        let extensions = Extensions::register(with_citizens, plugins.iter().map(|p| p.method.clone()));
+        let extensions = Extensions::register(&db, with_citizens, plugins.iter().map(|p| p.method.clone()));
         let oidc = build_provider(&config, mode, db.clone(), kv.clone(), extensions).await?;
         let citizens = if with_citizens { build_citizen_login(&config, &oidc)? } else { None };
         let extra_routes = plugins.iter().fold(Router::new(), |r, p| r.merge((p.routes)(oidc.clone())));
@@ -123,7 +123,7 @@ struct Extensions {
 }
 
 impl Extensions {
-    fn register(with_citizens: bool, extra: impl Iterator<Item = LoginMethod>) -> Self {
+    fn register(db: &Db, with_citizens: bool, extra: impl Iterator<Item = LoginMethod>) -> Self {
         let mut methods = Registry::default();
         let mut acr = Catalog::default();
         let mut scopes = Scopes::default();
@@ -136,6 +136,8 @@ impl Extensions {
         // Officers' levels are known even before an officer method is registered, so a service
         // demanding an officer is never served a citizen.
         acr.register(crate::officers::acr::CLASSES);
+        scopes.register(crate::officers::claims::officer_scope());
+        scopes.register_source(Arc::new(crate::officers::claims::OfficerClaims { db: db.clone() }));
         for m in extra {
             acr.register(m.classes);
             methods.register(m);

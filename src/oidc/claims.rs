@@ -1,9 +1,27 @@
 //! Which claims each scope releases (OIDC Core §5.4). The standard scopes are here; features
 //! register their own (the personal ID is the citizens module's) in `app.rs`.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
+use crate::store::DbError;
 use crate::web::page::Text;
+
+/// Claims read when a token or userinfo is produced, for accounts of one kind: what a feature
+/// keeps in its own tables (an officer's unit, position and roles at that client) and changes
+/// under a live account. They are merged over the stored profile, then released by scope.
+pub trait ClaimSource: Send + Sync {
+    /// The `accounts.kind` it serves.
+    fn kind(&self) -> &'static str;
+    fn claims<'a>(
+        &'a self,
+        account_id: &'a str,
+        client_id: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Map<String, Value>, DbError>> + Send + 'a>>;
+}
 
 #[derive(Clone, Debug)]
 pub struct Scope {
@@ -15,9 +33,10 @@ pub struct Scope {
     pub always_consent: bool,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Scopes {
     all: Vec<Scope>,
+    sources: Vec<Arc<dyn ClaimSource>>,
 }
 
 const PROFILE_CLAIMS: &[&str] =
@@ -41,6 +60,7 @@ impl Default for Scopes {
                     Some(Text::new("Duy trì truy cập khi bạn không trực tuyến", "Keep access while you are offline")),
                 ),
             ],
+            sources: Vec::new(),
         }
     }
 }
@@ -49,6 +69,19 @@ impl Scopes {
     pub fn register(&mut self, s: Scope) {
         self.all.retain(|k| k.name != s.name);
         self.all.push(s);
+    }
+
+    pub fn register_source(&mut self, s: Arc<dyn ClaimSource>) {
+        self.sources.push(s);
+    }
+
+    /// The live claims of an account of `kind`, as `client_id` sees them.
+    pub async fn live(&self, kind: &str, account_id: &str, client_id: &str) -> Result<Map<String, Value>, DbError> {
+        let mut out = Map::new();
+        for s in self.sources.iter().filter(|s| s.kind() == kind) {
+            out.extend(s.claims(account_id, client_id).await?);
+        }
+        Ok(out)
     }
 
     pub fn names(&self) -> Vec<&'static str> {

@@ -250,7 +250,7 @@ async fn continue_with_session(p: &Provider, client: &Client, mut tx: LoginTx, s
 
 /// Called when the user approves on the consent page.
 pub async fn consent_given(p: &Provider, tx: LoginTx, s: Session) -> Next {
-    let Ok(Some(account)) = p.db.account(&s.account_id).await else { return Next::Unavailable };
+    let Ok(Some(account)) = p.account_for(&s.account_id, &tx.request.client_id).await else { return Next::Unavailable };
     let released: Vec<String> = p.scopes.released(&account.profile, &tx.request.scopes).keys().cloned().collect();
     if p.db.record_consent(&s.account_id, &tx.request.client_id, &tx.request.scopes, &released, now()).await.is_err() {
         return Next::Unavailable;

@@ -59,6 +59,20 @@ pub fn key_policy() -> crate::tokens::KeyPolicy {
 }
 
 impl Provider {
+    /// The account with its live claims merged over the stored profile, as `client_id` sees it.
+    pub async fn account_for(
+        &self,
+        account_id: &str,
+        client_id: &str,
+    ) -> Result<Option<crate::accounts::Account>, DbError> {
+        let Some(mut a) = self.db.account(account_id).await? else { return Ok(None) };
+        let live = self.scopes.live(&a.kind, account_id, client_id).await?;
+        if let Some(profile) = a.profile.as_object_mut() {
+            profile.extend(live);
+        }
+        Ok(Some(a))
+    }
+
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer.trim_end_matches('/'))
     }

@@ -47,7 +47,7 @@ pub async fn userinfo(p: &Provider, token: &str) -> Result<Value, OAuthError> {
     let gid = claims.get("gid").and_then(Value::as_str).unwrap_or_default();
     let grant = p.db.grant(gid).await?.ok_or_else(OAuthError::server_error)?;
     let account = match &grant.account_id {
-        Some(id) => p.db.account(id).await?,
+        Some(id) => p.account_for(id, &grant.client_id).await?,
         None => None,
     };
     let mut out = Map::new();

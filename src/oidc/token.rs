@@ -105,7 +105,7 @@ async fn authorization_code(p: &Provider, client: &Client, form: &Params) -> Res
     } else {
         None
     };
-    let account = p.db.account(&data.account_id).await?;
+    let account = p.account_for(&data.account_id, &client.client_id).await?;
     respond(p, client, &grant, req.nonce.as_deref(), account.as_ref(), true, refresh_token).await
 }
 
@@ -175,7 +175,7 @@ async fn refresh(p: &Provider, client: &Client, form: &Params) -> Result<TokenRe
         grant.scopes = asked;
     }
     let account = match &grant.account_id {
-        Some(id) => p.db.account(id).await?,
+        Some(id) => p.account_for(id, &client.client_id).await?,
         None => None,
     };
     let with_id_token = grant.scopes.iter().any(|s| s == "openid");
