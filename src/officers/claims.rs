@@ -3,13 +3,10 @@
 //! party only. Read live, so a unit rename or an officer's move reaches every token issued
 //! after it, with no re-login.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use serde_json::{Map, Value, json};
 
 use super::DirectoryError;
-use crate::oidc::claims::{ClaimSource, Scope};
+use crate::oidc::claims::{ClaimSource, ClaimsFuture, Scope};
 use crate::store::{Db, DbError};
 use crate::web::page::Text;
 
@@ -52,11 +49,7 @@ impl ClaimSource for OfficerClaims {
         ACCOUNT_KIND
     }
 
-    fn claims<'a>(
-        &'a self,
-        account_id: &'a str,
-        client_id: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<Map<String, Value>, DbError>> + Send + 'a>> {
+    fn claims<'a>(&'a self, account_id: &'a str, client_id: &'a str) -> ClaimsFuture<'a> {
         Box::pin(async move {
             self.read(account_id, client_id).await.map_err(|e| match e {
                 DirectoryError::Db(d) => d,

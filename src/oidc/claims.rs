@@ -13,14 +13,12 @@ use crate::web::page::Text;
 /// Claims read when a token or userinfo is produced, for accounts of one kind: what a feature
 /// keeps in its own tables (an officer's unit, position and roles at that client) and changes
 /// under a live account. They are merged over the stored profile, then released by scope.
+pub type ClaimsFuture<'a> = Pin<Box<dyn Future<Output = Result<Map<String, Value>, DbError>> + Send + 'a>>;
+
 pub trait ClaimSource: Send + Sync {
     /// The `accounts.kind` it serves.
     fn kind(&self) -> &'static str;
-    fn claims<'a>(
-        &'a self,
-        account_id: &'a str,
-        client_id: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<Map<String, Value>, DbError>> + Send + 'a>>;
+    fn claims<'a>(&'a self, account_id: &'a str, client_id: &'a str) -> ClaimsFuture<'a>;
 }
 
 #[derive(Clone, Debug)]
