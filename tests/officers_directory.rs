@@ -149,3 +149,21 @@ async fn merges_move_officers_and_keep_history() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn setup_links_work_once_and_expire() {
+    use xacthuc::officers::setup::SetupPurpose;
+    with_db("setup links", async |db| {
+        province(&db).await;
+        let o = db.create_officer(&officer("dung.tran", "31.x1"), 2).await.unwrap();
+        let first = db.issue_setup_link(&o.id, SetupPurpose::Initial, 100).await.unwrap();
+        let second = db.issue_setup_link(&o.id, SetupPurpose::Reset, 101).await.unwrap();
+        assert!(db.peek_setup_link(&first, 102).await.unwrap().is_none(), "a new link voids the older one");
+        assert_eq!(db.peek_setup_link(&second, 102).await.unwrap(), Some((o.id.clone(), SetupPurpose::Reset)));
+        assert!(db.use_setup_link(&second, 101 + 24 * 3600 + 1).await.unwrap().is_none(), "expired");
+        assert_eq!(db.use_setup_link(&second, 103).await.unwrap().map(|x| x.0), Some(o.id.clone()));
+        assert!(db.use_setup_link(&second, 104).await.unwrap().is_none(), "once only");
+        assert!(db.use_setup_link(&"x".repeat(500), 104).await.unwrap().is_none());
+    })
+    .await;
+}

@@ -12,6 +12,7 @@
 pub mod acr;
 pub mod claims;
 pub mod directory;
+pub mod setup;
 pub mod units;
 
 pub use directory::{NewOfficer, Officer, OfficerStatus};
