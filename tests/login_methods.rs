@@ -13,22 +13,17 @@ use axum::routing::post;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use support::browser::Browser;
 use support::op::{Backend, TestOp, http};
+use support::rp::Rp;
 use xacthuc::app::MethodPlugin;
-use xacthuc::crypto::sha256_hex;
 use xacthuc::oidc::Provider;
 use xacthuc::oidc::acr::{Class, Level, Party};
-use xacthuc::oidc::clients::{AuthMethod, Client};
 use xacthuc::oidc::login::{Authenticated, LoginMethod};
 use xacthuc::oidc::routes::login::{self as op, PageForm};
 use xacthuc::oidc::routes::pages::{OrPage, PageError};
 use xacthuc::web::page::Text;
 
-const REDIRECT: &str = "https://eoffice.example.vn/cb";
-const SECRET: &str = "eoffice-secret-value-123";
-const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K9.qwertyuiopasdfghjklzxcvbnm0123456789";
 const PIN: &str = "urn:test:acr:pin";
 const METHOD: &str = "test-pin";
 
@@ -83,32 +78,17 @@ fn plugin() -> MethodPlugin {
 
 async fn start_op(backend: Backend, tweak: impl FnOnce(&mut xacthuc::config::Config)) -> Option<TestOp> {
     let op = TestOp::start_with_methods(backend, tweak, vec![plugin()]).await?;
-    let c = Client {
-        secret_hash: Some(sha256_hex(SECRET)),
-        scopes: ["openid", "profile"].map(String::from).to_vec(),
-        ..Client::new("eoffice", "Văn phòng điện tử", AuthMethod::ClientSecretBasic, vec![REDIRECT.into()])
-    };
-    op.state.db.put_client(&c, 0).await.unwrap();
+    let rp = rp();
+    rp.register(&op, &rp.client()).await;
     Some(op)
 }
 
+fn rp() -> Rp {
+    Rp::new("eoffice")
+}
+
 fn auth_url(op: &TestOp, extra: &[(&str, &str)]) -> String {
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
-    let mut params: Vec<(&str, &str)> = vec![
-        ("client_id", "eoffice"),
-        ("redirect_uri", REDIRECT),
-        ("response_type", "code"),
-        ("scope", "openid profile"),
-        ("state", "s-1"),
-        ("nonce", "n-1"),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-    ];
-    params.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
-    params.extend_from_slice(extra);
-    let mut u = url::Url::parse(&op.url("/authorize")).unwrap();
-    u.query_pairs_mut().extend_pairs(params);
-    u.to_string()
+    rp().auth_url(op, extra)
 }
 
 fn location(r: &reqwest::Response) -> String {
@@ -137,7 +117,7 @@ async fn login_page(op: &TestOp, b: &Browser, extra: &[(&str, &str)]) -> (String
 async fn to_client(op: &TestOp, b: &Browser, mut r: reqwest::Response) -> url::Url {
     for _ in 0..6 {
         let loc = location(&r);
-        if loc.starts_with(REDIRECT) {
+        if loc.starts_with(&rp().redirect) {
             return url::Url::parse(&loc).unwrap();
         }
         if loc.starts_with("/consent") {
@@ -165,18 +145,7 @@ async fn start_method(op: &TestOp, b: &Browser, tx: &str, auth: &str) -> reqwest
 }
 
 async fn redeem(op: &TestOp, code: &str) -> Value {
-    let r = http()
-        .post(op.url("/token"))
-        .basic_auth("eoffice", Some(SECRET))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = rp().redeem(op, code).await;
     assert_eq!(r.status(), 200);
     r.json().await.unwrap()
 }
