@@ -95,8 +95,7 @@ pub static VI: Texts = Texts {
         message: "Không kết nối được tới hệ thống xác thực. Vui lòng thử lại sau ít phút.",
     },
     provider_error: Problem {
-        title: "Đăng nhập không thành công",
-        message: "Hệ thống xác thực trả về lỗi:",
+        title: "Đăng nhập không thành công", message: "Hệ thống xác thực trả về lỗi:"
     },
     rejected: Problem {
         title: "Đăng nhập không thành công",
@@ -145,7 +144,10 @@ pub static EN: Texts = Texts {
         message: "The identity service could not be reached. Please try again in a few minutes.",
     },
     provider_error: Problem { title: "Login failed", message: "The identity service returned an error:" },
-    rejected: Problem { title: "Login failed", message: "The identity service's response was not valid and has been refused." },
+    rejected: Problem {
+        title: "Login failed",
+        message: "The identity service's response was not valid and has been refused.",
+    },
 };
 
 pub fn of(lang: Lang) -> &'static Texts {
