@@ -250,6 +250,26 @@ async fn the_logged_in_page_in_english() {
     assert!(page.contains(r#"href="/?lang=vi" hreflang="vi" lang="vi">Tiếng Việt</a>"#), "{page}");
 }
 
+#[tokio::test]
+async fn repeated_parameters_get_the_page_not_a_bare_rejection() {
+    let op = Stub::start().await;
+    let portal = op.portal();
+    let r = portal.clone().oneshot(get("/?state=a&state=b&lang=en&lang=en", None)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = body(r).await;
+    assert!(page.contains(r#"<html lang="en">"#) && page.contains(r#"id="login""#), "{page}");
+    let r = portal.clone().oneshot(get("/login?level=2&level=2", None)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(query(&location(&r)).get("acr_values").map(String::as_str), Some("urn:xacthuc:acr:eid2"));
+    // The logout button's form with its field twice still logs out.
+    let cookie = op.login(&portal, "").await;
+    let r = portal.clone().oneshot(post("/logout", &cookie, "lang=en&lang=en")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let loc = location(&r);
+    assert!(loc.starts_with(&format!("{}/logout?", op.issuer)), "{loc}");
+    assert_eq!(query(&loc).get("ui_locales").map(String::as_str), Some("en"));
+}
+
 fn get(uri: &str, cookie: Option<&str>) -> Request<Body> {
     let mut b = Request::get(uri);
     if let Some(c) = cookie {

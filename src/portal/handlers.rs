@@ -10,7 +10,6 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 use serde_json::json;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -74,18 +73,27 @@ fn lang_of(code: &str) -> Lang {
     if code == "en" { Lang::En } else { Lang::Vi }
 }
 
-#[derive(Deserialize)]
-struct HomeQuery {
-    /// Present when the provider sends the browser back after RP-initiated logout.
-    state: Option<String>,
+/// Query parameters read leniently (a repeated one keeps its last value), so that no odd URL
+/// gets a bare rejection instead of a page.
+type Params = Query<HashMap<String, String>>;
+
+/// A form field from a urlencoded body, whatever the declared content type: the first value.
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    url::form_urlencoded::parse(body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
-async fn home(State(app): State<App>, headers: HeaderMap, lang: Lang, Query(q): Query<HomeQuery>) -> Response {
+fn page_lang(explicit: Option<&String>, headers: &HeaderMap) -> Lang {
+    Lang::pick(explicit.map(String::as_str), headers)
+}
+
+async fn home(State(app): State<App>, headers: HeaderMap, Query(q): Params) -> Response {
+    let lang = page_lang(q.get("lang"), &headers);
     let Some((id, mut s)) = app.store.get(&headers) else {
         return pages::home(lang, None, None);
     };
     let mut notice = None;
-    if q.state.is_some() && q.state == s.logout_state {
+    // `state` is present when the provider sends the browser back after RP-initiated logout.
+    if q.get("state").is_some() && q.get("state") == s.logout_state.as_ref() {
         notice = Some(Notice::LoggedOut);
         s.logout_state = None;
     } else if s.ended_by_provider {
@@ -97,18 +105,9 @@ async fn home(State(app): State<App>, headers: HeaderMap, lang: Lang, Query(q): 
     page
 }
 
-#[derive(Deserialize)]
-struct LoginQuery {
-    level: Option<String>,
-}
-
-async fn login(
-    State(app): State<App>,
-    headers: HeaderMap,
-    lang: Lang,
-    Query(q): Query<LoginQuery>,
-) -> Result<Response, PageError> {
-    let level2 = q.level.as_deref() == Some("2");
+async fn login(State(app): State<App>, headers: HeaderMap, Query(q): Params) -> Result<Response, PageError> {
+    let lang = page_lang(q.get("lang"), &headers);
+    let level2 = q.get("level").is_some_and(|l| l == "2");
     let (url, pending) = app.rp.authorization_url(level2, lang.code()).await.or_page(lang)?;
     let (id, mut s, _) = app.store.get_or_new(&headers);
     s.pending.push(pending);
@@ -118,11 +117,7 @@ async fn login(
     Ok(r)
 }
 
-async fn callback(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Response, PageError> {
+async fn callback(State(app): State<App>, headers: HeaderMap, Query(q): Params) -> Result<Response, PageError> {
     let stale = PageError::Stale(Lang::pick(None, &headers));
     // The state must name a login this browser started: this is what stops login CSRF.
     let (Some(state), Some((id, mut s))) = (q.get("state"), app.store.get(&headers)) else { return Err(stale) };
@@ -153,16 +148,11 @@ async fn callback(
     Ok(r)
 }
 
-#[derive(Deserialize)]
-struct LogoutForm {
-    lang: Option<String>,
-}
-
 /// Ends the local login at once, then sends the browser to the provider's end-session endpoint.
 /// Only a same-site POST reaches here with the cookie (SameSite=Lax), so a forged cross-site
 /// form cannot log the user out.
-async fn logout(State(app): State<App>, headers: HeaderMap, axum::Form(f): axum::Form<LogoutForm>) -> Response {
-    let lang = Lang::pick(f.lang.as_deref(), &headers);
+async fn logout(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let lang = page_lang(form_field(&body, "lang").as_ref(), &headers);
     let home = format!("/?lang={}", lang.code());
     let Some((id, mut s)) = app.store.get(&headers) else { return see_other(&home) };
     let Some(user) = s.user.take() else { return see_other(&home) };
@@ -215,10 +205,8 @@ impl IntoResponse for BackchannelError {
 /// Back-Channel Logout 1.0 §2.5–2.8: the provider POSTs `logout_token`; we validate it, end the
 /// matching sessions and answer 200, or 400 when the token is bad.
 async fn backchannel_logout(State(app): State<App>, body: Bytes) -> Result<Response, BackchannelError> {
-    let token = url::form_urlencoded::parse(&body)
-        .find(|(k, _)| k == "logout_token")
-        .map(|(_, v)| v.into_owned())
-        .ok_or_else(|| BackchannelError::invalid("logout_token is required"))?;
+    let token =
+        form_field(&body, "logout_token").ok_or_else(|| BackchannelError::invalid("logout_token is required"))?;
     // Not the token's fault: a 503 makes the provider retry later.
     let op = app.rp.op().await.map_err(|_| BackchannelError {
         status: StatusCode::SERVICE_UNAVAILABLE,
