@@ -93,7 +93,7 @@ async fn home(State(app): State<App>, headers: HeaderMap, Query(q): Params) -> R
     };
     let mut notice = None;
     // `state` is present when the provider sends the browser back after RP-initiated logout.
-    if q.get("state").is_some() && q.get("state") == s.logout_state.as_ref() {
+    if q.get("state").is_some_and(|st| Some(st) == s.logout_state.as_ref()) {
         notice = Some(Notice::LoggedOut);
         s.logout_state = None;
     } else if s.ended_by_provider {
