@@ -53,9 +53,13 @@ async fn valid_logout_token_ends_the_matching_session() {
 
     let (status, _) = deliver(&portal, &op.key.sign(Some("logout+jwt"), &op.logout_claims())).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(!logged_in(&portal, &cookie).await, "the session must be over");
     let page = body(portal.clone().oneshot(get_req("/", Some(&cookie))).await.unwrap()).await;
+    assert!(!page.contains(r#"id="claims""#), "the session must be over");
     assert!(page.contains(r#"id="login""#));
+    // Told why, once.
+    assert!(page.contains("Phiên của bạn đã kết thúc vì bạn đăng xuất ở hệ thống xác thực."), "{page}");
+    let page = body(portal.clone().oneshot(get_req("/", Some(&cookie))).await.unwrap()).await;
+    assert!(!page.contains("Phiên của bạn đã kết thúc") && page.contains(r#"id="login""#), "{page}");
 
     let ev = events(&portal).await;
     assert_eq!(ev.len(), 2);

@@ -174,6 +174,102 @@ async fn pages_are_bilingual_and_script_free() {
     assert!(en.contains(r#"<html lang="en">"#) && en.contains("Log in"));
 }
 
+#[tokio::test]
+async fn received_values_are_shown_escaped() {
+    let op = Stub::start().await;
+    op.set(|s| s.name = r#"<script>alert(1)</script> & "An""#.into());
+    let portal = op.portal();
+    let cookie = op.login(&portal, "").await;
+    let page = body(portal.clone().oneshot(get("/", Some(&cookie))).await.unwrap()).await;
+    assert!(!page.contains("<script") && !page.contains("</script>"), "{page}");
+    // In the greeting and in both claim rows (ID token and UserInfo), as text.
+    assert_eq!(unescape_html(&page).matches(r#"<script>alert(1)</script> & "An""#).count(), 3, "{page}");
+    // Unix times are shown readable too.
+    assert!(page.contains(" UTC)</span>"), "{page}");
+
+    // So is an error the provider sends back.
+    let r = portal.clone().oneshot(get("/login", Some(&cookie))).await.unwrap();
+    let state = query(&location(&r))["state"].clone();
+    let uri = format!(
+        "/callback?error={}&error_description={}&state={}&iss={}",
+        urlenc("<b>x</b>"),
+        urlenc("<img src=x onerror=alert(1)>"),
+        urlenc(&state),
+        urlenc(&op.issuer)
+    );
+    let r = portal.oneshot(get(&uri, Some(&cookie))).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let page = body(r).await;
+    assert!(!page.contains("<b>") && !page.contains("<img"), "{page}");
+    let text = unescape_html(&page);
+    assert!(text.contains(r#"<code id="error-code"><b>x</b></code>"#), "{page}");
+    assert!(text.contains(r#"<dd id="error-description"><img src=x onerror=alert(1)></dd>"#), "{page}");
+}
+
+#[tokio::test]
+async fn problem_pages_speak_the_browsers_language() {
+    let op = Stub::start().await;
+    let portal = op.portal();
+    // A callback nobody asked for, from an English browser: a page in English, no details.
+    let r = portal
+        .clone()
+        .oneshot(
+            Request::get("/callback?code=c&state=nope")
+                .header(header::ACCEPT_LANGUAGE, "en-GB")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+    let page = body(r).await;
+    assert!(page.contains(r#"<html lang="en">"#) && page.contains("Invalid login response"), "{page}");
+    assert!(!page.contains("error-code"), "{page}");
+    // The provider down: 503 with a page in the language the login was started in.
+    op.set(|s| s.discovery_down = true);
+    let r = portal.oneshot(get("/login?lang=vi", None)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let page = body(r).await;
+    assert!(page.contains(r#"<html lang="vi">"#) && page.contains("Hệ thống xác thực chưa sẵn sàng"), "{page}");
+    assert!(page.contains(r#"href="/?lang=vi""#), "a way back home: {page}");
+}
+
+#[tokio::test]
+async fn the_logged_in_page_in_english() {
+    let op = Stub::start().await;
+    op.set(|s| s.acr = "urn:xacthuc:acr:eid2".into());
+    let portal = op.portal();
+    let cookie = op.login(&portal, "?lang=en").await;
+    let page = body(portal.oneshot(get("/?lang=en", Some(&cookie))).await.unwrap()).await;
+    assert!(page.contains(r#"<html lang="en">"#), "{page}");
+    assert!(page.contains("Hello, Nguyễn Văn An") && page.contains("ID token"), "{page}");
+    assert!(page.contains("Level 2: identity verified in person"), "{page}");
+    assert!(page.contains("<code>urn:xacthuc:acr:eid2</code>"), "{page}");
+    assert!(page.contains(r#"<input type="hidden" name="lang" value="en">"#), "{page}");
+    assert!(page.contains(r#"href="/?lang=vi" hreflang="vi" lang="vi">Tiếng Việt</a>"#), "{page}");
+}
+
+#[tokio::test]
+async fn repeated_parameters_get_the_page_not_a_bare_rejection() {
+    let op = Stub::start().await;
+    let portal = op.portal();
+    let r = portal.clone().oneshot(get("/?state=a&state=b&lang=en&lang=en", None)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = body(r).await;
+    assert!(page.contains(r#"<html lang="en">"#) && page.contains(r#"id="login""#), "{page}");
+    let r = portal.clone().oneshot(get("/login?level=2&level=2", None)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(query(&location(&r)).get("acr_values").map(String::as_str), Some("urn:xacthuc:acr:eid2"));
+    // The logout button's form with its field twice still logs out.
+    let cookie = op.login(&portal, "").await;
+    let r = portal.clone().oneshot(post("/logout", &cookie, "lang=en&lang=en")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let loc = location(&r);
+    assert!(loc.starts_with(&format!("{}/logout?", op.issuer)), "{loc}");
+    assert_eq!(query(&loc).get("ui_locales").map(String::as_str), Some("en"));
+}
+
 fn get(uri: &str, cookie: Option<&str>) -> Request<Body> {
     let mut b = Request::get(uri);
     if let Some(c) = cookie {

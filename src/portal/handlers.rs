@@ -8,15 +8,14 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Json, Redirect, Response};
+use axum::response::{IntoResponse, Json, Redirect, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 use serde_json::json;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::PortalConfig;
 use super::backchannel::{self, Rejection};
-use super::pages::{self, Notice};
+use super::pages::{self, Notice, OrPage, PageError};
 use super::rp::{PortalError, Rp, describe_error};
 use super::session::{self, Store};
 use crate::web::page::Lang;
@@ -61,176 +60,99 @@ fn csp(issuer: &str) -> HeaderValue {
     HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'none'; style-src 'self'"))
 }
 
-fn page(status: StatusCode, html: String) -> Response {
-    let mut r = (status, Html(html)).into_response();
+fn no_store(mut r: Response) -> Response {
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
 fn see_other(location: &str) -> Response {
-    let mut r = Redirect::to(location).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    no_store(Redirect::to(location).into_response())
 }
 
 fn lang_of(code: &str) -> Lang {
     if code == "en" { Lang::En } else { Lang::Vi }
 }
 
-#[derive(Deserialize)]
-struct HomeQuery {
-    lang: Option<String>,
-    /// Present when the provider sends the browser back after RP-initiated logout.
-    state: Option<String>,
+/// Query parameters read leniently (a repeated one keeps its last value), so that no odd URL
+/// gets a bare rejection instead of a page.
+type Params = Query<HashMap<String, String>>;
+
+/// A form field from a urlencoded body, whatever the declared content type: the first value.
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    url::form_urlencoded::parse(body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
-async fn home(State(app): State<App>, headers: HeaderMap, Query(q): Query<HomeQuery>) -> Response {
-    let lang = Lang::pick(q.lang.as_deref(), &headers);
+fn page_lang(explicit: Option<&String>, headers: &HeaderMap) -> Lang {
+    Lang::pick(explicit.map(String::as_str), headers)
+}
+
+async fn home(State(app): State<App>, headers: HeaderMap, Query(q): Params) -> Response {
+    let lang = page_lang(q.get("lang"), &headers);
     let Some((id, mut s)) = app.store.get(&headers) else {
-        return page(StatusCode::OK, pages::home(lang, None, None));
+        return pages::home(lang, None, None);
     };
     let mut notice = None;
-    if q.state.is_some() && q.state == s.logout_state {
+    // `state` is present when the provider sends the browser back after RP-initiated logout.
+    if q.get("state").is_some_and(|st| Some(st) == s.logout_state.as_ref()) {
         notice = Some(Notice::LoggedOut);
         s.logout_state = None;
     } else if s.ended_by_provider {
         notice = Some(Notice::EndedByProvider);
         s.ended_by_provider = false;
     }
-    let html = pages::home(lang, Some(&s), notice);
+    let page = pages::home(lang, Some(&s), notice);
     app.store.put(&id, s);
-    page(StatusCode::OK, html)
+    page
 }
 
-#[derive(Deserialize)]
-struct LoginQuery {
-    lang: Option<String>,
-    level: Option<String>,
-}
-
-async fn login(State(app): State<App>, headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
-    let lang = Lang::pick(q.lang.as_deref(), &headers);
-    let level2 = q.level.as_deref() == Some("2");
-    let (url, pending) = match app.rp.authorization_url(level2, lang.code()).await {
-        Ok(x) => x,
-        Err(e) => return rp_failure(lang, &e),
-    };
+async fn login(State(app): State<App>, headers: HeaderMap, Query(q): Params) -> Result<Response, PageError> {
+    let lang = page_lang(q.get("lang"), &headers);
+    let level2 = q.get("level").is_some_and(|l| l == "2");
+    let (url, pending) = app.rp.authorization_url(level2, lang.code()).await.or_page(lang)?;
     let (id, mut s, _) = app.store.get_or_new(&headers);
     s.pending.push(pending);
     app.store.put(&id, s);
     let mut r = see_other(&url);
     session::set_cookie(r.headers_mut(), &id, app.secure);
-    r
+    Ok(r)
 }
 
-async fn callback(State(app): State<App>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
-    let guess = Lang::pick(None, &headers);
-    let stale = || {
-        page(
-            StatusCode::BAD_REQUEST,
-            pages::problem(
-                guess,
-                guess.t("Yêu cầu đăng nhập không hợp lệ", "Invalid login response"),
-                guess.t(
-                    "Phản hồi đăng nhập không khớp với yêu cầu nào của trình duyệt này, hoặc đã hết hạn. Vui lòng đăng nhập lại.",
-                    "This login response does not match a request from this browser, or it has expired. Please log in again.",
-                ),
-                None,
-                None,
-            ),
-        )
-    };
+async fn callback(State(app): State<App>, headers: HeaderMap, Query(q): Params) -> Result<Response, PageError> {
+    let stale = PageError::Stale(Lang::pick(None, &headers));
     // The state must name a login this browser started: this is what stops login CSRF.
-    let (Some(state), Some((id, mut s))) = (q.get("state"), app.store.get(&headers)) else { return stale() };
-    let Some(pos) = s.pending.iter().position(|p| &p.state == state) else { return stale() };
+    let (Some(state), Some((id, mut s))) = (q.get("state"), app.store.get(&headers)) else { return Err(stale) };
+    let pos = s.pending.iter().position(|p| &p.state == state).ok_or(stale)?;
     let pending = s.pending.remove(pos);
     app.store.put(&id, s.clone());
     let lang = lang_of(pending.lang);
 
-    if let Err(e) = app.rp.check_response_iss(q.get("iss").map(String::as_str)).await {
-        return rp_failure(lang, &e);
-    }
+    app.rp.check_response_iss(q.get("iss").map(String::as_str)).await.or_page(lang)?;
     if let Some(error) = q.get("error") {
-        let e = PortalError::OAuth { error: error.clone(), description: q.get("error_description").cloned() };
-        return rp_failure(lang, &e);
+        let description = q.get("error_description").cloned();
+        return Err(PageError::Provider(lang, PortalError::OAuth { error: error.clone(), description }));
     }
-    let Some(code) = q.get("code") else {
-        return rp_failure(lang, &PortalError::Invalid("the response has neither code nor error".into()));
-    };
-    match app.rp.finish_login(code, &pending).await {
-        Ok(user) => {
-            // A fresh session id at login, so an id planted before login is worth nothing.
-            let new_id = crate::crypto::random_token();
-            app.store.remove(&id);
-            s.user = Some(user);
-            s.ended_by_provider = false;
-            s.logout_state = None;
-            app.store.put(&new_id, s);
-            let mut r = see_other(&format!("/?lang={}", lang.code()));
-            session::set_cookie(r.headers_mut(), &new_id, app.secure);
-            r
-        }
-        Err(e) => rp_failure(lang, &e),
-    }
-}
-
-fn rp_failure(lang: Lang, e: &PortalError) -> Response {
-    match e {
-        PortalError::Unavailable(m) => {
-            tracing::warn!(reason = %m, "portal: identity provider unavailable");
-            page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                pages::problem(
-                    lang,
-                    lang.t("Hệ thống xác thực chưa sẵn sàng", "The identity service is not available"),
-                    lang.t(
-                        "Không kết nối được tới hệ thống xác thực. Vui lòng thử lại sau ít phút.",
-                        "The identity service could not be reached. Please try again in a few minutes.",
-                    ),
-                    None,
-                    None,
-                ),
-            )
-        }
-        PortalError::OAuth { error, description } => page(
-            StatusCode::BAD_REQUEST,
-            pages::problem(
-                lang,
-                lang.t("Đăng nhập không thành công", "Login failed"),
-                lang.t("Hệ thống xác thực trả về lỗi:", "The identity service returned an error:"),
-                Some(error),
-                description.as_deref(),
-            ),
-        ),
-        PortalError::Invalid(m) => {
-            tracing::warn!(reason = %m, "portal: response from the identity provider rejected");
-            page(
-                StatusCode::BAD_REQUEST,
-                pages::problem(
-                    lang,
-                    lang.t("Đăng nhập không thành công", "Login failed"),
-                    lang.t(
-                        "Phản hồi từ hệ thống xác thực không hợp lệ nên đã bị từ chối.",
-                        "The identity service's response was not valid and has been refused.",
-                    ),
-                    Some("invalid_response"),
-                    Some(&describe_error(e)),
-                ),
-            )
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct LogoutForm {
-    lang: Option<String>,
+    let code = q
+        .get("code")
+        .ok_or_else(|| PortalError::Invalid("the response has neither code nor error".into()))
+        .or_page(lang)?;
+    let user = app.rp.finish_login(code, &pending).await.or_page(lang)?;
+    // A fresh session id at login, so an id planted before login is worth nothing.
+    let new_id = crate::crypto::random_token();
+    app.store.remove(&id);
+    s.user = Some(user);
+    s.ended_by_provider = false;
+    s.logout_state = None;
+    app.store.put(&new_id, s);
+    let mut r = see_other(&format!("/?lang={}", lang.code()));
+    session::set_cookie(r.headers_mut(), &new_id, app.secure);
+    Ok(r)
 }
 
 /// Ends the local login at once, then sends the browser to the provider's end-session endpoint.
 /// Only a same-site POST reaches here with the cookie (SameSite=Lax), so a forged cross-site
 /// form cannot log the user out.
-async fn logout(State(app): State<App>, headers: HeaderMap, axum::Form(f): axum::Form<LogoutForm>) -> Response {
-    let lang = Lang::pick(f.lang.as_deref(), &headers);
+async fn logout(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let lang = page_lang(form_field(&body, "lang").as_ref(), &headers);
     let home = format!("/?lang={}", lang.code());
     let Some((id, mut s)) = app.store.get(&headers) else { return see_other(&home) };
     let Some(user) = s.user.take() else { return see_other(&home) };
@@ -250,30 +172,47 @@ async fn logout(State(app): State<App>, headers: HeaderMap, axum::Form(f): axum:
     see_other(&next)
 }
 
-fn backchannel_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let mut r = (status, Json(json!({ "error": error, "error_description": description }))).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+/// A refused back-channel request, answered as an OAuth error in JSON (Back-Channel Logout 1.0
+/// §2.8).
+struct BackchannelError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+}
+
+impl BackchannelError {
+    fn invalid(description: impl Into<String>) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, error: "invalid_request", description: description.into() }
+    }
+}
+
+impl From<Rejection> for BackchannelError {
+    fn from(r: Rejection) -> Self {
+        match r {
+            Rejection::UnknownKey => Self::invalid("logout_token signed with an unknown key"),
+            Rejection::Invalid(m) => Self::invalid(m),
+        }
+    }
+}
+
+impl IntoResponse for BackchannelError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({ "error": self.error, "error_description": self.description }));
+        no_store((self.status, body).into_response())
+    }
 }
 
 /// Back-Channel Logout 1.0 §2.5–2.8: the provider POSTs `logout_token`; we validate it, end the
 /// matching sessions and answer 200, or 400 when the token is bad.
-async fn backchannel_logout(State(app): State<App>, body: Bytes) -> Response {
-    let token = url::form_urlencoded::parse(&body).find(|(k, _)| k == "logout_token").map(|(_, v)| v.into_owned());
-    let Some(token) = token else {
-        return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request", "logout_token is required");
-    };
-    let op = match app.rp.op().await {
-        Ok(op) => op,
-        // Not the token's fault: a 503 makes the provider retry later.
-        Err(_) => {
-            return backchannel_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "provider keys unavailable",
-            );
-        }
-    };
+async fn backchannel_logout(State(app): State<App>, body: Bytes) -> Result<Response, BackchannelError> {
+    let token =
+        form_field(&body, "logout_token").ok_or_else(|| BackchannelError::invalid("logout_token is required"))?;
+    // Not the token's fault: a 503 makes the provider retry later.
+    let op = app.rp.op().await.map_err(|_| BackchannelError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        error: "temporarily_unavailable",
+        description: "provider keys unavailable".into(),
+    })?;
     let (issuer, client_id) = (app.rp.cfg.issuer.as_str(), app.rp.cfg.client_id.as_str());
     let mut result = backchannel::validate(&token, &op.keys, issuer, client_id);
     if result == Err(Rejection::UnknownKey)
@@ -281,19 +220,10 @@ async fn backchannel_logout(State(app): State<App>, body: Bytes) -> Response {
     {
         result = backchannel::validate(&token, &op.keys, issuer, client_id);
     }
-    match result {
-        Ok(target) => {
-            let ended = app.store.end_by_provider(target.sid.as_deref(), target.sub.as_deref());
-            tracing::info!(sessions_ended = ended, "portal: back-channel logout received");
-            let mut r = StatusCode::OK.into_response();
-            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
-        }
-        Err(Rejection::UnknownKey) => {
-            backchannel_error(StatusCode::BAD_REQUEST, "invalid_request", "logout_token signed with an unknown key")
-        }
-        Err(Rejection::Invalid(m)) => backchannel_error(StatusCode::BAD_REQUEST, "invalid_request", &m),
-    }
+    let target = result?;
+    let ended = app.store.end_by_provider(target.sid.as_deref(), target.sub.as_deref());
+    tracing::info!(sessions_ended = ended, "portal: back-channel logout received");
+    Ok(no_store(StatusCode::OK.into_response()))
 }
 
 /// For tests and demos: the back-channel logouts this portal has received.

@@ -7,7 +7,7 @@
 //! - `rp`: the OpenID Connect client (the `openidconnect` crate over our own reqwest adapter).
 //! - `backchannel`: logout-token validation (Back-Channel Logout 1.0 §2.6).
 //! - `session`: the portal's own in-memory sessions, keyed by a random cookie.
-//! - `handlers` and `pages`: the HTTP face.
+//! - `handlers`, `pages` (templates under `templates/portal/`) and `texts`: the HTTP face.
 
 mod backchannel;
 mod handlers;
@@ -15,6 +15,7 @@ mod http;
 mod pages;
 mod rp;
 mod session;
+mod texts;
 
 use axum::Router;
 

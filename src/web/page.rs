@@ -170,20 +170,3 @@ pub fn switch_url(path_and_query: &str, lang: Lang) -> String {
     let q: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
     format!("{path}?{q}")
 }
-
-/// Escapes text for HTML. Only the demo portal still builds markup by hand; the provider's
-/// pages are templates.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}

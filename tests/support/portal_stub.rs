@@ -40,6 +40,8 @@ pub struct StubState {
     pub exp_offset: i64,
     pub sign_with_other_key: bool,
     pub token_calls: usize,
+    /// The citizen's `name` in the ID token and UserInfo.
+    pub name: String,
     /// code → (PKCE challenge, nonce), registered when the test "approves" a login.
     pub codes: HashMap<String, (String, String)>,
 }
@@ -56,6 +58,7 @@ impl Default for StubState {
             exp_offset: 300,
             sign_with_other_key: false,
             token_calls: 0,
+            name: "Nguyễn Văn An".into(),
             codes: HashMap::new(),
         }
     }
@@ -224,7 +227,7 @@ async fn token(State(s): State<Stub>, headers: HeaderMap, Form(f): Form<HashMap<
         "iss": st.iss.clone().unwrap_or_else(|| s.issuer.clone()), "sub": SUB, "aud": st.aud,
         "iat": t, "exp": t + st.exp_offset, "auth_time": t, "nonce": st.nonce.clone().unwrap_or(nonce),
         "acr": st.acr, "amr": ["pwd"], "sid": SID, "at_hash": st.at_hash.clone().unwrap_or(at_hash),
-        "name": "Nguyễn Văn An",
+        "name": st.name,
     });
     let key = if st.sign_with_other_key { &s.other_key } else { &s.key };
     let id_token = key.sign(Some("JWT"), &claims);
@@ -232,11 +235,11 @@ async fn token(State(s): State<Stub>, headers: HeaderMap, Form(f): Form<HashMap<
         .into_response()
 }
 
-async fn userinfo(headers: HeaderMap) -> Response {
+async fn userinfo(State(s): State<Stub>, headers: HeaderMap) -> Response {
     if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {ACCESS_TOKEN}")) {
         return (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_token"}))).into_response();
     }
-    Json(json!({"sub": SUB, "name": "Nguyễn Văn An", "personal_id": "079203001234",
+    Json(json!({"sub": SUB, "name": s.get(|st| st.name.clone()), "personal_id": "079203001234",
         "address": {"formatted": "Phường Bến Thành, Thành phố Hồ Chí Minh"}}))
     .into_response()
 }
@@ -271,4 +274,13 @@ pub fn urlenc(s: &str) -> String {
 pub async fn body(r: Response) -> String {
     let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Page text as a browser reads it: undoes HTML character references, in either spelling an
+/// escaper may choose (`&lt;` or `&#60;`), `&` last.
+pub fn unescape_html(s: &str) -> String {
+    [("&lt;", "<"), ("&#60;", "<"), ("&gt;", ">"), ("&#62;", ">"), ("&quot;", "\""), ("&#34;", "\"")]
+        .into_iter()
+        .chain([("&#39;", "'"), ("&#x27;", "'"), ("&amp;", "&"), ("&#38;", "&")])
+        .fold(s.to_owned(), |acc, (from, to)| acc.replace(from, to))
 }
