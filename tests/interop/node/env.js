@@ -66,10 +66,12 @@ function expectRedirect(step, r) {
   return r.location
 }
 
+// One pass, so an escaped entity is never decoded twice.
 const unescapeHtml = (s) =>
-  s.replace(
-    /&(amp|quot|#34|#x27|#39|lt|gt);/g,
-    (_, e) => ({ amp: '&', quot: '"', '#34': '"', '#x27': "'", '#39': "'", lt: '<', gt: '>' })[e],
+  s.replace(/&(#\d+|#x[0-9a-f]+|amp|quot|lt|gt|apos);/gi, (_, e) =>
+    e[0] === '#'
+      ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1)))
+      : { amp: '&', quot: '"', lt: '<', gt: '>', apos: "'" }[e.toLowerCase()],
   )
 
 /** A response_mode=form_post page, as the POST the browser's script would make, or null. */
