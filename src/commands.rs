@@ -209,3 +209,30 @@ pub async fn list_keys(mut config: Config) -> Result<(), Failure> {
     }
     Ok(())
 }
+
+/// `audit verify`: exit 0 when the chain is intact, 1 naming the first broken entry.
+pub async fn audit_verify(mut config: Config) -> Result<(), Failure> {
+    let db = open_db(&mut config).await?;
+    let bar = indicatif::ProgressBar::new(0).with_message("audit entries checked");
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg}: {pos}/{len} ({percent}%, {eta} left)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let report = crate::audit::Audit::new(db)
+        .verify_with_progress(|checked, total| {
+            bar.set_length(total);
+            bar.set_position(checked);
+        })
+        .await
+        .map_err(runtime)?;
+    bar.finish_and_clear();
+    match report {
+        crate::audit::VerifyReport::Ok { entries } => {
+            println!("audit log intact: {entries} entries verified");
+            Ok(())
+        }
+        crate::audit::VerifyReport::Broken { seq, reason } => {
+            Err(runtime(format!("audit log BROKEN at seq {seq}: {reason}")))
+        }
+    }
+}
