@@ -33,7 +33,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use chain::{Defect, GENESIS};
+pub use chain::{Defect, GENESIS, entry_hash};
 pub use observer::LoginAudit;
 pub use store::MAX_PAGE;
 
