@@ -103,9 +103,12 @@ async fn chain_verifies(backend: Backend) {
 }
 on_both_backends!(chain_verifies_after_many_records, super::chain_verifies);
 
+/// SQL statements that tamper with the log, given entry 12.
+type Tamper = fn(&Entry) -> Vec<String>;
+
 /// Each kind of tampering, on a fresh chain of 30 entries, and the report it must give.
 async fn tampering_is_found_at_the_exact_row(backend: Backend) {
-    let cases: [(&str, fn(&Entry) -> Vec<String>, i64, Defect); 5] = [
+    let cases: [(&str, Tamper, i64, Defect); 5] = [
         (
             "detail altered",
             |_| vec!["UPDATE audit_log SET detail = '{\"i\":999}' WHERE seq = 17".into()],

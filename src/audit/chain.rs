@@ -165,15 +165,17 @@ mod tests {
     #[test]
     fn every_field_is_covered() {
         let base = chain(1).remove(0);
-        let variants: Vec<Box<dyn Fn(&mut Entry)>> = vec![
-            Box::new(|e| e.at += 1),
-            Box::new(|e| e.actor.push('x')),
-            Box::new(|e| e.action.push('x')),
-            Box::new(|e| e.object_type = Some(String::new())),
-            Box::new(|e| e.object_id = Some("o".into())),
-            Box::new(|e| e.unit_id = None),
-            Box::new(|e| e.ip = Some("10.0.0.1".into())),
-            Box::new(|e| e.detail = "{ }".into()),
+        let variants: [fn(&mut Entry); 10] = [
+            |e| e.seq += 1,
+            |e| e.prev_hash = "1".repeat(64),
+            |e| e.at += 1,
+            |e| e.actor.push('x'),
+            |e| e.action.push('x'),
+            |e| e.object_type = Some(String::new()),
+            |e| e.object_id = Some("o".into()),
+            |e| e.unit_id = None,
+            |e| e.ip = Some("10.0.0.1".into()),
+            |e| e.detail = "{ }".into(),
         ];
         for change in variants {
             let mut e = base.clone();
