@@ -190,6 +190,9 @@ on_both_backends!(cli_exits_0_when_intact_and_1_naming_the_seq, super::cli_verif
 
 #[test]
 fn cli_help_explains_audit_verify() {
+    let out = Command::new(support::xacthuc_bin()).arg("--help").output().expect("help");
+    let top = String::from_utf8_lossy(&out.stdout);
+    assert!(top.lines().any(|l| l.trim_start().starts_with("audit ")), "--help lists audit: {top}");
     let out = Command::new(support::xacthuc_bin()).args(["audit", "verify", "--help"]).output().expect("help");
     let help = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0));
