@@ -349,6 +349,30 @@ async fn logins_consents_revocations(backend: Backend) {
 }
 on_both_backends!(logins_consents_and_revocations_are_recorded, super::logins_consents_revocations);
 
+/// With the audit log unwritable, a login still succeeds and the failed write is counted.
+async fn login_survives_audit_failure(backend: Backend) {
+    let Some(op) = TestOp::start(backend).await else { return };
+    let rp = Rp::new("firstparty");
+    // Trusted: no consent page, whose record (with its audit entry) would rightly fail.
+    rp.register(&op, &xacthuc::oidc::clients::Client { trusted: true, ..rp.client() }).await;
+    sql(&op.state.db, "DROP TABLE audit_log").await;
+    let ngoc = EidLogin::Form { login: "001188271828", passcode: "271828" };
+    let end = Browser::new().journey(&rp.auth_url(&op, &[]), &rp.redirect, ngoc, ConsentChoice::Allow).await;
+    assert!(!end.code().is_empty(), "the login went through");
+    let series = r#"audit_write_failures_total{action="login.succeeded"}"#;
+    let start = Instant::now();
+    loop {
+        let metrics = support::op::http().get(op.url("/metrics")).send().await.expect("metrics");
+        if metrics.text().await.expect("metrics text").contains(series) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{series} is not counted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    op.stop().await;
+}
+on_both_backends!(login_proceeds_when_the_audit_log_fails, super::login_survives_audit_failure);
+
 /// An entry written in the caller's transaction exists only if it commits.
 async fn transactional(backend: Backend) {
     let Some(t) = TestDb::new(backend).await else { return };
