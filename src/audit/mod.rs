@@ -274,7 +274,7 @@ impl Audit {
         let action = e.action;
         let result = async {
             let mut tx = store::begin(&self.db).await?;
-            store::append(&mut tx, self.db.dialect(), &e, crate::clock::unix_now()).await?;
+            store::append(&mut tx, self.db.dialect(), &e).await?;
             tx.commit().await?;
             Ok(())
         }
@@ -295,7 +295,7 @@ impl Audit {
     /// only if the transaction commits. Call it last, just before committing: from here on,
     /// every other audit writer waits for this transaction.
     pub async fn record_in(&self, tx: &mut sqlx::AnyConnection, e: Event) -> Result<(), DbError> {
-        let result = store::append(tx, self.db.dialect(), &e, crate::clock::unix_now()).await.map(|_| ());
+        let result = store::append(tx, self.db.dialect(), &e).await.map(|_| ());
         if let Err(err) = &result {
             write_failed(e.action, err);
         }

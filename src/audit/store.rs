@@ -29,8 +29,9 @@ pub(super) async fn begin(db: &Db) -> Result<Transaction<'static, Any>, DbError>
     })
 }
 
-/// Appends `e` as the next entry, inside a transaction from [`begin`].
-pub(super) async fn append(conn: &mut AnyConnection, dialect: Dialect, e: &Event, at: i64) -> Result<Entry, DbError> {
+/// Appends `e` as the next entry, inside a transaction from [`begin`]. Its time is read once
+/// the head is held, so on one clock `at` never decreases as `seq` grows.
+pub(super) async fn append(conn: &mut AnyConnection, dialect: Dialect, e: &Event) -> Result<Entry, DbError> {
     let head = match dialect {
         Dialect::Sqlite => HEAD,
         Dialect::Postgres => HEAD_LOCKED,
@@ -40,7 +41,7 @@ pub(super) async fn append(conn: &mut AnyConnection, dialect: Dialect, e: &Event
     let (object_type, object_id) = e.object.clone().unzip();
     let mut entry = Entry {
         seq: last_seq + 1,
-        at,
+        at: crate::clock::unix_now(),
         actor: e.actor.to_string(),
         action: e.action.as_str().to_owned(),
         object_type,
