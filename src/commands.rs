@@ -1,4 +1,4 @@
-//! Operator commands that touch the database and exit: migrate, clients, keys. In dev mode's
+//! Operator commands that touch the database and exit: migrate, clients, keys, audit. In dev mode's
 //! layout (no DATABASE_URL) they act on the embedded database, like `cargo run` does.
 
 use std::path::PathBuf;
@@ -212,7 +212,11 @@ pub async fn list_keys(mut config: Config) -> Result<(), Failure> {
 
 /// `audit verify`: exit 0 when the chain is intact, 1 naming the first broken entry.
 pub async fn audit_verify(mut config: Config) -> Result<(), Failure> {
+    use std::io::IsTerminal;
     let db = open_db(&mut config).await?;
+    // A bar on a terminal; elsewhere (a scheduled job's log) a line now and then.
+    let terminal = std::io::stderr().is_terminal();
+    let mut next_line = 100_000;
     let bar = indicatif::ProgressBar::new(0).with_message("audit entries checked");
     bar.set_style(
         indicatif::ProgressStyle::with_template("{msg}: {pos}/{len} ({percent}%, {eta} left)")
@@ -220,8 +224,13 @@ pub async fn audit_verify(mut config: Config) -> Result<(), Failure> {
     );
     let report = crate::audit::Audit::new(db)
         .verify_with_progress(|checked, total| {
-            bar.set_length(total);
-            bar.set_position(checked);
+            if terminal {
+                bar.set_length(total);
+                bar.set_position(checked);
+            } else if checked >= next_line {
+                eprintln!("audit verify: {checked} of {total} entries checked");
+                next_line = checked + 100_000;
+            }
         })
         .await
         .map_err(runtime)?;
