@@ -188,6 +188,64 @@ async fn cli_verify(backend: Backend) {
 }
 on_both_backends!(cli_exits_0_when_intact_and_1_naming_the_seq, super::cli_verify);
 
+/// Writes a valid chain of `n` entries straight into the tables, many rows per statement: the
+/// quick way to a long log.
+async fn bulk_chain(db: &Db, n: i64) {
+    let mut tx = db.pool().begin().await.expect("begin");
+    let mut prev = xacthuc::audit::GENESIS.to_owned();
+    let mut seq = 1;
+    while seq <= n {
+        let rows: Vec<Entry> = (seq..=n.min(seq + 499))
+            .map(|s| {
+                let mut e = Entry {
+                    seq: s,
+                    at: 1_800_000_000,
+                    actor: "system".into(),
+                    action: "login.failed".into(),
+                    object_type: None,
+                    object_id: None,
+                    unit_id: None,
+                    ip: None,
+                    detail: "{}".into(),
+                    prev_hash: prev.clone(),
+                    hash: String::new(),
+                };
+                e.hash = xacthuc::audit::entry_hash(&e);
+                prev.clone_from(&e.hash);
+                e
+            })
+            .collect();
+        let values: Vec<String> = rows
+            .iter()
+            .map(|e| {
+                format!("({}, {}, 'system', 'login.failed', '{{}}', '{}', '{}')", e.seq, e.at, e.prev_hash, e.hash)
+            })
+            .collect();
+        let insert = format!(
+            "INSERT INTO audit_log (seq, at, actor, action, detail, prev_hash, hash) VALUES {}",
+            values.join(", ")
+        );
+        sqlx::query(sqlx::AssertSqlSafe(insert)).execute(&mut *tx).await.expect("bulk insert");
+        seq += 500;
+    }
+    let head = format!("UPDATE audit_head SET seq = {n}, hash = '{prev}' WHERE id = 1");
+    sqlx::query(sqlx::AssertSqlSafe(head)).execute(&mut *tx).await.expect("head");
+    tx.commit().await.expect("commit");
+}
+
+/// A long log: the command reports progress on the way (as lines, stderr not being a terminal).
+async fn cli_progress(backend: Backend) {
+    let Some(t) = TestDb::new(backend).await else { return };
+    bulk_chain(t.db(), 101_000).await;
+    let out = verify_cli(&t.url());
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("101000 entries"), "{stdout}");
+    assert!(stderr.contains("100000 of 101000 entries checked"), "{stderr}");
+    t.drop_db().await;
+}
+on_both_backends!(cli_shows_progress_on_a_long_log, super::cli_progress);
+
 #[test]
 fn cli_help_explains_audit_verify() {
     let out = Command::new(support::xacthuc_bin()).arg("--help").output().expect("help");
