@@ -19,6 +19,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+use crate::audit::{Audit, LoginAudit};
 use crate::citizens::routes::CitizenLogin;
 use crate::citizens::upstream::ClientAuthConfig;
 use crate::citizens::{self, PopulationClient, PopulationConfig, Upstream, UpstreamConfig};
@@ -45,6 +46,8 @@ pub struct AppState {
     pub kv: Kv,
     pub metrics: PrometheusHandle,
     pub oidc: Provider,
+    /// The audit log.
+    pub audit: Audit,
     /// Citizen login through the national e-ID, when the national systems are configured.
     pub citizens: Option<CitizenLogin>,
     /// Routes of login methods added by the embedding program (tests).
@@ -97,7 +100,9 @@ impl AppState {
             None => Kv::memory(),
         };
         let with_citizens = citizens_configured(&config);
-        let extensions = Extensions::register(&db, with_citizens, plugins.iter().map(|p| p.method.clone()));
+        let audit = Audit::new(db.clone());
+        let mut extensions = Extensions::register(&db, with_citizens, plugins.iter().map(|p| p.method.clone()));
+        extensions.methods.observe(Arc::new(LoginAudit::new(audit.clone())));
         let oidc = build_provider(&config, mode, db.clone(), kv.clone(), extensions).await?;
         let citizens = if with_citizens { build_citizen_login(&config, &oidc)? } else { None };
         let extra_routes = plugins.iter().fold(Router::new(), |r, p| r.merge((p.routes)(oidc.clone())));
@@ -108,6 +113,7 @@ impl AppState {
             kv,
             metrics: observability::metrics_handle(),
             oidc,
+            audit,
             citizens,
             extra_routes,
         })

@@ -63,6 +63,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Validate the configuration for a mode and print the effective non-secret settings.
     CheckConfig {
         /// The mode whose rules apply.
@@ -97,6 +100,19 @@ pub enum KeysCommand {
     },
     /// Show the key ring: kid, algorithm, state.
     List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Prove the audit log of DATABASE_URL unaltered: walk the hash chain from the first entry
+    /// to the recorded head, checking every entry's hash, its link to the one before and that
+    /// no seq is missing. Shows progress on a terminal for long logs. Exit 0 when intact; 1 when
+    /// broken, naming the first broken entry's seq and why, or when the database fails.
+    #[command(
+        after_help = "Exit codes: 0 intact; 1 broken (the first broken seq is named) or a database error; 2 bad \
+configuration."
+    )]
+    Verify,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -157,6 +173,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             crate::commands::rotate_keys(config, max_token_lifetime).await
         }
         Command::Keys(KeysCommand::List) => crate::commands::list_keys(config).await,
+        Command::Audit(AuditCommand::Verify) => crate::commands::audit_verify(config).await,
         Command::CheckConfig { mode } => {
             let mode = match mode {
                 CheckMode::Dev => Mode::Dev,

@@ -1,11 +1,14 @@
 //! Consent records (Decree 13/2023: specific, informed, recorded; the citizen can see and
-//! withdraw them). Withdrawal keeps the record, marked revoked.
+//! withdraw them). Withdrawal keeps the record, marked revoked. Granting and withdrawing are
+//! each written with their audit entry in one transaction.
 
 use serde::Serialize;
+use serde_json::json;
 use sqlx::Row;
 
 use super::claims::Scopes;
 use super::clients::Client;
+use crate::audit::{Action, Actor, Audit, Event};
 use crate::store::{Db, DbError};
 
 /// Whether an authorization for these scopes rests on a recorded consent: trusted first-party
@@ -33,6 +36,9 @@ impl Db {
         claims: &[String],
         now: i64,
     ) -> Result<(), DbError> {
+        // The consent and its audit entry are one unit: no consent without its trace.
+        let audit = Audit::new(self.clone());
+        let mut tx = audit.begin().await?;
         sqlx::query("INSERT INTO consents (id, account_id, client_id, scopes, claims, granted_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(uuid::Uuid::now_v7().to_string())
             .bind(account_id)
@@ -40,8 +46,14 @@ impl Db {
             .bind(scopes.join(" "))
             .bind(claims.join(" "))
             .bind(now)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        let event = Event::new(Action::ConsentGranted)
+            .actor(Actor::Account(account_id.to_owned()))
+            .object("client", client_id)
+            .detail(json!({ "scopes": scopes, "claims": claims }));
+        audit.record_in(&mut tx, event).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -78,11 +90,13 @@ impl Db {
     /// Withdraws a consent and stops the data flowing: the client's grants for this account
     /// (refresh tokens, live access tokens at userinfo/introspection) are revoked with it.
     pub async fn revoke_consent(&self, account_id: &str, consent_id: &str, now: i64) -> Result<bool, DbError> {
+        let audit = Audit::new(self.clone());
+        let mut tx = audit.begin().await?;
         let row =
             sqlx::query("SELECT client_id FROM consents WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL")
                 .bind(consent_id)
                 .bind(account_id)
-                .fetch_optional(self.pool())
+                .fetch_optional(&mut *tx)
                 .await?;
         let Some(row) = row else { return Ok(false) };
         let client_id: String = row.try_get(0)?;
@@ -90,8 +104,14 @@ impl Db {
             "UPDATE consents SET revoked_at = $1 WHERE account_id = $2 AND client_id = $3 AND revoked_at IS NULL",
             "UPDATE grants SET revoked_at = $1 WHERE account_id = $2 AND client_id = $3 AND revoked_at IS NULL",
         ] {
-            sqlx::query(sql).bind(now).bind(account_id).bind(&client_id).execute(self.pool()).await?;
+            sqlx::query(sql).bind(now).bind(account_id).bind(&client_id).execute(&mut *tx).await?;
         }
+        let event = Event::new(Action::ConsentWithdrawn)
+            .actor(Actor::Account(account_id.to_owned()))
+            .object("client", &client_id)
+            .detail(json!({ "consent_id": consent_id }));
+        audit.record_in(&mut tx, event).await?;
+        tx.commit().await?;
         Ok(true)
     }
 }

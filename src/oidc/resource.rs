@@ -10,6 +10,7 @@ use super::client_auth;
 use super::error::{ErrorCode, OAuthError};
 use super::provider::Provider;
 use super::request::Params;
+use crate::audit::{Action, Actor, Audit, Event};
 use crate::clock::unix_now;
 use crate::crypto::sha256_hex;
 use crate::tokens::validate_standard_claims;
@@ -122,6 +123,10 @@ pub async fn revoke(p: &Provider, headers: &HeaderMap, form: &Params) -> Result<
         && g.client_id == caller.client_id
     {
         p.db.revoke_grant(&g.id, unix_now()).await?;
+        // The revocation stands either way; a failed audit write is logged and counted there.
+        let event =
+            Event::new(Action::TokenRevoked).actor(Actor::Client(caller.client_id.clone())).object("grant", &g.id);
+        let _ = Audit::new(p.db.clone()).record(event).await;
     }
     Ok(())
 }

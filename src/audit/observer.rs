@@ -1,0 +1,61 @@
+//! Every login's outcome into the audit log. Observers are called synchronously on the login's
+//! path, so the write is spawned: a slow or failing audit log never holds a login up. A failed
+//! write is logged and counted by `Audit::record` (`audit_write_failures_total`).
+
+use serde_json::json;
+
+use super::{Action, Actor, Audit, Event};
+use crate::oidc::login::{Authenticated, LoginObserver};
+
+pub struct LoginAudit {
+    audit: Audit,
+}
+
+impl LoginAudit {
+    pub fn new(audit: Audit) -> Self {
+        Self { audit }
+    }
+
+    fn spawn(&self, e: Event) {
+        let action = e.action();
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                let audit = self.audit.clone();
+                rt.spawn(async move {
+                    // Already logged and counted by `record`; the login has moved on.
+                    let _ = audit.record(e).await;
+                });
+            }
+            Err(_) => super::write_failed(
+                action,
+                &crate::store::DbError::Unavailable("no async runtime to write the audit entry".into()),
+            ),
+        }
+    }
+}
+
+impl LoginObserver for LoginAudit {
+    fn succeeded(&self, who: &Authenticated, client_id: &str) {
+        self.spawn(
+            Event::new(Action::LoginSucceeded)
+                .actor(Actor::Account(who.account_id.clone()))
+                .object("account", &who.account_id)
+                .detail(json!({
+                    "method": who.method,
+                    "client_id": client_id,
+                    "outcome": "success",
+                    "account_id": who.account_id,
+                    "acr": who.acr,
+                    "amr": who.amr,
+                })),
+        );
+    }
+
+    fn failed(&self, method: &str, client_id: &str, outcome: &str) {
+        self.spawn(Event::new(Action::LoginFailed).actor(Actor::Anonymous).detail(json!({
+            "method": method,
+            "client_id": client_id,
+            "outcome": outcome,
+        })));
+    }
+}
