@@ -367,6 +367,7 @@ async fn logins_consents_revocations(backend: Backend) {
     let ok = wait_for(audit, "login.succeeded").await;
     let account = ok[0].object_id.clone().expect("the account is the object");
     assert_eq!(ok[0].actor, format!("account:{account}"));
+    assert_eq!(ok[0].ip.as_deref(), Some("127.0.0.1"), "from where the login came");
     let d = ok[0].detail_json();
     assert_eq!(
         (d["method"].as_str(), d["client_id"].as_str(), d["outcome"].as_str()),

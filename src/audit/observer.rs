@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::{Action, Actor, Audit, Event};
-use crate::oidc::login::{Authenticated, LoginObserver};
+use crate::oidc::login::{Attempt, Authenticated, LoginObserver};
 
 pub struct LoginAudit {
     audit: Audit,
@@ -16,7 +16,10 @@ impl LoginAudit {
         Self { audit }
     }
 
-    fn spawn(&self, e: Event) {
+    fn spawn(&self, mut e: Event, attempt: Attempt<'_>) {
+        if let Some(ip) = attempt.ip {
+            e = e.ip(ip);
+        }
         let action = e.action();
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
@@ -35,27 +38,31 @@ impl LoginAudit {
 }
 
 impl LoginObserver for LoginAudit {
-    fn succeeded(&self, who: &Authenticated, client_id: &str) {
+    fn succeeded(&self, who: &Authenticated, attempt: Attempt<'_>) {
         self.spawn(
             Event::new(Action::LoginSucceeded)
                 .actor(Actor::Account(who.account_id.clone()))
                 .object("account", &who.account_id)
                 .detail(json!({
                     "method": who.method,
-                    "client_id": client_id,
+                    "client_id": attempt.client_id,
                     "outcome": "success",
                     "account_id": who.account_id,
                     "acr": who.acr,
                     "amr": who.amr,
                 })),
+            attempt,
         );
     }
 
-    fn failed(&self, method: &str, client_id: &str, outcome: &str) {
-        self.spawn(Event::new(Action::LoginFailed).actor(Actor::Anonymous).detail(json!({
-            "method": method,
-            "client_id": client_id,
-            "outcome": outcome,
-        })));
+    fn failed(&self, method: &str, attempt: Attempt<'_>, outcome: &str) {
+        self.spawn(
+            Event::new(Action::LoginFailed).actor(Actor::Anonymous).detail(json!({
+                "method": method,
+                "client_id": attempt.client_id,
+                "outcome": outcome,
+            })),
+            attempt,
+        );
     }
 }

@@ -93,7 +93,7 @@ pub async fn authorize(
     {
         return error_to_client(p, &req, e);
     }
-    let tx = LoginTx::new(random_token(), req, requirement, now(), origin.browser.clone());
+    let tx = LoginTx::new(random_token(), req, requirement, now(), origin);
     match session {
         Some(s) if !needs_login(p, &tx, &s) => continue_with_session(p, &client, tx, s).await,
         _ if tx.request.prompt.none => {

@@ -66,10 +66,17 @@ impl Abort {
     }
 }
 
+/// Where a login attempt came from and for which service.
+#[derive(Clone, Copy, Debug)]
+pub struct Attempt<'a> {
+    pub client_id: &'a str,
+    pub ip: Option<std::net::IpAddr>,
+}
+
 /// Something that wants to hear about every login's outcome (the audit log).
 pub trait LoginObserver: Send + Sync {
-    fn succeeded(&self, who: &Authenticated, client_id: &str);
-    fn failed(&self, method: &str, client_id: &str, outcome: &str);
+    fn succeeded(&self, who: &Authenticated, attempt: Attempt<'_>);
+    fn failed(&self, method: &str, attempt: Attempt<'_>, outcome: &str);
 }
 
 /// The registered methods, in the order they are offered.
@@ -101,17 +108,17 @@ impl Registry {
         self.methods.iter().filter(move |m| m.can_meet(r))
     }
 
-    pub fn succeeded(&self, who: &Authenticated, client_id: &str) {
+    pub fn succeeded(&self, who: &Authenticated, attempt: Attempt<'_>) {
         metrics::counter!("logins_total", "method" => who.method, "outcome" => "success").increment(1);
         for o in &self.observers {
-            o.succeeded(who, client_id);
+            o.succeeded(who, attempt);
         }
     }
 
-    pub fn failed(&self, method: &'static str, client_id: &str, outcome: &'static str) {
+    pub fn failed(&self, method: &'static str, attempt: Attempt<'_>, outcome: &'static str) {
         metrics::counter!("logins_total", "method" => method, "outcome" => outcome).increment(1);
         for o in &self.observers {
-            o.failed(method, client_id, outcome);
+            o.failed(method, attempt, outcome);
         }
     }
 }

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::acr::Requirement;
+use super::login::Attempt;
 use super::provider::Provider;
 use super::request::AuthRequest;
 use crate::store::KvError;
@@ -24,6 +25,9 @@ pub struct LoginTx {
     pub started_at: i64,
     /// SHA-256 of the browser cookie of the browser that started it (login CSRF binding).
     pub browser: String,
+    /// The address the login came from, for the audit log.
+    #[serde(default)]
+    pub ip: Option<IpAddr>,
     /// The state of the method the user chose.
     #[serde(default)]
     method: Option<MethodState>,
@@ -68,8 +72,22 @@ impl From<KvError> for TxError {
 }
 
 impl LoginTx {
-    pub fn new(id: String, request: AuthRequest, requirement: Requirement, started_at: i64, browser: String) -> Self {
-        Self { id, request, requirement, started_at, browser, method: None, session: None }
+    pub fn new(id: String, request: AuthRequest, requirement: Requirement, started_at: i64, origin: &Origin) -> Self {
+        Self {
+            id,
+            request,
+            requirement,
+            started_at,
+            browser: origin.browser.clone(),
+            ip: origin.ip,
+            method: None,
+            session: None,
+        }
+    }
+
+    /// Who is told about this login's outcome sees this.
+    pub fn attempt(&self) -> Attempt<'_> {
+        Attempt { client_id: &self.request.client_id, ip: self.ip }
     }
 
     /// The state `method` saved, if this transaction is in that method.

@@ -16,7 +16,7 @@ use super::render_next;
 use crate::crypto::{random_token, sha256_hex};
 use crate::oidc::error::OAuthError;
 use crate::oidc::flow;
-use crate::oidc::login::{Abort, Authenticated};
+use crate::oidc::login::{Abort, Attempt, Authenticated};
 use crate::oidc::provider::Provider;
 use crate::oidc::session::{self, Session};
 use crate::oidc::texts;
@@ -141,12 +141,13 @@ pub async fn save(p: &Provider, tx: &LoginTx, lang: Lang) -> Result<(), PageErro
 /// the session, asks for consent or sends the code, and tells the observers.
 pub async fn finish(p: &Provider, headers: &HeaderMap, tx: LoginTx, who: Authenticated) -> Response {
     let lang = language(&tx, headers);
-    let client_id = tx.request.client_id.clone();
+    let (client_id, ip) = (tx.request.client_id.clone(), tx.ip);
     let old = session::from_headers(p, headers).await.ok().flatten();
     let (next, new_session) = flow::complete_login(p, tx, &who, old).await;
+    let attempt = Attempt { client_id: &client_id, ip };
     match &new_session {
-        Some(_) => p.methods.succeeded(&who, &client_id),
-        None => p.methods.failed(who.method, &client_id, "refused"),
+        Some(_) => p.methods.succeeded(&who, attempt),
+        None => p.methods.failed(who.method, attempt, "refused"),
     }
     let mut r = render_next(lang, next);
     if let Some(value) = new_session.and_then(|s| s.cookie_value()) {
@@ -157,7 +158,7 @@ pub async fn finish(p: &Provider, headers: &HeaderMap, tx: LoginTx, who: Authent
 
 /// A method failed; the transaction stays so the user may retry or go back (abort).
 pub fn failed(p: &Provider, tx: &LoginTx, method: &'static str, why: Abort) {
-    p.methods.failed(method, &tx.request.client_id, why.as_str());
+    p.methods.failed(method, tx.attempt(), why.as_str());
 }
 
 #[derive(Deserialize)]
