@@ -63,6 +63,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Officers in bulk: CSV import and export, moves, suspensions, reset links.
+    #[command(subcommand)]
+    Officers(crate::officers_cli::OfficersCommand),
     /// Validate the configuration for a mode and print the effective non-secret settings.
     CheckConfig {
         /// The mode whose rules apply.
@@ -157,6 +160,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             crate::commands::rotate_keys(config, max_token_lifetime).await
         }
         Command::Keys(KeysCommand::List) => crate::commands::list_keys(config).await,
+        Command::Officers(c) => crate::officers_cli::run(config, c).await,
         Command::CheckConfig { mode } => {
             let mode = match mode {
                 CheckMode::Dev => Mode::Dev,
