@@ -198,7 +198,10 @@ fn write_links(out: &mut File, issuer: &str, links: &[(String, String)]) -> std:
 /// Says where the links are; an empty links file is removed.
 fn finish_links(path: &Path, count: usize, written: std::io::Result<()>) -> Result<(), Failure> {
     if let Err(e) = written {
-        return Err(runtime(format!("{}: {e}; the links are lost, issue them again with `officers reset`", path.display())));
+        return Err(runtime(format!(
+            "{}: {e}; the links are lost, issue them again with `officers reset`",
+            path.display()
+        )));
     }
     if count == 0 {
         let _ = std::fs::remove_file(path);

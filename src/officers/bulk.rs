@@ -150,11 +150,8 @@ pub async fn move_officers(
     if !errors.is_empty() {
         return Ok(BulkReport { errors, ..Default::default() });
     }
-    let moves: Vec<(&str, Option<&str>)> = officers
-        .iter()
-        .filter(|o| o.unit_id != target.id)
-        .map(|o| (o.id.as_str(), o.position.as_deref()))
-        .collect();
+    let moves: Vec<(&str, Option<&str>)> =
+        officers.iter().filter(|o| o.unit_id != target.id).map(|o| (o.id.as_str(), o.position.as_deref())).collect();
     let mut tx = db.pool().begin().await?;
     move_in(&mut tx, &moves, &target.id, now).await?;
     tx.commit().await?;

@@ -11,8 +11,7 @@ use crate::store::Db;
 
 /// Every officer of `within`'s subtree, by username, with their roles at every relying party.
 pub async fn export_csv(db: &Db, within: &Unit) -> Result<Vec<u8>, DirectoryError> {
-    let codes: HashMap<String, String> =
-        db.subtree(within, true).await?.into_iter().map(|u| (u.id, u.code)).collect();
+    let codes: HashMap<String, String> = db.subtree(within, true).await?.into_iter().map(|u| (u.id, u.code)).collect();
     let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let csv_err = |e: csv::Error| DirectoryError::invalid("export", e.to_string());
     out.write_record(COLUMNS).map_err(csv_err)?;

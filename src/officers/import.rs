@@ -15,7 +15,8 @@ use super::{DirectoryError, NewOfficer, Officer, Unit};
 use crate::store::Db;
 
 /// The columns of an import (and export) file, in the order an export writes them.
-pub const COLUMNS: [&str; 8] = ["username", "full_name", "personal_id", "email", "phone", "unit_code", "position", "roles"];
+pub const COLUMNS: [&str; 8] =
+    ["username", "full_name", "personal_id", "email", "phone", "unit_code", "position", "roles"];
 
 /// A bound on one file: larger imports are split by the operator (memory stays bounded).
 pub const MAX_ROWS: usize = 100_000;
@@ -78,8 +79,7 @@ pub fn parse_roles(s: &str) -> Result<RolesByClient, String> {
 
 /// The inverse of [`parse_roles`], sorted, so an export is stable.
 pub fn format_roles(roles: &RolesByClient) -> String {
-    let items: Vec<String> =
-        roles.iter().flat_map(|(c, rs)| rs.iter().map(move |r| format!("{c}:{r}"))).collect();
+    let items: Vec<String> = roles.iter().flat_map(|(c, rs)| rs.iter().map(move |r| format!("{c}:{r}"))).collect();
     items.join(";")
 }
 
