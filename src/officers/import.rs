@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bulk::Scope;
 use super::directory::{RolesByClient, validate};
-use super::{DirectoryError, NewOfficer, Officer, Unit};
+use super::{DirectoryError, NewOfficer, Unit};
 use crate::store::Db;
 
 /// The columns of an import (and export) file, in the order an export writes them.
@@ -94,7 +94,14 @@ pub(crate) struct Valid {
 /// What a valid row does.
 pub(crate) enum Plan {
     Create(Valid),
-    Update { row: Valid, existing: Officer, moved: bool, renamed: bool, clients: Vec<String> },
+    /// `id`: the existing officer's.
+    Update {
+        row: Valid,
+        id: String,
+        moved: bool,
+        renamed: bool,
+        clients: Vec<String>,
+    },
 }
 
 fn err(errors: &mut Vec<RowError>, row: usize, field: &str, message: impl Into<String>) {
@@ -272,7 +279,7 @@ async fn plan(
         let renamed = o.full_name != n.full_name;
         let details = o.personal_id != n.personal_id || o.email != n.email || o.phone != n.phone;
         if moved || renamed || details || !clients.is_empty() {
-            plans.push(Plan::Update { row, existing: o.clone(), moved, renamed, clients });
+            plans.push(Plan::Update { row, id: o.id.clone(), moved, renamed, clients });
         } else {
             unchanged += 1;
         }

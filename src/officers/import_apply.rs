@@ -45,7 +45,7 @@ pub(crate) async fn apply(db: &Db, batch: &[Plan], now: i64) -> Result<Vec<(Stri
     }
     let mut moves: HashMap<&str, Vec<(&str, Option<&str>)>> = HashMap::new();
     for p in batch {
-        let Plan::Update { row, existing, moved, renamed, clients } = p else { continue };
+        let Plan::Update { row, id, moved, renamed, clients } = p else { continue };
         let o = &row.officer;
         sqlx::query(
             "UPDATE officers SET full_name = $1, personal_id = $2, email = $3, phone = $4, updated_at = $5 WHERE id = $6",
@@ -55,7 +55,7 @@ pub(crate) async fn apply(db: &Db, batch: &[Plan], now: i64) -> Result<Vec<(Stri
         .bind(&o.email)
         .bind(&o.phone)
         .bind(now)
-        .bind(&existing.id)
+        .bind(id)
         .execute(&mut *tx)
         .await
         .map_err(conflict)?;
@@ -63,21 +63,21 @@ pub(crate) async fn apply(db: &Db, batch: &[Plan], now: i64) -> Result<Vec<(Stri
             sqlx::query("UPDATE accounts SET profile = $1, updated_at = $2 WHERE id = $3")
                 .bind(profile(&o.full_name))
                 .bind(now)
-                .bind(&existing.id)
+                .bind(id)
                 .execute(&mut *tx)
                 .await?;
         }
         if *moved {
-            moves.entry(row.unit_id.as_str()).or_default().push((existing.id.as_str(), o.position.as_deref()));
+            moves.entry(row.unit_id.as_str()).or_default().push((id.as_str(), o.position.as_deref()));
         }
         for client in clients {
             sqlx::query("DELETE FROM officer_roles WHERE officer_id = $1 AND client_id = $2")
-                .bind(&existing.id)
+                .bind(id)
                 .bind(client)
                 .execute(&mut *tx)
                 .await?;
             let rs = row.roles.get(client).into_iter().flatten();
-            roles.extend(rs.map(|r| (existing.id.as_str(), client.as_str(), r.as_str())));
+            roles.extend(rs.map(|r| (id.as_str(), client.as_str(), r.as_str())));
         }
     }
     for (unit_id, list) in &moves {
