@@ -3,6 +3,8 @@
 //! export round trips, unit-administrator scope, bulk moves/suspensions/resets, and the
 //! `xacthuc officers` commands with their exit codes.
 
+#[path = "../examples/import_bench/generate.rs"]
+mod generate;
 mod support;
 
 use std::process::Command;
@@ -394,6 +396,26 @@ async fn the_cli_imports_with_exit_codes_and_a_links_file() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("nobody: no such officer"));
         let out = xacthuc(&url, &["officers", "import", "--help"]);
         assert!(String::from_utf8_lossy(&out.stdout).contains("--links-out"));
+    })
+    .await;
+}
+
+/// The bar, checked on every run (a debug build takes a few seconds per backend).
+#[tokio::test]
+async fn ten_thousand_officers_import_in_under_a_minute() {
+    let file = generate::officers_csv(10_000, 100, 7);
+    with_db("10,000 officers", async |db, _| {
+        for u in generate::units(100) {
+            db.create_unit(&u, 1).await.unwrap();
+        }
+        let start = std::time::Instant::now();
+        let r = import(&db, &file, false, false, 10).await;
+        let took = start.elapsed();
+        assert!(r.applied && r.errors.is_empty(), "{:?}", r.errors.first());
+        assert_eq!((r.created, r.setup_links.len()), (10_000, 10_000));
+        assert!(took < std::time::Duration::from_secs(60), "took {took:?}");
+        let again = import(&db, &file, false, false, 20).await;
+        assert_eq!(again.unchanged, 10_000);
     })
     .await;
 }
