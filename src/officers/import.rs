@@ -167,7 +167,7 @@ fn read(csv: &[u8], errors: &mut Vec<RowError>) -> Option<Vec<Raw>> {
         let line = record.position().map(|p| p.line() as usize).unwrap_or(line);
         if rows.len() == MAX_ROWS {
             err(errors, line, "row", format!("more than {MAX_ROWS} rows: split the file"));
-            return Some(rows);
+            return None;
         }
         if record.len() != names.len() {
             err(errors, line, "row", format!("{} fields, the header has {}", record.len(), names.len()));
