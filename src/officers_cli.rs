@@ -17,7 +17,9 @@ use crate::officers::{OfficerStatus, export};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum OfficersCommand {
-    /// Import officers from a CSV file (UTF-8, a byte-order mark is accepted) with the header
+    /// Import officers from a CSV file, with a progress bar.
+    ///
+    /// The file is UTF-8 (a byte-order mark is accepted) with the header
     /// `username,full_name,personal_id,email,phone,unit_code,position,roles`; roles are
     /// `client:role;client:role`. Every row is validated first and every error printed as
     /// `row N, FIELD: message` (the header is row 1); nothing is applied unless every row is
@@ -51,16 +53,19 @@ pub enum OfficersCommand {
         /// The target unit's code.
         #[arg(long)]
         unit: String,
+        /// The officers' usernames.
         #[arg(required = true)]
         usernames: Vec<String>,
     },
     /// Suspend officers (they can no longer log in). All or nothing.
     Suspend {
+        /// The officers' usernames.
         #[arg(required = true)]
         usernames: Vec<String>,
     },
     /// Reactivate suspended or disabled officers. All or nothing.
     Activate {
+        /// The officers' usernames.
         #[arg(required = true)]
         usernames: Vec<String>,
     },
@@ -69,6 +74,7 @@ pub enum OfficersCommand {
         /// Where to write the links as CSV `username,setup_url` (created, mode 0600).
         #[arg(long, value_name = "FILE")]
         links_out: PathBuf,
+        /// The officers' usernames.
         #[arg(required = true)]
         usernames: Vec<String>,
     },
