@@ -184,6 +184,8 @@ async fn reimporting_changes_nothing_and_changes_are_moves() {
         let (token_owner, purpose) =
             db.peek_setup_link(&first.setup_links[0].1, 11).await.unwrap().expect("a live set-up link");
         assert_eq!((token_owner, purpose), (an.id.clone(), SetupPurpose::Initial));
+        let json = serde_json::to_string(&first).unwrap();
+        assert!(!json.contains(&first.setup_links[0].1), "links never reach a serialized report: {json}");
         let again = import(&db, &file, false, false, 20).await;
         assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 3));
         assert!(again.applied && again.setup_links.is_empty(), "no new links");

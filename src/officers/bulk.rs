@@ -55,13 +55,13 @@ impl Scope {
 }
 
 /// One name a bulk operation could not act on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ItemError {
     pub username: String,
     pub message: String,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct BulkReport {
     /// Whether the change was made (false when any name had an error).
     pub applied: bool,
@@ -70,6 +70,7 @@ pub struct BulkReport {
     pub errors: Vec<ItemError>,
     /// For resets: (username, token) of each link issued; the caller shows them once.
     #[serde(skip)]
+    #[schema(ignore)]
     pub setup_links: Vec<(String, String)>,
 }
 

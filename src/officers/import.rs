@@ -24,7 +24,7 @@ pub const MAX_ROWS: usize = 100_000;
 /// Rows applied per transaction.
 const BATCH: usize = 500;
 
-#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct ImportOptions {
     /// Apply the valid rows even if others have errors.
     pub partial: bool,
@@ -32,7 +32,7 @@ pub struct ImportOptions {
     pub dry_run: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RowError {
     /// The line in the file (the header is row 1).
     pub row: usize,
@@ -41,7 +41,7 @@ pub struct RowError {
     pub message: String,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     /// Data rows read.
     pub rows: usize,
@@ -54,6 +54,7 @@ pub struct ImportReport {
     pub applied: bool,
     /// (username, token) of each new officer's set-up link: shown once, never logged.
     #[serde(skip)]
+    #[schema(ignore)]
     pub setup_links: Vec<(String, String)>,
 }
 
