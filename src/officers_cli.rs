@@ -11,7 +11,7 @@ use crate::commands::open_db;
 use crate::config::Config;
 use crate::failure::{Failure, runtime};
 use crate::officers::bulk::{self, BulkReport};
-use crate::officers::import::{ImportOptions, import_csv};
+use crate::officers::import::{BATCH_FAILED, ImportOptions, import_csv};
 use crate::officers::setup::setup_path;
 use crate::officers::{OfficerStatus, export};
 
@@ -108,8 +108,8 @@ pub async fn run(mut config: Config, command: OfficersCommand) -> Result<(), Fai
         OfficersCommand::Suspend { usernames } => status(config, &usernames, OfficerStatus::Suspended).await,
         OfficersCommand::Activate { usernames } => status(config, &usernames, OfficerStatus::Active).await,
         OfficersCommand::Reset { links_out, usernames } => {
-            let mut out = links_file(&links_out)?;
             let db = open_db(&mut config).await?;
+            let mut out = links_file(&links_out)?;
             let r = bulk::reset(&db, &usernames, None, unix_now()).await.map_err(runtime)?;
             let written = write_links(&mut out, &config.issuer, &r.setup_links);
             finish_links(&links_out, r.setup_links.len(), written)?;
@@ -138,17 +138,19 @@ fn bulk_outcome(what: &str, r: &BulkReport) -> Result<(), Failure> {
 
 async fn import(mut config: Config, file: &Path, opts: ImportOptions, links_out: &Path) -> Result<(), Failure> {
     let csv = std::fs::read(file).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
+    let db = open_db(&mut config).await?;
     // Opened before anything changes: links that cannot be written would be lost.
     let mut out = if opts.dry_run { None } else { Some(links_file(links_out)?) };
-    let db = open_db(&mut config).await?;
     let bar = Progress::new();
     let report = import_csv(&db, &csv, &opts, None, unix_now(), &|done, total| bar.update(done, total)).await;
     bar.finish();
     let report = match report {
         Ok(r) => r,
         Err(e) => {
-            drop(out);
-            let _ = std::fs::remove_file(links_out);
+            // Only a file this run created, and still empty, is removed.
+            if out.take().is_some() {
+                let _ = std::fs::remove_file(links_out);
+            }
             return Err(runtime(e));
         }
     };
@@ -159,7 +161,10 @@ async fn import(mut config: Config, file: &Path, opts: ImportOptions, links_out:
         let written = write_links(out, &config.issuer, &report.setup_links);
         finish_links(links_out, report.setup_links.len(), written)?;
     }
-    let outcome = if report.applied {
+    let interrupted = report.errors.iter().any(|e| e.field == BATCH_FAILED);
+    let outcome = if interrupted {
+        "interrupted: partly applied"
+    } else if report.applied {
         "applied"
     } else if opts.dry_run {
         "dry run: nothing applied"
@@ -174,7 +179,7 @@ async fn import(mut config: Config, file: &Path, opts: ImportOptions, links_out:
         report.unchanged,
         report.errors.len()
     );
-    if report.applied || (opts.dry_run && report.errors.is_empty()) {
+    if (report.applied && !interrupted) || (opts.dry_run && report.errors.is_empty()) {
         Ok(())
     } else {
         Err(runtime(format!("import refused: {} row error(s)", report.errors.len())))

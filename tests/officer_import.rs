@@ -421,3 +421,31 @@ async fn ten_thousand_officers_import_in_under_a_minute() {
     })
     .await;
 }
+
+/// A batch failing after earlier ones were committed (here a trigger stands for a database
+/// failure or a concurrent writer) keeps the committed rows' set-up links and says where it
+/// stopped; re-importing finishes. SQLite only: the trigger is dialect-specific.
+#[tokio::test]
+async fn an_interrupted_import_keeps_its_links_and_a_reimport_finishes_it() {
+    let (db, _dir) = support::sqlite_db().await;
+    for u in generate::units(10) {
+        db.create_unit(&u, 1).await.unwrap();
+    }
+    let file = generate::officers_csv(600, 10, 3);
+    sqlx::query(
+        "CREATE TRIGGER boom BEFORE INSERT ON officers WHEN NEW.username LIKE '%.550' \
+         BEGIN SELECT RAISE(ABORT, 'boom'); END",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    let r = import(&db, &file, false, false, 10).await;
+    assert!(r.applied, "the first batch was applied");
+    assert_eq!(fields(&r), vec![(502, xacthuc::officers::import::BATCH_FAILED)], "{:?}", r.errors);
+    assert!(r.errors[0].message.contains("the 500 rows before were"), "{}", r.errors[0].message);
+    assert_eq!(r.setup_links.len(), 500, "the committed officers' links are not lost");
+    assert_eq!(count(&db).await, 500);
+    sqlx::query("DROP TRIGGER boom").execute(db.pool()).await.unwrap();
+    let r = import(&db, &file, false, false, 20).await;
+    assert_eq!((r.created, r.unchanged, r.errors.len()), (100, 500, 0));
+}

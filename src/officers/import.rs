@@ -24,6 +24,10 @@ pub const MAX_ROWS: usize = 100_000;
 /// Rows applied per transaction.
 const BATCH: usize = 500;
 
+/// The `field` of the error that says a batch failed while being applied (a database failure,
+/// or another writer taking a username meanwhile) after earlier batches were committed.
+pub const BATCH_FAILED: &str = "batch";
+
 #[derive(Clone, Copy, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct ImportOptions {
     /// Apply the valid rows even if others have errors.
@@ -51,6 +55,8 @@ pub struct ImportReport {
     pub updated: usize,
     pub unchanged: usize,
     pub errors: Vec<RowError>,
+    /// Whether rows were applied. With an error on field [`BATCH_FAILED`], only the rows
+    /// before it were.
     pub applied: bool,
     /// (username, token) of each new officer's set-up link: shown once, never logged.
     #[serde(skip)]
@@ -90,6 +96,14 @@ pub(crate) struct Valid {
     pub officer: NewOfficer,
     pub unit_id: String,
     pub roles: RolesByClient,
+}
+
+impl Plan {
+    fn line(&self) -> usize {
+        match self {
+            Plan::Create(v) | Plan::Update { row: v, .. } => v.line,
+        }
+    }
 }
 
 /// What a valid row does.
@@ -314,12 +328,25 @@ pub async fn import_csv(
     }
     progress(0, plans.len());
     let mut done = 0;
+    report.applied = true;
     for batch in plans.chunks(BATCH) {
-        let links = super::import_apply::apply(db, batch, now).await?;
-        report.setup_links.extend(links);
+        match super::import_apply::apply(db, batch, now).await {
+            Ok(links) => report.setup_links.extend(links),
+            Err(e) if done == 0 => return Err(e),
+            // Earlier batches are committed and their links issued: report them rather than
+            // lose the links. Re-importing the file finishes the job (rows already applied
+            // are unchanged).
+            Err(e) => {
+                let row = batch.first().map_or(0, |p| p.line());
+                let message = format!(
+                    "{e}; from this row on nothing was applied, the {done} rows before were: import the file again to finish"
+                );
+                report.errors.push(RowError { row, field: BATCH_FAILED.into(), message });
+                return Ok(report);
+            }
+        }
         done += batch.len();
         progress(done, plans.len());
     }
-    report.applied = true;
     Ok(report)
 }
