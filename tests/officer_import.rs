@@ -163,6 +163,10 @@ async fn headers_bom_and_encoding_are_checked() {
         assert_eq!(fields(&r), vec![(3, "row")], "{:?}", r.errors);
         assert!(!r.applied);
         assert!(import(&db, b"", false, false, 3).await.errors.len() >= COLUMNS_COUNT);
+        // Duplicates are found among invalid rows too: fixing one error does not reveal another.
+        let r = import(&db, &csv(&["an.x,An,,bad-email,,31.x1,,", " An.X ,An,,,,31.x1,,"]), true, false, 3).await;
+        assert_eq!(fields(&r), vec![(2, "email"), (2, "username"), (3, "username")], "{:?}", r.errors);
+        assert_eq!(r.created, 0, "neither twin is applied, even with partial");
     })
     .await;
 }

@@ -230,11 +230,12 @@ fn check(raw: Vec<Raw>, scope: &Scope, errors: &mut Vec<RowError>) -> Vec<Valid>
     out
 }
 
-/// The same value on several rows: an error on each of them, naming the others.
-fn duplicates(rows: &[Valid], key: impl Fn(&Valid) -> Option<&str>, field: &str, errors: &mut Vec<RowError>) {
-    let mut lines: HashMap<&str, Vec<usize>> = HashMap::new();
+/// The same value on several rows: an error on each of them, naming the others. Checked on
+/// every row, valid or not, so that fixing one error does not reveal another.
+fn duplicates(rows: &[Raw], key: impl Fn(&NewOfficer) -> Option<String>, field: &str, errors: &mut Vec<RowError>) {
+    let mut lines: HashMap<String, Vec<usize>> = HashMap::new();
     for r in rows {
-        if let Some(k) = key(r) {
+        if let Some(k) = key(&r.officer).filter(|k| !k.is_empty()) {
             lines.entry(k).or_default().push(r.line);
         }
     }
@@ -254,8 +255,6 @@ async fn plan(
     errors: &mut Vec<RowError>,
 ) -> Result<(Vec<Plan>, usize), DirectoryError> {
     let before = errors.len();
-    duplicates(&rows, |r| Some(r.officer.username.as_str()), "username", errors);
-    duplicates(&rows, |r| r.officer.personal_id.as_deref(), "personal_id", errors);
     let usernames: Vec<String> = rows.iter().map(|r| r.officer.username.clone()).collect();
     let existing = db.officers_by_usernames(&usernames).await?;
     let ids: Vec<String> = rows.iter().filter_map(|r| r.officer.personal_id.clone()).collect();
@@ -317,7 +316,16 @@ pub async fn import_csv(
     let Some(raw) = read(csv, &mut report.errors) else { return Ok(report) };
     report.rows = raw.len();
     let scope = Scope::load(db, within).await?;
-    let valid = check(raw, &scope, &mut report.errors);
+    let mut dups = Vec::new();
+    duplicates(&raw, |o| Some(o.username.trim().to_lowercase()), "username", &mut dups);
+    // Keyed as stored (parsed), so two spellings of one ID are caught here, not by the database.
+    let pid =
+        |p: &str| vn_identity::PersonalId::parse(p.trim()).map_or(p.trim().to_owned(), |id| id.as_str().to_owned());
+    duplicates(&raw, |o| o.personal_id.as_deref().map(pid), "personal_id", &mut dups);
+    let mut valid = check(raw, &scope, &mut report.errors);
+    let dup_rows: HashSet<usize> = dups.iter().map(|e| e.row).collect();
+    valid.retain(|v| !dup_rows.contains(&v.line));
+    report.errors.extend(dups);
     let (plans, unchanged) = plan(db, valid, &scope, &mut report.errors).await?;
     report.errors.sort_by_key(|e| e.row);
     report.unchanged = unchanged;
