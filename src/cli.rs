@@ -66,6 +66,9 @@ pub enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Officers in bulk: CSV import and export, moves, suspensions, reset links.
+    #[command(subcommand)]
+    Officers(crate::officers_cli::OfficersCommand),
     /// Validate the configuration for a mode and print the effective non-secret settings.
     CheckConfig {
         /// The mode whose rules apply.
@@ -174,6 +177,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Keys(KeysCommand::List) => crate::commands::list_keys(config).await,
         Command::Audit(AuditCommand::Verify) => crate::commands::audit_verify(config).await,
+        Command::Officers(c) => crate::officers_cli::run(config, c).await,
         Command::CheckConfig { mode } => {
             let mode = match mode {
                 CheckMode::Dev => Mode::Dev,

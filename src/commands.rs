@@ -16,7 +16,7 @@ use crate::store::Db;
 use crate::tokens::{KeyRing, KeyStore, MasterKey};
 
 /// The database named by the configuration, or the embedded one of dev mode.
-async fn open_db(config: &mut Config) -> Result<Db, Failure> {
+pub(crate) async fn open_db(config: &mut Config) -> Result<Db, Failure> {
     if config.database_url.is_none() {
         let path = config.data_dir.join("xacthuc.db");
         config.database_url = Some(SecretString::from(format!("sqlite://{}?mode=rwc", path.display())));

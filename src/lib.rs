@@ -22,6 +22,7 @@ pub mod dev_setup;
 pub mod failure;
 pub mod observability;
 pub mod officers;
+pub mod officers_cli;
 pub mod oidc;
 #[cfg(feature = "dev")]
 pub mod portal;

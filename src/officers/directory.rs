@@ -395,3 +395,100 @@ impl Db {
         }
     }
 }
+
+/// An officer's roles, per relying party.
+pub type RolesByClient = std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
+
+/// How many values one statement lists (`IN (…)`, multi-row `VALUES`): far under both
+/// backends' bound-parameter limits, large enough that thousands of rows take a few queries.
+pub(crate) const CHUNK: usize = 500;
+
+/// `($1, $2, 'x'), ($3, $4, 'x'), …`: `tpl` (one row, `?` for each bound value) repeated `rows`
+/// times with numbered placeholders from `$first`. Built from counts only, never from input.
+pub(crate) fn values_sql(tpl: &str, rows: usize, first: usize) -> String {
+    let mut out = String::with_capacity(rows * (tpl.len() + 8));
+    let mut n = first;
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        for c in tpl.chars() {
+            if c == '?' {
+                out.push('$');
+                out.push_str(&n.to_string());
+                n += 1;
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// `$first, …` for an `IN (…)` list of `n` values.
+pub(crate) fn in_list(n: usize, first: usize) -> String {
+    values_sql("?", n, first)
+}
+
+impl Db {
+    /// Officers by (normalised) username, looked up in bulk: a query per [`CHUNK`] names.
+    pub async fn officers_by_usernames(
+        &self,
+        usernames: &[String],
+    ) -> Result<std::collections::HashMap<String, Officer>, DirectoryError> {
+        self.officers_where("o.username", usernames).await
+    }
+
+    /// Officers by personal ID, in bulk (to tell which account already holds an ID).
+    pub async fn officers_by_personal_ids(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Officer>, DirectoryError> {
+        let found = self.officers_where("o.personal_id", ids).await?;
+        Ok(found.into_values().filter_map(|o| Some((o.personal_id.clone()?, o))).collect())
+    }
+
+    /// Keyed by username.
+    async fn officers_where(
+        &self,
+        column: &'static str,
+        values: &[String],
+    ) -> Result<std::collections::HashMap<String, Officer>, DirectoryError> {
+        let mut out = std::collections::HashMap::with_capacity(values.len());
+        for chunk in values.chunks(CHUNK) {
+            let sql = format!("{} WHERE {column} IN ({})", select_officers!(""), in_list(chunk.len(), 1));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for v in chunk {
+                q = q.bind(v);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let o = officer_of(&r)?;
+                out.insert(o.username.clone(), o);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every role of these officers (by id), per relying party, in bulk.
+    pub async fn roles_of_officers(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, RolesByClient>, DirectoryError> {
+        let mut out: std::collections::HashMap<String, RolesByClient> = std::collections::HashMap::new();
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT officer_id, client_id, role FROM officer_roles WHERE officer_id IN ({})",
+                in_list(chunk.len(), 1)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for v in chunk {
+                q = q.bind(v);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let (id, client, role): (String, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+                out.entry(id).or_default().entry(client).or_default().insert(role);
+            }
+        }
+        Ok(out)
+    }
+}

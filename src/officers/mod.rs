@@ -8,10 +8,16 @@
 //! - [`claims`]: the `officer` scope (unit, position, roles), read live so a rename or a move
 //!   reaches every token issued afterwards.
 //! - [`acr`]: the assurance levels of officer logins.
+//! - [`import`], [`export`], [`bulk`]: bulk provisioning (CSV import and export, bulk moves,
+//!   suspensions and resets), shared by the admin API and the CLI.
 
 pub mod acr;
+pub mod bulk;
 pub mod claims;
 pub mod directory;
+pub mod export;
+pub mod import;
+mod import_apply;
 pub mod setup;
 pub mod units;
 

@@ -108,3 +108,39 @@ impl Db {
         Ok((n == 1).then_some(found))
     }
 }
+
+/// Issues one link per officer inside the caller's transaction, voiding their older links: a
+/// couple of statements per [`CHUNK`](super::directory::CHUNK) officers, for imports and bulk
+/// resets. Returns the tokens in the order of `officer_ids`.
+pub(crate) async fn issue_setup_links_in(
+    conn: &mut sqlx::AnyConnection,
+    officer_ids: &[&str],
+    purpose: SetupPurpose,
+    now: i64,
+) -> Result<Vec<String>, DirectoryError> {
+    use super::directory::{CHUNK, in_list, values_sql};
+    let mut tokens = Vec::with_capacity(officer_ids.len());
+    for chunk in officer_ids.chunks(CHUNK) {
+        let void = format!(
+            "UPDATE officer_setup_links SET used_at = $1 WHERE used_at IS NULL AND officer_id IN ({})",
+            in_list(chunk.len(), 2)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(void)).bind(now);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut *conn).await?;
+        let fresh: Vec<String> = chunk.iter().map(|_| random_token()).collect();
+        let insert = format!(
+            "INSERT INTO officer_setup_links (token_hash, officer_id, purpose, created_at, expires_at) VALUES {}",
+            values_sql("(?, ?, ?, ?, ?)", chunk.len(), 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(insert));
+        for (id, token) in chunk.iter().zip(&fresh) {
+            q = q.bind(sha256_hex(token)).bind(*id).bind(purpose.as_str()).bind(now).bind(now + purpose.ttl_secs());
+        }
+        q.execute(&mut *conn).await?;
+        tokens.extend(fresh);
+    }
+    Ok(tokens)
+}
