@@ -15,7 +15,12 @@ pub fn random_token() -> String {
 /// Lower-case hex SHA-256, for storing bearer secrets (codes, refresh tokens, client secrets)
 /// by hash only.
 pub fn sha256_hex(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex_bytes(value.as_bytes())
+}
+
+/// Hex SHA-256 of bytes (a file's fingerprint in the audit log).
+pub fn sha256_hex_bytes(value: &[u8]) -> String {
+    Sha256::digest(value).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

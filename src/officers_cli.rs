@@ -6,6 +6,9 @@ use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use serde_json::json;
+
+use crate::audit::{Action, Actor, Audit, Event};
 use crate::clock::unix_now;
 use crate::commands::open_db;
 use crate::config::Config;
@@ -80,6 +83,12 @@ pub enum OfficersCommand {
     },
 }
 
+/// The audit entry of a command run on the host: the operator acts as the system.
+async fn audit(db: &crate::store::Db, action: Action, detail: serde_json::Value) -> Result<(), Failure> {
+    let e = Event::new(action).actor(Actor::System).detail(detail);
+    Audit::new(db.clone()).record(e).await.map_err(|e| runtime(format!("the change was made but not audited: {e}")))
+}
+
 pub async fn run(mut config: Config, command: OfficersCommand) -> Result<(), Failure> {
     match command {
         OfficersCommand::Import { file, partial, dry_run, links_out } => {
@@ -95,6 +104,8 @@ pub async fn run(mut config: Config, command: OfficersCommand) -> Result<(), Fai
             let root = db.unit_by_code(&unit).await.map_err(runtime)?;
             let root = root.ok_or_else(|| Failure::Usage(format!("officers export: no unit {unit}")))?;
             let csv = export::export_csv(&db, &root).await.map_err(runtime)?;
+            audit(&db, Action::AdminOfficersExported, json!({ "via": "cli", "unit": unit, "bytes": csv.len() }))
+                .await?;
             match file {
                 Some(path) => std::fs::write(&path, csv).map_err(|e| runtime(format!("{}: {e}", path.display()))),
                 None => std::io::stdout().write_all(&csv).map_err(runtime),
@@ -103,6 +114,10 @@ pub async fn run(mut config: Config, command: OfficersCommand) -> Result<(), Fai
         OfficersCommand::Move { unit, usernames } => {
             let db = open_db(&mut config).await?;
             let r = bulk::move_officers(&db, &usernames, &unit, None, unix_now()).await.map_err(runtime)?;
+            if r.applied {
+                audit(&db, Action::AdminOfficersMoved, json!({ "via": "cli", "unit": unit, "usernames": usernames }))
+                    .await?;
+            }
             bulk_outcome("moved", &r)
         }
         OfficersCommand::Suspend { usernames } => status(config, &usernames, OfficerStatus::Suspended).await,
@@ -111,6 +126,9 @@ pub async fn run(mut config: Config, command: OfficersCommand) -> Result<(), Fai
             let db = open_db(&mut config).await?;
             let mut out = links_file(&links_out)?;
             let r = bulk::reset(&db, &usernames, None, unix_now()).await.map_err(runtime)?;
+            if r.applied {
+                audit(&db, Action::AdminOfficersResetIssued, json!({ "via": "cli", "usernames": usernames })).await?;
+            }
             let written = write_links(&mut out, &config.issuer, &r.setup_links);
             finish_links(&links_out, r.setup_links.len(), written)?;
             bulk_outcome("reset", &r)
@@ -121,6 +139,10 @@ pub async fn run(mut config: Config, command: OfficersCommand) -> Result<(), Fai
 async fn status(mut config: Config, usernames: &[String], status: OfficerStatus) -> Result<(), Failure> {
     let db = open_db(&mut config).await?;
     let r = bulk::set_status(&db, usernames, status, None, unix_now()).await.map_err(runtime)?;
+    if r.applied {
+        let detail = json!({ "via": "cli", "status": status.as_str(), "usernames": usernames });
+        audit(&db, Action::AdminOfficersStatusChanged, detail).await?;
+    }
     bulk_outcome(status.as_str(), &r)
 }
 
@@ -162,6 +184,19 @@ async fn import(mut config: Config, file: &Path, opts: ImportOptions, links_out:
         finish_links(links_out, report.setup_links.len(), written)?;
     }
     let interrupted = report.errors.iter().any(|e| e.field == BATCH_FAILED);
+    if report.applied {
+        let detail = json!({
+            "via": "cli",
+            "file_sha256": crate::crypto::sha256_hex_bytes(&csv),
+            "rows": report.rows,
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "errors": report.errors.len(),
+            "partial": opts.partial,
+        });
+        audit(&db, Action::AdminOfficersImported, detail).await?;
+    }
     let outcome = if interrupted {
         "interrupted: partly applied"
     } else if report.applied {

@@ -391,6 +391,13 @@ async fn the_cli_imports_with_exit_codes_and_a_links_file() {
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         let default_links = std::fs::read_to_string(dir.path().join("good.csv.links.csv")).unwrap();
         assert_eq!(default_links.lines().count(), 3, "two new officers: {default_links}");
+        // Each applied import is in the audit log (the dry run and the refusal are not).
+        let audit = xacthuc::audit::Audit::new(db.clone());
+        let filter =
+            xacthuc::audit::AuditFilter { action_prefix: Some("admin.officers.imported".into()), ..Default::default() };
+        let entries = audit.query(&filter, xacthuc::audit::Page::default()).await.unwrap();
+        assert_eq!(entries.len(), 2, "the partial and the full import");
+        assert_eq!(entries[0].detail_json()["created"], 2);
         let out = xacthuc(&url, &["officers", "export", "--unit", "31"]);
         assert_eq!(out.status.code(), Some(0));
         let exported = String::from_utf8(out.stdout).unwrap();
