@@ -88,6 +88,10 @@ async fn officers_are_validated_and_unique() {
         dup.personal_id = Some("031095012345".into());
         let e = db.create_officer(&dup, 2).await.unwrap_err();
         assert!(matches!(e, DirectoryError::Conflict { field: "personal_id" }), "{e}");
+        let mut formula = officer("formula", "31.x1");
+        formula.full_name = "=HYPERLINK(\"http://evil\")".into();
+        let e = db.create_officer(&formula, 2).await.unwrap_err();
+        assert!(matches!(e, DirectoryError::Invalid { field: "full_name", .. }), "no spreadsheet formulas: {e}");
         let e = db.create_officer(&officer("x", "31.x1"), 2).await.unwrap_err();
         assert!(matches!(e, DirectoryError::Invalid { field: "username", .. }), "{e}");
         let e = db.create_officer(&officer("chi", "nowhere"), 2).await.unwrap_err();

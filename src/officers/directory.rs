@@ -109,6 +109,11 @@ fn officer_of(r: &AnyRow) -> Result<Officer, DirectoryError> {
     })
 }
 
+/// Exports are opened in spreadsheets, which run a cell starting with one of these as a formula.
+fn starts_like_formula(s: &str) -> bool {
+    s.starts_with(['=', '+', '-', '@'])
+}
+
 /// Normalises and validates what an administrator or an import typed.
 pub fn validate(o: &NewOfficer) -> Result<NewOfficer, DirectoryError> {
     let username = o.username.trim().to_lowercase();
@@ -120,6 +125,9 @@ pub fn validate(o: &NewOfficer) -> Result<NewOfficer, DirectoryError> {
     let full_name = vn_identity::normalize_name(&o.full_name);
     if !(1..=200).contains(&full_name.chars().count()) {
         return Err(DirectoryError::invalid("full_name", "1 to 200 characters"));
+    }
+    if starts_like_formula(&full_name) {
+        return Err(DirectoryError::invalid("full_name", "must not start with = + - @ (spreadsheet formula)"));
     }
     let personal_id = match o.personal_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(id) => Some(
@@ -150,6 +158,9 @@ pub fn validate(o: &NewOfficer) -> Result<NewOfficer, DirectoryError> {
     let position = o.position.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     if position.as_ref().is_some_and(|p| p.chars().count() > 200) {
         return Err(DirectoryError::invalid("position", "at most 200 characters"));
+    }
+    if position.as_deref().is_some_and(starts_like_formula) {
+        return Err(DirectoryError::invalid("position", "must not start with = + - @ (spreadsheet formula)"));
     }
     Ok(NewOfficer {
         username,
