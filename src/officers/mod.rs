@@ -8,10 +8,14 @@
 //! - [`claims`]: the `officer` scope (unit, position, roles), read live so a rename or a move
 //!   reaches every token issued afterwards.
 //! - [`acr`]: the assurance levels of officer logins.
+//! - [`auth`]: the officer login method (password, TOTP, WebAuthn, lockout); [`routes`] is
+//!   its HTTP face (login steps, set-up links, the officer's security page).
 
 pub mod acr;
+pub mod auth;
 pub mod claims;
 pub mod directory;
+pub mod routes;
 pub mod setup;
 pub mod units;
 
