@@ -105,8 +105,17 @@ pub fn weakness(password: &str, user_inputs: &[&str], lang: Lang) -> Option<Stri
     if len > 128 {
         return Some(lang.t("Mật khẩu dài tối đa 128 ký tự.", "The password may have at most 128 characters.").into());
     }
-    // The username and the officer's name are penalised: a password built from them is weak.
-    let inputs: Vec<&str> = user_inputs.iter().flat_map(|s| s.split_whitespace()).chain(user_inputs.iter().copied()).collect();
+    // The username and the officer's name are penalised: a password built from them is weak,
+    // also typed without diacritics or spaces ("levandat" for "Lê Văn Đạt").
+    let mut inputs: Vec<String> = Vec::new();
+    for s in user_inputs {
+        let folded = vn_identity::fold_name(s).to_lowercase();
+        inputs.extend(s.split_whitespace().map(str::to_lowercase));
+        inputs.extend(folded.split_whitespace().map(str::to_owned));
+        inputs.push(folded.replace(' ', ""));
+        inputs.extend(s.split(['.', '_', '-']).map(str::to_lowercase));
+    }
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
     let estimate = zxcvbn::zxcvbn(password, &inputs);
     if (estimate.score() as u8) >= 3 {
         return None;
@@ -147,6 +156,7 @@ mod tests {
         assert!(weakness("short", &[], Lang::En).is_some());
         assert!(weakness("password123", &[], Lang::En).is_some());
         assert!(weakness("nguyenvana2024", &["nguyenvana", "Nguyễn Văn A"], Lang::Vi).is_some());
+        assert!(weakness("levandat2024", &["cb.dat", "Lê Văn Đạt"], Lang::Vi).is_some(), "the name without diacritics");
         assert!(weakness("correct horse battery staple tây hồ", &["nguyenvana"], Lang::En).is_none());
     }
 }
