@@ -352,3 +352,60 @@ async fn setup_link(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(setup_link_sets_password_once, super::setup_link);
+
+async fn passkey(backend: Backend) {
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+    use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse};
+
+    let Some(op) = start(backend).await else { return };
+    let (_, secret) = officer(&op, "cb.khoa.cung", true).await;
+    let origin = url::Url::parse(&op.config.issuer).unwrap();
+    let mut key = SoftPasskey::new(true);
+    // Log in with TOTP, then register a passkey on the security page.
+    let b = Browser::new();
+    let (r, tx) = password_step(&op, &b, "cb.khoa.cung", PASSWORD).await;
+    assert_eq!(r.status(), 200);
+    let r = post(&op, &b, "/login/officer/otp", &[("tx", &tx), ("code", &code(&secret.unwrap()))]).await;
+    to_client(&op, &b, r).await;
+    let page = b.http.get(op.url("/officer/security")).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden(&page, "csrf");
+    let options: CreationChallengeResponse = serde_json::from_str(&attr(&page, "data-options=\"")).unwrap();
+    let cred = key.do_registration(origin.clone(), options).expect("soft passkey registration");
+    let cred = serde_json::to_string(&cred).unwrap();
+    // Without the session's CSRF token, nothing is stored.
+    let r = post(&op, &b, "/officer/security/passkeys/add", &[("csrf", "forged"), ("name", "x"), ("credential", &cred)]).await;
+    assert_eq!(r.status(), 400);
+    let page = b.http.get(op.url("/officer/security")).send().await.unwrap().text().await.unwrap();
+    let options: CreationChallengeResponse = serde_json::from_str(&attr(&page, "data-options=\"")).unwrap();
+    let cred = serde_json::to_string(&key.do_registration(origin.clone(), options).unwrap()).unwrap();
+    let r = post(&op, &b, "/officer/security/passkeys/add", &[("csrf", &csrf), ("name", "Khóa USB"), ("credential", &cred)]).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    let page = b.http.get(op.url("/officer/security")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("value=\"Khóa USB\""), "{page}");
+
+    // Password + passkey: the hardware-key level.
+    let b2 = Browser::new();
+    let (r, tx) = password_step(&op, &b2, "cb.khoa.cung", PASSWORD).await;
+    let body = r.text().await.unwrap();
+    let options: RequestChallengeResponse = serde_json::from_str(&attr(&body, "data-options=\"")).unwrap();
+    let assertion = key.do_authentication(origin.clone(), options).expect("soft passkey authentication");
+    let assertion = serde_json::to_string(&assertion).unwrap();
+    // Garbage is refused and counted, not a 500.
+    let r = post(&op, &b2, "/login/officer/webauthn", &[("tx", &tx), ("credential", "{\"id\":1}")]).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("id=\"officer-error\""));
+    let r = post(&op, &b2, "/login/officer/webauthn", &[("tx", &tx), ("credential", &assertion)]).await;
+    let (id, _) = id_token(&op, &to_client(&op, &b2, r).await).await;
+    assert_eq!(id["acr"], "urn:xacthuc:acr:officer-hwk");
+    assert_eq!(id["amr"], serde_json::json!(["pwd", "hwk", "mfa"]));
+
+    // Removal.
+    let cred_id = attr(&page, "name=\"id\" value=\"");
+    let r = post(&op, &b, "/officer/security/passkeys/remove", &[("csrf", &csrf), ("id", &cred_id)]).await;
+    assert_eq!(r.status(), 303);
+    let o = op.state.db.officer_by_username("cb.khoa.cung").await.unwrap().unwrap();
+    assert!(op.state.db.webauthn_credentials(&o.id).await.unwrap().is_empty());
+    op.stop().await;
+}
+on_both_backends!(password_and_passkey_login, super::passkey);
