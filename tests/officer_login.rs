@@ -81,9 +81,9 @@ fn code(secret: &[u8]) -> String {
     totp::totp(secret, "t").unwrap().generate(xacthuc::clock::unix_now() as u64).to_string()
 }
 
-fn auth_url(op: &TestOp, acr: Option<&str>) -> String {
+fn auth_url(base: &str, acr: Option<&str>) -> String {
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
-    let mut u = url::Url::parse(&op.url("/authorize")).unwrap();
+    let mut u = url::Url::parse(&format!("{base}/authorize")).unwrap();
     u.query_pairs_mut().extend_pairs([
         ("client_id", "eoffice"),
         ("redirect_uri", REDIRECT),
@@ -119,10 +119,14 @@ fn hidden(body: &str, name: &str) -> String {
 
 /// `/authorize` then the choice page; returns its body and the transaction.
 async fn choice(op: &TestOp, b: &Browser, acr: Option<&str>) -> (String, String) {
-    let r = b.http.get(auth_url(op, acr)).send().await.unwrap();
+    choice_at(&op.base, b, acr).await
+}
+
+async fn choice_at(base: &str, b: &Browser, acr: Option<&str>) -> (String, String) {
+    let r = b.http.get(auth_url(base, acr)).send().await.unwrap();
     let loc = location(&r);
     assert!(loc.starts_with("/login?tx="), "a login is needed: {loc}");
-    let body = b.http.get(op.url(&loc)).send().await.unwrap().text().await.unwrap();
+    let body = b.http.get(format!("{base}{loc}")).send().await.unwrap().text().await.unwrap();
     let tx = hidden(&body, "tx");
     (body, tx)
 }
@@ -133,12 +137,17 @@ async fn post(op: &TestOp, b: &Browser, path: &str, form: &[(&str, &str)]) -> re
 
 /// From the choice page through the password step: the answer to the password form.
 async fn password_step(op: &TestOp, b: &Browser, username: &str, password: &str) -> (reqwest::Response, String) {
-    let (page, tx) = choice(op, b, Some(MFA)).await;
+    password_step_at(&op.base, b, username, password).await
+}
+
+async fn password_step_at(base: &str, b: &Browser, username: &str, password: &str) -> (reqwest::Response, String) {
+    let (page, tx) = choice_at(base, b, Some(MFA)).await;
     assert!(page.contains("id=\"login-officer\"") && page.contains("action=\"/login/officer\""), "{page}");
-    let r = post(op, b, "/login/officer", &[("tx", &tx)]).await;
+    let r = b.http.post(format!("{base}/login/officer")).form(&[("tx", &tx)]).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("id=\"officer-password\""));
-    let r = post(op, b, "/login/officer/password", &[("tx", &tx), ("username", username), ("password", password)]).await;
+    let form = [("tx", tx.as_str()), ("username", username), ("password", password)];
+    let r = b.http.post(format!("{base}/login/officer/password")).form(&form).send().await.unwrap();
     (r, tx)
 }
 
@@ -409,3 +418,33 @@ async fn passkey(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(password_and_passkey_login, super::passkey);
+
+async fn demo_accounts(backend: Backend) {
+    let Some(op) = start(backend).await else { return };
+    let text = xacthuc::dev_setup::demo_officers(&op.state).await.unwrap();
+    assert_eq!(xacthuc::dev_setup::demo_officers(&op.state).await.unwrap(), text, "idempotent, same secrets");
+    let line = text.lines().find(|l| l.contains("demo.canbo")).unwrap();
+    let b32 = line.split("TOTP secret ").nth(1).unwrap().split_whitespace().next().unwrap();
+    let secret = totp_rs::Secret::try_from_base32(b32).unwrap().as_ref().to_vec();
+    let pw = xacthuc::dev_setup::DEMO_OFFICER_PASSWORD;
+    let admin = op.state.db.officer_by_username("demo.admin").await.unwrap().unwrap();
+    let grants = op.state.db.admin_grants(&admin.id).await.unwrap();
+    assert!(grants.iter().any(|(r, u)| *r == xacthuc::officers::directory::AdminRole::SuperAdmin && u.code == "demo"));
+    // Development mode: the printed credentials log in.
+    let b = Browser::new();
+    let (r, tx) = password_step(&op, &b, "demo.canbo", pw).await;
+    assert_eq!(r.status(), 200);
+    let r = post(&op, &b, "/login/officer/otp", &[("tx", &tx), ("code", &code(&secret))]).await;
+    to_client(&op, &b, r).await;
+    // The same database served in production mode refuses them.
+    let serve = xacthuc::app::AppState::build(op.config.clone(), xacthuc::config::Mode::Serve).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = xacthuc::app::router(serve);
+    tokio::spawn(xacthuc::app::serve(listener, app, std::future::pending(), std::time::Duration::from_secs(1)));
+    let (r, _) = password_step_at(&base, &Browser::new(), "demo.canbo", pw).await;
+    assert_eq!(r.status(), 403, "demo accounts work only in development mode");
+    assert!(r.text().await.unwrap().contains("id=\"officer-message\""));
+    op.stop().await;
+}
+on_both_backends!(demo_officers_only_in_development, super::demo_accounts);
