@@ -448,3 +448,77 @@ async fn demo_accounts(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(demo_officers_only_in_development, super::demo_accounts);
+
+async fn reset_and_self_service(backend: Backend) {
+    let Some(op) = start(backend).await else { return };
+    let (o, secret) = officer(&op, "cb.tu.phuc", true).await;
+    let old = secret.unwrap();
+    let b = Browser::new();
+    // The security page needs an officer session.
+    assert_eq!(b.http.get(op.url("/officer/security")).send().await.unwrap().status(), 401);
+    let (_, tx) = password_step(&op, &b, "cb.tu.phuc", PASSWORD).await;
+    let r = post(&op, &b, "/login/officer/otp", &[("tx", &tx), ("code", &code(&old))]).await;
+    to_client(&op, &b, r).await;
+    let page = b.http.get(op.url("/officer/security")).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden(&page, "csrf");
+    assert!(page.contains("<span id=\"codes-left\">0</span>"), "{page}");
+    // A form from another site is refused even with the token.
+    let r = b
+        .http
+        .post(op.url("/officer/security/recovery-codes"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = post(&op, &b, "/officer/security/recovery-codes", &[("csrf", &csrf)]).await;
+    assert_eq!(r.text().await.unwrap().matches("<li><code>").count(), 10);
+    let page = b.http.get(op.url("/officer/security")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<span id=\"codes-left\">10</span>"));
+    // Re-enrolment: the new secret replaces the old only once proved.
+    let r = post(&op, &b, "/officer/security/totp", &[("csrf", &csrf)]).await;
+    let body = r.text().await.unwrap();
+    let b32 = body.split("<code id=\"totp-secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let new = totp_rs::Secret::try_from_base32(&b32).unwrap().as_ref().to_vec();
+    assert!(op.state.db.totp_secret(&o.id).await.unwrap().is_some());
+    let r = post(&op, &b, "/officer/security/totp/confirm", &[("csrf", &csrf), ("code", &code(&new))]).await;
+    assert_eq!(r.status(), 303);
+    let b2 = Browser::new();
+    let (_, tx) = password_step(&op, &b2, "cb.tu.phuc", PASSWORD).await;
+    let r = post(&op, &b2, "/login/officer/otp", &[("tx", &tx), ("code", &code(&old))]).await;
+    assert!(r.text().await.unwrap().contains("id=\"officer-error\""), "the old secret no longer works");
+
+    // A reset link sets a new password and removes the second factors: the next login enrols.
+    let token = op.state.db.issue_setup_link(&o.id, SetupPurpose::Reset, xacthuc::clock::unix_now()).await.unwrap();
+    let page = http().get(op.url(&format!("/officer/setup?token={token}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"reset-note\""));
+    let pw = "một mật khẩu mới rất dài cho cán bộ";
+    let r = http().post(op.url("/officer/setup")).form(&[("token", token.as_str()), ("password", pw), ("confirm", pw)]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(op.state.db.totp_secret(&o.id).await.unwrap().is_none());
+    assert_eq!(op.state.db.recovery_codes_left(&o.id).await.unwrap(), 0);
+    let (r, _) = password_step(&op, &Browser::new(), "cb.tu.phuc", PASSWORD).await;
+    assert!(r.text().await.unwrap().contains("id=\"officer-error\""), "the old password is gone");
+    let (r, _) = password_step(&op, &Browser::new(), "cb.tu.phuc", pw).await;
+    assert!(r.text().await.unwrap().contains("id=\"officer-enrol\""));
+    op.stop().await;
+}
+on_both_backends!(reset_link_and_security_page, super::reset_and_self_service);
+
+async fn rehash(backend: Backend) {
+    let Some(op) = start(backend).await else { return };
+    let (o, _) = officer(&op, "cb.cu", true).await;
+    // A hash made with older (weaker) parameters is renewed at the next successful login.
+    let weak = Hasher::new(128, 1, 1, 1).unwrap().hash(PASSWORD).await.unwrap();
+    op.state.db.set_officer_password_hash(&o.id, &weak, 1).await.unwrap();
+    let (r, _) = password_step(&op, &Browser::new(), "cb.cu", "wrong password").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(op.state.db.officer_password_hash(&o.id).await.unwrap().as_deref(), Some(weak.as_str()));
+    let (r, _) = password_step(&op, &Browser::new(), "cb.cu", PASSWORD).await;
+    assert!(r.text().await.unwrap().contains("id=\"officer-otp\""));
+    let renewed = op.state.db.officer_password_hash(&o.id).await.unwrap().unwrap();
+    assert!(renewed.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{renewed}");
+    op.stop().await;
+}
+on_both_backends!(hash_renewed_when_parameters_change, super::rehash);
