@@ -105,7 +105,12 @@ fn location(r: &reqwest::Response) -> String {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&#34;", "\"").replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    s.replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 fn attr(body: &str, marker: &str) -> String {
@@ -195,7 +200,7 @@ async fn userinfo(op: &TestOp, access_token: &str) -> Value {
 
 async fn password_and_totp(backend: Backend) {
     let Some(op) = start(backend).await else { return };
-    let (o, secret) = officer(&op, "cb.binh", true).await;
+    let (_, secret) = officer(&op, "cb.binh", true).await;
     let secret = secret.unwrap();
     let b = Browser::new();
     // A citizen cannot be served where an officer is demanded: no e-ID button, and its start
@@ -212,7 +217,7 @@ async fn password_and_totp(backend: Backend) {
     let now_code = code(&secret);
     let r = post(&op, &b, "/login/officer/otp", &[("tx", &tx), ("code", &now_code)]).await;
     let (id, access) = id_token(&op, &to_client(&op, &b, r).await).await;
-    assert_eq!(id["sub"].is_string(), true);
+    assert!(id["sub"].is_string());
     assert_eq!(id["acr"], MFA);
     assert_eq!(id["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
     let info = userinfo(&op, &access).await;
@@ -220,7 +225,6 @@ async fn password_and_totp(backend: Backend) {
     assert_eq!(claims["unit"]["code"], "31.x1", "{id} {info}");
     assert_eq!(claims["position"], "Chuyên viên");
     assert_eq!(claims["roles"], serde_json::json!(["van_thu"]));
-    let _ = o;
 
     // The same code again, from another browser, within its window: refused.
     let b2 = Browser::new();
@@ -329,7 +333,12 @@ async fn setup_link(backend: Backend) {
     let db = &op.state.db;
     let o = db
         .create_officer(
-            &NewOfficer { username: "cb.dat".into(), full_name: "Lê Văn Đạt".into(), unit_code: "31.x1".into(), ..Default::default() },
+            &NewOfficer {
+                username: "cb.dat".into(),
+                full_name: "Lê Văn Đạt".into(),
+                unit_code: "31.x1".into(),
+                ..Default::default()
+            },
             1,
         )
         .await
@@ -343,7 +352,9 @@ async fn setup_link(backend: Backend) {
         let c = c.clone();
         let url = op.url("/officer/setup");
         let token = token.clone();
-        async move { c.post(url).form(&[("token", token.as_str()), ("password", pw), ("confirm", pw)]).send().await.unwrap() }
+        async move {
+            c.post(url).form(&[("token", token.as_str()), ("password", pw), ("confirm", pw)]).send().await.unwrap()
+        }
     };
     // Weak passwords (short, common, built from the name) are refused with a reason.
     for weak in ["short", "password12345", "levandat2024"] {
@@ -383,12 +394,20 @@ async fn passkey(backend: Backend) {
     let cred = key.do_registration(origin.clone(), options).expect("soft passkey registration");
     let cred = serde_json::to_string(&cred).unwrap();
     // Without the session's CSRF token, nothing is stored.
-    let r = post(&op, &b, "/officer/security/passkeys/add", &[("csrf", "forged"), ("name", "x"), ("credential", &cred)]).await;
+    let r =
+        post(&op, &b, "/officer/security/passkeys/add", &[("csrf", "forged"), ("name", "x"), ("credential", &cred)])
+            .await;
     assert_eq!(r.status(), 400);
     let page = b.http.get(op.url("/officer/security")).send().await.unwrap().text().await.unwrap();
     let options: CreationChallengeResponse = serde_json::from_str(&attr(&page, "data-options=\"")).unwrap();
     let cred = serde_json::to_string(&key.do_registration(origin.clone(), options).unwrap()).unwrap();
-    let r = post(&op, &b, "/officer/security/passkeys/add", &[("csrf", &csrf), ("name", "Khóa USB"), ("credential", &cred)]).await;
+    let r = post(
+        &op,
+        &b,
+        "/officer/security/passkeys/add",
+        &[("csrf", &csrf), ("name", "Khóa USB"), ("credential", &cred)],
+    )
+    .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
     let page = b.http.get(op.url("/officer/security")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("value=\"Khóa USB\""), "{page}");
@@ -494,7 +513,12 @@ async fn reset_and_self_service(backend: Backend) {
     let page = http().get(op.url(&format!("/officer/setup?token={token}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("id=\"reset-note\""));
     let pw = "một mật khẩu mới rất dài cho cán bộ";
-    let r = http().post(op.url("/officer/setup")).form(&[("token", token.as_str()), ("password", pw), ("confirm", pw)]).send().await.unwrap();
+    let r = http()
+        .post(op.url("/officer/setup"))
+        .form(&[("token", token.as_str()), ("password", pw), ("confirm", pw)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(op.state.db.totp_secret(&o.id).await.unwrap().is_none());
     assert_eq!(op.state.db.recovery_codes_left(&o.id).await.unwrap(), 0);

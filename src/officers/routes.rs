@@ -202,11 +202,17 @@ async fn password(
         let secret = totp::new_secret();
         step.pending_totp = Some(totp::seal(&a.oidc.keys, &officer.id, &secret).or_page(lang)?);
         save(&a, &mut tx, &step, lang).await?;
-        return Ok(enrol_page(lang, &secret, &officer.username, "/login/officer/enrol", vec![("tx", tx.id.clone())], None));
+        return Ok(enrol_page(
+            lang,
+            &secret,
+            &officer.username,
+            "/login/officer/enrol",
+            vec![("tx", tx.id.clone())],
+            None,
+        ));
     }
     if let Some(w) = a.webauthn.as_ref().filter(|_| !keys.is_empty()) {
-        let (challenge, state) =
-            w.start_passkey_authentication(&keys).map_err(|_| PageError::Unavailable(lang))?;
+        let (challenge, state) = w.start_passkey_authentication(&keys).map_err(|_| PageError::Unavailable(lang))?;
         let options = serde_json::to_string(&challenge).map_err(|_| PageError::Unavailable(lang))?;
         step.passkey = Some((state, options));
     }
@@ -214,7 +220,14 @@ async fn password(
     Ok(second_page(StatusCode::OK, lang, &tx.id, has_totp, &step, None))
 }
 
-fn second_page(status: StatusCode, lang: Lang, tx: &str, totp: bool, step: &Step, error: Option<&'static str>) -> Response {
+fn second_page(
+    status: StatusCode,
+    lang: Lang,
+    tx: &str,
+    totp: bool,
+    step: &Step,
+    error: Option<&'static str>,
+) -> Response {
     let t = texts::of(lang);
     let webauthn = step.passkey.as_ref().map(|(_, o)| o.as_str());
     // Recovery codes are typed in the code field, so it is offered even without TOTP.
@@ -242,7 +255,10 @@ async fn officer_of(a: &OfficerAuth, step: &Step, lang: Lang) -> Result<Officer,
     let id = step.officer_id.as_deref().ok_or(PageError::Expired(lang))?;
     let o = a.oidc.db.officer(id).await.or_page(lang)?.ok_or(PageError::Expired(lang))?;
     if !may_log_in(a, &o).await.or_page(lang)? {
-        return Err(PageError::Invalid(lang, crate::oidc::error::OAuthError::invalid_request("the account cannot log in")));
+        return Err(PageError::Invalid(
+            lang,
+            crate::oidc::error::OAuthError::invalid_request("the account cannot log in"),
+        ));
     }
     Ok(o)
 }
@@ -279,7 +295,10 @@ async fn otp(
             factor = Some(Factor::Otp);
         }
     }
-    if factor.is_none() && f.code.len() <= 32 && a.oidc.db.use_recovery_code(&officer.id, &f.code, now).await.or_page(lang)? {
+    if factor.is_none()
+        && f.code.len() <= 32
+        && a.oidc.db.use_recovery_code(&officer.id, &f.code, now).await.or_page(lang)?
+    {
         factor = Some(Factor::Recovery);
     }
     match factor {

@@ -41,7 +41,8 @@ impl Hasher {
     /// `max_parallel` 0 means the number of CPUs.
     pub fn new(m_kib: u32, t: u32, p: u32, max_parallel: usize) -> Result<Self, HashError> {
         let params = Params::new(m_kib, t, p, None).map_err(|e| HashError::Params(e.to_string()))?;
-        let n = if max_parallel == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { max_parallel };
+        let n =
+            if max_parallel == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { max_parallel };
         Ok(Self { params, permits: Arc::new(Semaphore::new(n)), dummy: Arc::new(OnceCell::new()) })
     }
 
@@ -55,7 +56,10 @@ impl Hasher {
     }
 
     /// Runs `f` on the blocking pool once a permit is free.
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce(Argon2<'static>) -> T + Send + 'static) -> Result<T, HashError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(Argon2<'static>) -> T + Send + 'static,
+    ) -> Result<T, HashError> {
         let _permit = self.permits.acquire().await.map_err(|_| HashError::Failed)?;
         let argon2 = self.argon2();
         tokio::task::spawn_blocking(move || f(argon2)).await.map_err(|_| HashError::Failed)
@@ -142,10 +146,16 @@ mod tests {
         let h = fast();
         let stored = h.hash("a long enough passphrase").await.expect("hash");
         assert!(stored.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{stored}");
-        assert_eq!(h.verify("a long enough passphrase", Some(&stored)).await.unwrap(), Verified { ok: true, rehash: false });
+        assert_eq!(
+            h.verify("a long enough passphrase", Some(&stored)).await.unwrap(),
+            Verified { ok: true, rehash: false }
+        );
         assert!(!h.verify("wrong", Some(&stored)).await.unwrap().ok);
         let stronger = Hasher::new(128, 1, 1, 2).expect("params");
-        assert_eq!(stronger.verify("a long enough passphrase", Some(&stored)).await.unwrap(), Verified { ok: true, rehash: true });
+        assert_eq!(
+            stronger.verify("a long enough passphrase", Some(&stored)).await.unwrap(),
+            Verified { ok: true, rehash: true }
+        );
         // A wrong password never triggers a rehash, and no stored hash never verifies.
         assert!(!stronger.verify("wrong", Some(&stored)).await.unwrap().rehash);
         assert!(!h.verify("xacthuc-no-such-officer", None).await.unwrap().ok);

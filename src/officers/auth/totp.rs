@@ -94,7 +94,13 @@ pub fn recovery_hash(code: &str) -> String {
 impl Db {
     /// Activates (or replaces) the officer's TOTP secret; `step` is the step of the code that
     /// proved the enrolment, so that code cannot then log in.
-    pub async fn activate_totp(&self, officer_id: &str, sealed: &str, step: i64, now: i64) -> Result<(), DirectoryError> {
+    pub async fn activate_totp(
+        &self,
+        officer_id: &str,
+        sealed: &str,
+        step: i64,
+        now: i64,
+    ) -> Result<(), DirectoryError> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("DELETE FROM officer_totp WHERE officer_id = $1").bind(officer_id).execute(&mut *tx).await?;
         sqlx::query(
@@ -112,10 +118,11 @@ impl Db {
 
     /// The officer's active sealed secret.
     pub async fn totp_secret(&self, officer_id: &str) -> Result<Option<String>, DirectoryError> {
-        let row = sqlx::query("SELECT secret_sealed FROM officer_totp WHERE officer_id = $1 AND activated_at IS NOT NULL")
-            .bind(officer_id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT secret_sealed FROM officer_totp WHERE officer_id = $1 AND activated_at IS NOT NULL")
+                .bind(officer_id)
+                .fetch_optional(self.pool())
+                .await?;
         Ok(match row {
             Some(r) => Some(r.try_get(0)?),
             None => None,
@@ -179,11 +186,10 @@ impl Db {
     }
 
     pub async fn recovery_codes_left(&self, officer_id: &str) -> Result<i64, DirectoryError> {
-        let row =
-            sqlx::query("SELECT COUNT(*) FROM officer_recovery_codes WHERE officer_id = $1 AND used_at IS NULL")
-                .bind(officer_id)
-                .fetch_one(self.pool())
-                .await?;
+        let row = sqlx::query("SELECT COUNT(*) FROM officer_recovery_codes WHERE officer_id = $1 AND used_at IS NULL")
+            .bind(officer_id)
+            .fetch_one(self.pool())
+            .await?;
         Ok(row.try_get(0)?)
     }
 }

@@ -42,7 +42,13 @@ fn bad_record() -> DirectoryError {
 }
 
 impl Db {
-    pub async fn add_webauthn(&self, officer_id: &str, name: &str, pk: &Passkey, now: i64) -> Result<String, DirectoryError> {
+    pub async fn add_webauthn(
+        &self,
+        officer_id: &str,
+        name: &str,
+        pk: &Passkey,
+        now: i64,
+    ) -> Result<String, DirectoryError> {
         let id = uuid::Uuid::now_v7().to_string();
         let doc = serde_json::to_string(pk).map_err(|_| bad_record())?;
         sqlx::query(

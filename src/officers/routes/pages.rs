@@ -107,7 +107,10 @@ pub fn message(
 pub fn security_message(status: StatusCode, lang: Lang, text: fn(&'static Texts) -> &'static str) -> Response {
     let t = texts::of(lang);
     let back = Some(("/officer/security", t.back));
-    page::render(status, &MessagePage { frame: Frame::new(lang, t.security_title), message: text(t), error: true, back })
+    page::render(
+        status,
+        &MessagePage { frame: Frame::new(lang, t.security_title), message: text(t), error: true, back },
+    )
 }
 
 /// A time for the pages.

@@ -55,7 +55,11 @@ fn back() -> Response {
     Redirect::to("/officer/security").into_response()
 }
 
-async fn show(State(a): State<OfficerAuth>, lang: Lang, CurrentSession(s): CurrentSession) -> Result<Response, PageError> {
+async fn show(
+    State(a): State<OfficerAuth>,
+    lang: Lang,
+    CurrentSession(s): CurrentSession,
+) -> Result<Response, PageError> {
     let (s, o) = officer(&a, s, lang).await?;
     let db = &a.oidc.db;
     let creds = db.webauthn_credentials(&o.id).await.or_page(lang)?;
@@ -72,7 +76,12 @@ async fn show(State(a): State<OfficerAuth>, lang: Lang, CurrentSession(s): Curre
     }
     let keys = creds
         .into_iter()
-        .map(|c| KeyRow { id: c.id, name: c.name, added: fmt_time(Some(c.created_at)), last_used: fmt_time(c.last_used_at) })
+        .map(|c| KeyRow {
+            id: c.id,
+            name: c.name,
+            added: fmt_time(Some(c.created_at)),
+            last_used: fmt_time(c.last_used_at),
+        })
         .collect();
     let t = texts::of(lang);
     let page = SecurityPage {
@@ -199,7 +208,14 @@ async fn confirm_totp(
     let Some(step) = totp::matching_step(&secret, &f.code, now) else {
         let hidden = vec![("csrf", f.csrf.clone())];
         let t = texts::of(lang);
-        return Ok(super::enrol_page(lang, &secret, &o.username, "/officer/security/totp/confirm", hidden, Some(t.bad_code)));
+        return Ok(super::enrol_page(
+            lang,
+            &secret,
+            &o.username,
+            "/officer/security/totp/confirm",
+            hidden,
+            Some(t.bad_code),
+        ));
     };
     a.oidc.db.activate_totp(&o.id, &sealed, step, now).await.or_page(lang)?;
     a.oidc.kv.delete(&totp_key(&s)).await.or_page(lang)?;
