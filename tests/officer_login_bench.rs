@@ -23,7 +23,14 @@ const OFFICERS: usize = 40;
 #[ignore = "a benchmark: run with --ignored --release"]
 async fn officer_logins_per_second() {
     let backend = if std::env::var("DATABASE_URL").is_ok() { Backend::Real } else { Backend::Embedded };
-    let Some(op) = start_with(backend, |c| c.login_tx_per_ip = 100_000).await else { return };
+    let Some(op) = start_with(backend, |c| {
+        c.login_tx_per_ip = 100_000;
+        c.request_timeout_secs = 300;
+    })
+    .await
+    else {
+        return;
+    };
     let c = op.config.clone();
     let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
     // argon2 alone: the median of a few verifications at the configured parameters.
