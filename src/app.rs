@@ -139,6 +139,7 @@ impl Extensions {
         scopes.register(crate::officers::claims::officer_scope());
         scopes.register_source(Arc::new(crate::officers::claims::OfficerClaims { db: db.clone() }));
         methods.register(crate::officers::auth::method());
+        acr.register(crate::officers::auth::PASSWORD_ONLY);
         for m in extra {
             acr.register(m.classes);
             methods.register(m);

@@ -93,6 +93,7 @@ pub struct Config {
     pub officer_lockout_threshold: i64,
     pub officer_lockout_ip_threshold: i64,
     pub officer_lockout_secs: u64,
+    pub officer_second_factor_required: bool,
 }
 
 impl Default for Config {
@@ -146,6 +147,7 @@ impl Default for Config {
             officer_lockout_threshold: 10,
             officer_lockout_ip_threshold: 100,
             officer_lockout_secs: 900,
+            officer_second_factor_required: true,
         }
     }
 }

@@ -363,3 +363,19 @@ async fn rehash(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(hash_renewed_when_parameters_change, super::rehash);
+
+async fn optional_second_factor(backend: Backend) {
+    let Some(op) = start_with(backend, |c| c.officer_second_factor_required = false).await else { return };
+    officer(&op, "cb.tuy.chon", false).await;
+    // Nothing demanded: the password alone, and the token says so.
+    let b = Browser::new();
+    let (r, _) = password_step_for(&op.base, &b, None, "cb.tuy.chon", PASSWORD).await;
+    let (id, _) = id_token(&op, &to_client(&op, &b, r).await).await;
+    assert_eq!(id["acr"], "urn:xacthuc:acr:officer-pwd");
+    assert_eq!(id["amr"], serde_json::json!(["pwd"]));
+    // A service demanding a second factor still gets one: enrolment first.
+    let (r, _) = password_step(&op, &Browser::new(), "cb.tuy.chon", PASSWORD).await;
+    assert!(r.text().await.unwrap().contains("id=\"officer-enrol\""));
+    op.stop().await;
+}
+on_both_backends!(second_factor_optional_by_configuration, super::optional_second_factor);

@@ -197,6 +197,11 @@ async fn password(
     let mut step = Step { username, officer_id: Some(officer.id.clone()), ..Step::default() };
     let has_totp = a.oidc.db.totp_secret(&officer.id).await.or_page(lang)?.is_some();
     let keys = a.oidc.db.passkeys(&officer.id).await.or_page(lang)?;
+    let demands_a_factor = tx.requirement.min_strength(crate::oidc::acr::Party::Officer) != Some(0);
+    if !has_totp && keys.is_empty() && !a.second_factor_required && !demands_a_factor {
+        save(&a, &mut tx, &step, lang).await?;
+        return Ok(finish(&a, &headers, tx, &officer, Factor::Password).await);
+    }
     if !has_totp && keys.is_empty() {
         // No second factor yet: enrol TOTP now, inside this login.
         let secret = totp::new_secret();

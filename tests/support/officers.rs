@@ -153,7 +153,18 @@ pub async fn password_step(op: &TestOp, b: &Browser, username: &str, password: &
 }
 
 pub async fn password_step_at(base: &str, b: &Browser, username: &str, password: &str) -> (reqwest::Response, String) {
-    let (page, tx) = choice_at(base, b, Some(MFA)).await;
+    password_step_for(base, b, Some(MFA), username, password).await
+}
+
+/// The password step of a login demanding `acr` (or nothing).
+pub async fn password_step_for(
+    base: &str,
+    b: &Browser,
+    acr: Option<&str>,
+    username: &str,
+    password: &str,
+) -> (reqwest::Response, String) {
+    let (page, tx) = choice_at(base, b, acr).await;
     assert!(page.contains("id=\"login-officer\"") && page.contains("action=\"/login/officer\""), "{page}");
     let r = b.http.post(format!("{base}/login/officer")).form(&[("tx", &tx)]).send().await.unwrap();
     assert_eq!(r.status(), 200);

@@ -23,12 +23,24 @@ use super::DirectoryError;
 use super::acr::{CLASSES, OFFICER_HWK, OFFICER_MFA};
 use crate::config::{Config, Mode};
 use crate::oidc::Provider;
+use crate::oidc::acr::{Class, Level, Party};
 use crate::oidc::login::LoginMethod;
 use crate::store::Db;
 use crate::web::page::Text;
 
 pub const METHOD: &str = "officer";
 pub const START: &str = "/login/officer";
+
+/// A password alone: reached only where an operator turned the second-factor rule off
+/// (`officer_second_factor_required = false`) and the officer has none. It meets no demand for
+/// an officer level above it; registered so the provider knows its level.
+pub const OFFICER_PWD: &str = "urn:xacthuc:acr:officer-pwd";
+
+pub const PASSWORD_ONLY: &[Class] = &[Class {
+    acr: OFFICER_PWD,
+    level: Level::new(Party::Officer, 0),
+    name: Text::new("Cán bộ: chỉ mật khẩu", "Officer: password only"),
+}];
 
 /// The officer login as registered with the provider.
 pub fn method() -> LoginMethod {
@@ -51,6 +63,8 @@ pub enum Factor {
     Otp,
     Recovery,
     WebAuthn,
+    /// No second factor enrolled, and none required by configuration.
+    Password,
 }
 
 impl Factor {
@@ -60,6 +74,7 @@ impl Factor {
         match self {
             Factor::Otp | Factor::Recovery => (OFFICER_MFA, amr(&["pwd", "otp", "mfa"])),
             Factor::WebAuthn => (OFFICER_HWK, amr(&["pwd", "hwk", "mfa"])),
+            Factor::Password => (OFFICER_PWD, amr(&["pwd"])),
         }
     }
 }
@@ -71,6 +86,8 @@ pub struct OfficerAuth {
     pub mode: Mode,
     pub hasher: password::Hasher,
     pub lockout: lockout::Policy,
+    /// Officers without a second factor must enrol one before their login finishes.
+    pub second_factor_required: bool,
     /// `None` when the issuer's host cannot be a WebAuthn relying party (an IP address).
     pub webauthn: Option<Arc<webauthn_rs::prelude::Webauthn>>,
 }
@@ -98,6 +115,7 @@ impl OfficerAuth {
                 ip_threshold: config.officer_lockout_ip_threshold,
                 lock_for: Duration::from_secs(config.officer_lockout_secs),
             },
+            second_factor_required: config.officer_second_factor_required,
             webauthn,
         })
     }

@@ -44,9 +44,10 @@ fn totp_key(s: &Session) -> String {
     format!("ototp:pending:{}", s.sid)
 }
 
-/// The session's officer; the session must come from an officer login with a second factor.
+/// The session's officer; the session must come from an officer login (a password at least:
+/// where a second factor is optional, this is where the officer adds one).
 async fn officer(a: &OfficerAuth, s: Option<Session>, lang: Lang) -> Result<(Session, Officer), PageError> {
-    let s = s.filter(|s| s.amr.iter().any(|m| m == "mfa")).ok_or(PageError::NotLoggedIn(lang))?;
+    let s = s.filter(|s| s.amr.iter().any(|m| m == "pwd")).ok_or(PageError::NotLoggedIn(lang))?;
     let o = a.oidc.db.officer(&s.account_id).await.or_page(lang)?.ok_or(PageError::NotLoggedIn(lang))?;
     Ok((s, o))
 }
