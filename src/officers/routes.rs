@@ -48,7 +48,13 @@ impl axum::extract::FromRef<OfficerAuth> for crate::oidc::Provider {
     }
 }
 
-impl<T> OrPage<T> for Result<T, DirectoryError> {
+/// `or_page` for the officer stores' errors. A trait of this module's own (not the provider's
+/// `OrPage`), so no other feature's impl for the same error type can collide with it.
+pub(super) trait OfficerOrPage<T> {
+    fn or_page(self, lang: Lang) -> Result<T, PageError>;
+}
+
+impl<T> OfficerOrPage<T> for Result<T, DirectoryError> {
     fn or_page(self, lang: Lang) -> Result<T, PageError> {
         self.map_err(|e| {
             tracing::error!(error = %e, "officer store call failed");
@@ -57,7 +63,7 @@ impl<T> OrPage<T> for Result<T, DirectoryError> {
     }
 }
 
-impl<T> OrPage<T> for Result<T, super::auth::password::HashError> {
+impl<T> OfficerOrPage<T> for Result<T, super::auth::password::HashError> {
     fn or_page(self, lang: Lang) -> Result<T, PageError> {
         self.map_err(|e| {
             tracing::error!(error = %e, "password hashing failed");

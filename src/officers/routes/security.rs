@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential, Uuid};
 
+use super::OfficerOrPage;
 use super::pages::{self, KeyRow, SecurityPage, fmt_time};
 use crate::clock::unix_now;
 use crate::officers::Officer;

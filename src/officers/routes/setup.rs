@@ -10,6 +10,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
+use super::OfficerOrPage;
 use super::pages::{self, SetupPage};
 use crate::clock::unix_now;
 use crate::officers::auth::{OfficerAuth, lockout, password, texts};
