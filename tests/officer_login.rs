@@ -228,6 +228,16 @@ async fn passkey(backend: Backend) {
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
     let page = b.http.get(op.url("/officer/security")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("value=\"Khóa USB\""), "{page}");
+    // Up to five credentials: the login transaction carries them all and stays within bounds.
+    let mut page = page;
+    for i in 2..=5 {
+        let options: CreationChallengeResponse = serde_json::from_str(&attr(&page, "data-options=\"")).unwrap();
+        let cred = serde_json::to_string(&SoftPasskey::new(true).do_registration(origin.clone(), options).unwrap());
+        let form = [("csrf", csrf.as_str()), ("name", &format!("Khóa {i}")), ("credential", &cred.unwrap())];
+        assert_eq!(post(&op, &b, "/officer/security/passkeys/add", &form).await.status(), 303);
+        page = b.http.get(op.url("/officer/security")).send().await.unwrap().text().await.unwrap();
+    }
+    assert!(!page.contains("id=\"webauthn-form\""), "no sixth credential is offered");
 
     // Password + passkey: the hardware-key level.
     let b2 = Browser::new();
@@ -250,7 +260,9 @@ async fn passkey(backend: Backend) {
     let r = post(&op, &b, "/officer/security/passkeys/remove", &[("csrf", &csrf), ("id", &cred_id)]).await;
     assert_eq!(r.status(), 303);
     let o = op.state.db.officer_by_username("cb.khoa.cung").await.unwrap().unwrap();
-    assert!(op.state.db.webauthn_credentials(&o.id).await.unwrap().is_empty());
+    let left = op.state.db.webauthn_credentials(&o.id).await.unwrap();
+    assert_eq!(left.len(), 4);
+    assert!(left.iter().all(|c| c.id != cred_id && c.name != "Khóa USB"));
     op.stop().await;
 }
 on_both_backends!(password_and_passkey_login, super::passkey);

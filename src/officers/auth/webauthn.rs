@@ -16,6 +16,10 @@ use webauthn_rs::prelude::{Passkey, Url, Webauthn, WebauthnBuilder};
 use crate::officers::DirectoryError;
 use crate::store::Db;
 
+/// Credentials an officer may hold. The authentication ceremony's state (which carries every
+/// credential) travels in the login transaction, whose size is bounded (`login_tx_max_bytes`).
+pub const MAX_CREDENTIALS: usize = 5;
+
 /// The relying party for `issuer`; `None` when its host cannot be one (an IP address).
 pub fn relying_party(issuer: &str) -> Option<Webauthn> {
     let url = Url::parse(issuer).ok()?;

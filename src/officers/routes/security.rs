@@ -66,7 +66,7 @@ async fn show(
     let db = &a.oidc.db;
     let creds = db.webauthn_credentials(&o.id).await.or_page(lang)?;
     let mut options = None;
-    if let Some(w) = &a.webauthn {
+    if let Some(w) = a.webauthn.as_ref().filter(|_| creds.len() < webauthn::MAX_CREDENTIALS) {
         let exclude = db.passkeys(&o.id).await.or_page(lang)?.iter().map(|p| p.cred_id().clone()).collect();
         let user = Uuid::parse_str(&o.id).unwrap_or_else(|_| Uuid::new_v4());
         let (challenge, state) = w
@@ -119,6 +119,9 @@ async fn add_key(
     let (s, o) = officer(&a, s, lang).await?;
     check_form(&headers, &s, &f.csrf, lang)?;
     let state = a.oidc.kv.take(&reg_key(&s)).await.or_page(lang)?;
+    if a.oidc.db.webauthn_credentials(&o.id).await.or_page(lang)?.len() >= webauthn::MAX_CREDENTIALS {
+        return Ok(pages::security_message(StatusCode::BAD_REQUEST, lang, |t| t.key_failed));
+    }
     let state = state.and_then(|b| serde_json::from_slice::<PasskeyRegistration>(&b).ok());
     let cred = serde_json::from_str::<RegisterPublicKeyCredential>(&f.credential).ok();
     let passkey = match (&a.webauthn, state, cred) {
