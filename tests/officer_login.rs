@@ -391,3 +391,19 @@ async fn optional_second_factor(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(second_factor_optional_by_configuration, super::optional_second_factor);
+
+async fn concurrent_replay(backend: Backend) {
+    let Some(op) = start(backend).await else { return };
+    let (_, secret) = officer(&op, "cb.song.song", true).await;
+    let code = code(&secret.unwrap());
+    let (b1, b2) = (Browser::new(), Browser::new());
+    let (_, tx1) = password_step(&op, &b1, "cb.song.song", PASSWORD).await;
+    let (_, tx2) = password_step(&op, &b2, "cb.song.song", PASSWORD).await;
+    // The same code on two logins at once: the step is taken by exactly one.
+    let (f1, f2) = ([("tx", tx1.as_str()), ("code", code.as_str())], [("tx", tx2.as_str()), ("code", code.as_str())]);
+    let (r1, r2) = tokio::join!(post(&op, &b1, "/login/officer/otp", &f1), post(&op, &b2, "/login/officer/otp", &f2));
+    let accepted = [r1.status(), r2.status()].iter().filter(|s| s.is_redirection()).count();
+    assert_eq!(accepted, 1, "{} {}", r1.status(), r2.status());
+    op.stop().await;
+}
+on_both_backends!(totp_code_accepted_once_under_concurrency, super::concurrent_replay);
