@@ -161,6 +161,31 @@ mod tests {
         assert!(!h.verify("xacthuc-no-such-officer", None).await.unwrap().ok);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn at_most_n_hashes_run_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let h = Hasher::new(64, 1, 1, 2).expect("params");
+        let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (h, now, peak) = (h.clone(), now.clone(), peak.clone());
+                tokio::spawn(async move {
+                    h.run(move |_| {
+                        let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(n, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(30));
+                        now.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("join").expect("run");
+        }
+        assert_eq!(peak.load(Ordering::SeqCst), 2, "two permits: two at once, never more");
+    }
+
     #[test]
     fn strength_policy() {
         assert!(weakness("short", &[], Lang::En).is_some());
