@@ -144,6 +144,8 @@ impl Extensions {
         acr.register(crate::officers::acr::CLASSES);
         scopes.register(crate::officers::claims::officer_scope());
         scopes.register_source(Arc::new(crate::officers::claims::OfficerClaims { db: db.clone() }));
+        methods.register(crate::officers::auth::method());
+        acr.register(crate::officers::auth::PASSWORD_ONLY);
         for m in extra {
             acr.register(m.classes);
             methods.register(m);
@@ -243,6 +245,7 @@ pub fn router(state: AppState) -> Router {
             None => Router::new(),
         })
         .merge(state.extra_routes.clone())
+        .merge(officer_routes(&state))
         .layer(axum::middleware::from_fn(observability::track_metrics))
         .layer(axum::middleware::from_fn(move |req, next| web::security::headers(hsts, req, next)))
         .layer(
@@ -262,6 +265,18 @@ pub fn router(state: AppState) -> Router {
                 .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
                 .layer(RequestBodyLimitLayer::new(body_limit)),
         )
+}
+
+/// The officer login's pages; without them (parameters refused) the method's button leads to
+/// the not-found page, and start-up validation has already refused such parameters.
+fn officer_routes(state: &AppState) -> Router {
+    match crate::officers::auth::OfficerAuth::new(&state.config, state.mode, state.oidc.clone()) {
+        Ok(auth) => crate::officers::routes::router(auth),
+        Err(e) => {
+            tracing::error!(error = %e, "officer login disabled");
+            Router::new()
+        }
+    }
 }
 
 /// Serves `app` until `shutdown` resolves, then lets in-flight requests finish (bounded by

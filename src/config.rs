@@ -83,6 +83,17 @@ pub struct Config {
     pub mock_gov_ca_port: u16,
     pub portal_port: u16,
     pub dev_citizens: usize,
+    pub officer_argon2_m_kib: u32,
+    pub officer_argon2_t: u32,
+    pub officer_argon2_p: u32,
+    /// Password hashes computed at once; 0 means the number of CPUs.
+    pub officer_password_hashes_max: usize,
+    pub officer_login_delay_after: i64,
+    pub officer_login_delay_max_secs: u64,
+    pub officer_lockout_threshold: i64,
+    pub officer_lockout_ip_threshold: i64,
+    pub officer_lockout_secs: u64,
+    pub officer_second_factor_required: bool,
 }
 
 impl Default for Config {
@@ -127,6 +138,16 @@ impl Default for Config {
             mock_gov_ca_port: 8083,
             portal_port: 8084,
             dev_citizens: 100_000,
+            officer_argon2_m_kib: 19 * 1024,
+            officer_argon2_t: 2,
+            officer_argon2_p: 1,
+            officer_password_hashes_max: 0,
+            officer_login_delay_after: 3,
+            officer_login_delay_max_secs: 8,
+            officer_lockout_threshold: 10,
+            officer_lockout_ip_threshold: 100,
+            officer_lockout_secs: 900,
+            officer_second_factor_required: true,
         }
     }
 }
@@ -184,6 +205,22 @@ impl Config {
         fig.extract::<Config>().map_err(|e| figment_error(&e))
     }
 
+    fn validate_officer_login(&self) -> Result<(), ConfigError> {
+        if argon2::Params::new(self.officer_argon2_m_kib, self.officer_argon2_t, self.officer_argon2_p, None).is_err() {
+            return Err(ConfigError::new(
+                "officer_argon2_m_kib",
+                "argon2 parameters out of range (m at least 8 × p KiB, t and p at least 1)",
+            ));
+        }
+        if self.officer_lockout_threshold < 1 || self.officer_lockout_ip_threshold < 1 {
+            return Err(ConfigError::new("officer_lockout_threshold", "thresholds must be at least 1"));
+        }
+        if self.officer_lockout_secs == 0 {
+            return Err(ConfigError::new("officer_lockout_secs", "must be at least 1"));
+        }
+        Ok(())
+    }
+
     /// Checks what the types alone cannot. Never echoes secret values.
     pub fn validate(&self, mode: Mode) -> Result<(), ConfigError> {
         if mode != Mode::Migrate {
@@ -205,6 +242,7 @@ impl Config {
             if self.login_tx_per_browser < 1 || self.login_tx_per_ip < 1 {
                 return Err(ConfigError::new("login_tx_per_browser", "limits must be at least 1"));
             }
+            self.validate_officer_login()?;
         }
         if self.database_max_connections == 0 {
             return Err(ConfigError::new("database_max_connections", "must be at least 1"));

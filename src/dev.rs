@@ -35,6 +35,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     let state = AppState::build(config.clone(), Mode::Dev).await.map_err(runtime)?;
     let backends = format!("{:?} database, {} session store", state.db.dialect(), state.kv.backend_name());
     app::spawn_background_jobs(&state);
+    let officers = dev_setup::demo_officers(&state).await.map_err(Failure::Runtime)?;
     let mocks = dev_setup::start_mocks(&config, client_jwk)
         .await
         .map_err(|e| Failure::Runtime(format!("starting the mocks: {e:#}")))?;
@@ -56,7 +57,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
         wait_stop(stop_rx.clone()),
         grace,
     ));
-    print_banner(&config, &backends);
+    print_banner(&config, &backends, &officers);
     let result = app::serve(op_listener, app::router(state.clone()), stop_on_signal(stop_tx), grace).await;
     let _ = portal.await;
     if let Some(m) = metrics {
@@ -87,7 +88,7 @@ fn dev_master_key(dir: &Path) -> Result<SecretString, Failure> {
     Ok(SecretString::from(key))
 }
 
-fn print_banner(config: &Config, backends: &str) {
+fn print_banner(config: &Config, backends: &str, officers: &str) {
     let host = "localhost";
     println!(
         "\nxacthuc is running in development mode ({backends}).\n\
@@ -102,6 +103,6 @@ fn print_banner(config: &Config, backends: &str) {
         vneid = config.mock_vneid_port,
         population = config.mock_population_port,
         ca = config.mock_gov_ca_port,
-        demo = dev_setup::demo_identities_text(),
+        demo = dev_setup::demo_identities_text() + officers,
     );
 }

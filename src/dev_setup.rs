@@ -97,3 +97,77 @@ pub fn demo_identities_text() -> String {
     }
     out
 }
+
+/// The demo officers' shared password: known to everyone, so these accounts are refused by any
+/// mode but development (`officer_demo_accounts`).
+pub const DEMO_OFFICER_PASSWORD: &str = "thu-nghiem-Hai-Phong-2026";
+
+/// Makes (or finds) the demo province, a demo commune, a demo super-administrator and a demo
+/// officer, each with the demo password and a TOTP secret; returns the banner lines. Runs at
+/// every start and changes nothing once they exist, so the secrets stay those already printed.
+pub async fn demo_officers(state: &crate::app::AppState) -> Result<String, String> {
+    use crate::officers::auth::{password::Hasher, totp};
+    use crate::officers::directory::AdminRole;
+    use crate::officers::{NewOfficer, NewUnit, UnitKind};
+
+    let (db, keys, c) = (&state.db, &state.oidc.keys, &state.config);
+    let now = crate::clock::unix_now();
+    let err = |e: &dyn std::fmt::Display| format!("demo officers: {e}");
+    for (code, name, kind, parent) in [
+        ("demo", "Tỉnh Thử Nghiệm", UnitKind::Province, None),
+        ("demo.x1", "Xã Thử Nghiệm", UnitKind::Commune, Some("demo")),
+    ] {
+        if db.unit_by_code(code).await.map_err(|e| err(&e))?.is_none() {
+            let u = NewUnit { code: code.into(), name: name.into(), kind, parent_code: parent.map(String::from) };
+            db.create_unit(&u, now).await.map_err(|e| err(&e))?;
+        }
+    }
+    let hasher = Hasher::new(c.officer_argon2_m_kib, c.officer_argon2_t, c.officer_argon2_p, 1).map_err(|e| err(&e))?;
+    let mut out = String::from(
+        "  Demo officers (\"Officer login\" on the portal; add the TOTP secret to any authenticator app):\n",
+    );
+    for (username, full_name, unit, position, admin) in [
+        ("demo.admin", "Quản Trị Thử", "demo", "Quản trị viên", true),
+        ("demo.canbo", "Cán Bộ Thử", "demo.x1", "Chuyên viên", false),
+    ] {
+        let o = match db.officer_by_username(username).await.map_err(|e| err(&e))? {
+            Some(o) => o,
+            None => {
+                let new = NewOfficer {
+                    username: username.into(),
+                    full_name: full_name.into(),
+                    unit_code: unit.into(),
+                    position: Some(position.into()),
+                    ..NewOfficer::default()
+                };
+                db.create_officer(&new, now).await.map_err(|e| err(&e))?
+            }
+        };
+        db.mark_demo_officer(&o.id).await.map_err(|e| err(&e))?;
+        if !o.has_password {
+            let hash = hasher.hash(DEMO_OFFICER_PASSWORD).await.map_err(|e| err(&e))?;
+            db.set_officer_password_hash(&o.id, &hash, now).await.map_err(|e| err(&e))?;
+        }
+        let secret = match db.totp_secret(&o.id).await.map_err(|e| err(&e))? {
+            Some(sealed) => totp::open(keys, &o.id, &sealed).map_err(|e| err(&e))?,
+            None => {
+                let s = totp::new_secret();
+                let sealed = totp::seal(keys, &o.id, &s).map_err(|e| err(&e))?;
+                db.activate_totp(&o.id, &sealed, 0, now).await.map_err(|e| err(&e))?;
+                s
+            }
+        };
+        if admin {
+            let root = db.unit_by_code("demo").await.map_err(|e| err(&e))?.ok_or_else(|| err(&"no demo unit"))?;
+            db.grant_admin(&o.id, AdminRole::SuperAdmin, &root.id).await.map_err(|e| err(&e))?;
+        }
+        out.push_str(&format!(
+            "    {:<11} password {}  TOTP secret {}  {}\n",
+            username,
+            DEMO_OFFICER_PASSWORD,
+            totp::base32(&secret),
+            if admin { "super-administrator of the demo province" } else { "officer of the demo commune" }
+        ));
+    }
+    Ok(out)
+}

@@ -526,9 +526,11 @@ async fn citizen_never_meets_an_officer_demand(backend: Backend) {
     let officer = "urn:xacthuc:acr:officer-mfa";
     let r = b.http.get(auth_url(&op, &[("acr_values", officer), ("prompt", "none")])).send().await.unwrap();
     assert!(r.headers()["location"].to_str().unwrap().contains("error=login_required"));
-    // A fresh login offers no e-ID button, and the e-ID cannot be forced.
+    // A fresh login offers no e-ID button (only the officer login), and the e-ID cannot be forced.
     match login(&op, &Browser::new(), NGOC, &[("acr_values", officer)]).await {
-        End::Page { body, .. } => assert!(body.contains("id=\"no-method\"") && !body.contains("login-vneid"), "{body}"),
+        End::Page { body, .. } => {
+            assert!(body.contains("id=\"login-officer\"") && !body.contains("login-vneid"), "{body}")
+        }
         End::AtClient(p) => panic!("a citizen met an officer demand: {p:?}"),
     }
     let r = b.http.get(auth_url(&op, &[("acr_values", officer)])).send().await.unwrap();

@@ -10,14 +10,18 @@
 //! - [`acr`]: the assurance levels of officer logins.
 //! - [`import`], [`export`], [`bulk`]: bulk provisioning (CSV import and export, bulk moves,
 //!   suspensions and resets), shared by the admin API and the CLI.
+//! - [`auth`]: the officer login method (password, TOTP, WebAuthn, lockout); [`routes`] is
+//!   its HTTP face (login steps, set-up links, the officer's security page).
 
 pub mod acr;
+pub mod auth;
 pub mod bulk;
 pub mod claims;
 pub mod directory;
 pub mod export;
 pub mod import;
 mod import_apply;
+pub mod routes;
 pub mod setup;
 pub mod units;
 

@@ -85,7 +85,7 @@ fn fmt_time(t: i64) -> String {
 
 /// A state-changing form of the account page: a live session, a form from our own pages
 /// (Sec-Fetch-Site when the browser sends it) and the session's token.
-fn check_form(headers: &HeaderMap, s: &Session, csrf: &str, lang: Lang) -> Result<(), PageError> {
+pub(crate) fn check_form(headers: &HeaderMap, s: &Session, csrf: &str, lang: Lang) -> Result<(), PageError> {
     let cross_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v != "same-origin");
     let token_ok: bool = subtle::ConstantTimeEq::ct_eq(csrf.as_bytes(), s.csrf_token().as_bytes()).into();
     if cross_site || !token_ok {
