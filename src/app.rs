@@ -270,7 +270,7 @@ pub fn router(state: AppState) -> Router {
 /// The officer login's pages; without them (parameters refused) the method's button leads to
 /// the not-found page, and start-up validation has already refused such parameters.
 fn officer_routes(state: &AppState) -> Router {
-    match crate::officers::auth::OfficerAuth::new(&state.config, state.mode, state.oidc.clone()) {
+    match crate::officers::auth::OfficerAuth::new(&state.config, state.mode, state.oidc.clone(), state.audit.clone()) {
         Ok(auth) => crate::officers::routes::router(auth),
         Err(e) => {
             tracing::error!(error = %e, "officer login disabled");

@@ -7,7 +7,7 @@ mod support;
 
 use support::browser::Browser;
 use support::officers::*;
-use support::op::{Backend, http};
+use support::op::{Backend, TestOp, http};
 use xacthuc::officers::NewOfficer;
 use xacthuc::officers::OfficerStatus;
 use xacthuc::officers::auth::{lockout, password::Hasher, totp};
@@ -78,6 +78,7 @@ async fn first_login_enrols(backend: Backend) {
     let r = post(&op, &b, "/login/officer/done", &[("tx", &tx)]).await;
     let (id, _) = id_token(&op, &to_client(&op, &b, r).await).await;
     assert_eq!(id["acr"], MFA);
+    assert_eq!(audit_actions(&op, "mfa.enrolled").await, 1, "the enrolment is audited");
 
     // A recovery code works once.
     for (i, expect_ok) in [(0, true), (1, false)] {
@@ -94,6 +95,12 @@ async fn first_login_enrols(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(first_login_enrols_totp, super::first_login_enrols);
+
+/// How many audit entries of this action there are.
+async fn audit_actions(op: &TestOp, action: &str) -> usize {
+    let filter = xacthuc::audit::AuditFilter { action_prefix: Some(action.into()), ..Default::default() };
+    op.state.audit.query(&filter, xacthuc::audit::Page::default()).await.unwrap().len()
+}
 
 async fn lockout_and_unlock(backend: Backend) {
     let Some(op) = start(backend).await else { return };
@@ -112,6 +119,7 @@ async fn lockout_and_unlock(backend: Backend) {
     assert!(r.text().await.unwrap().contains("id=\"officer-message\""));
     let kv = &op.state.kv;
     assert_eq!(lockout::status(kv, "cb.khoa").await.unwrap(), lockout::Status { failures: 5, locked: true });
+    assert_eq!(audit_actions(&op, "login.locked").await, 1, "the lock is in the audit log, once");
     lockout::unlock(kv, "cb.khoa").await.unwrap();
     assert_eq!(lockout::status(kv, "cb.khoa").await.unwrap(), lockout::Status { failures: 0, locked: false });
     let (r, _) = password_step(&op, &b, "cb.khoa", PASSWORD).await;

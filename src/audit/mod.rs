@@ -67,6 +67,8 @@ actions! {
     LoginLocked => "login.locked",
     MfaEnrolled => "mfa.enrolled",
     MfaRemoved => "mfa.removed",
+    MfaRecoveryCodesRenewed => "mfa.recovery.renewed",
+    OfficerPasswordSet => "officer.password.set",
     AdminOfficerCreated => "admin.officer.created",
     AdminOfficerUpdated => "admin.officer.updated",
     AdminOfficerDisabled => "admin.officer.disabled",

@@ -13,12 +13,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential};
 
 use self::pages::{EnrolPage, PasswordPage, SecondPage};
 use super::auth::texts;
 use super::auth::{Factor, METHOD, OfficerAuth, lockout, totp};
 use super::{DirectoryError, Officer, OfficerStatus};
+use crate::audit::{Action, Actor, Event};
 use crate::clock::unix_now;
 use crate::config::Mode;
 use crate::oidc::login::Authenticated;
@@ -149,6 +151,14 @@ async fn may_log_in(a: &OfficerAuth, o: &Officer) -> Result<bool, DirectoryError
 /// Counts a failure, waits the progressive delay, and answers.
 async fn refuse(a: &OfficerAuth, from: &RequestOrigin, username: &str, lang: Lang) -> Result<(), PageError> {
     let wait = lockout::failed(&a.oidc.kv, &a.lockout, username, from.origin.ip).await.or_page(lang)?;
+    if locked(a, from, username, lang).await? {
+        // The failure that engaged the lock (later ones are refused before counting).
+        let mut e = Event::new(Action::LoginLocked).actor(Actor::Anonymous).detail(json!({ "username": username }));
+        if let Some(ip) = from.origin.ip {
+            e = e.ip(ip);
+        }
+        let _ = a.audit.record(e).await;
+    }
     tokio::time::sleep(wait).await;
     Ok(())
 }
@@ -381,6 +391,7 @@ async fn enrol(
     a.oidc.db.activate_totp(&officer.id, &sealed, s, now).await.or_page(lang)?;
     let codes = totp::new_recovery_codes();
     a.oidc.db.replace_recovery_codes(&officer.id, &codes).await.or_page(lang)?;
+    a.audit_officer(Action::MfaEnrolled, &officer.id, json!({ "factor": "totp", "during": "login" })).await;
     step.pending_totp = None;
     step.enrolled = true;
     save(&a, &mut tx, &step, lang).await?;

@@ -14,6 +14,7 @@ pub mod texts;
 pub mod totp;
 pub mod webauthn;
 
+use crate::audit::{Action, Actor, Audit, Event};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -90,10 +91,11 @@ pub struct OfficerAuth {
     pub second_factor_required: bool,
     /// `None` when the issuer's host cannot be a WebAuthn relying party (an IP address).
     pub webauthn: Option<Arc<webauthn_rs::prelude::Webauthn>>,
+    pub audit: Audit,
 }
 
 impl OfficerAuth {
-    pub fn new(config: &Config, mode: Mode, oidc: Provider) -> Result<Self, password::HashError> {
+    pub fn new(config: &Config, mode: Mode, oidc: Provider, audit: Audit) -> Result<Self, password::HashError> {
         let hasher = password::Hasher::new(
             config.officer_argon2_m_kib,
             config.officer_argon2_t,
@@ -117,7 +119,18 @@ impl OfficerAuth {
             },
             second_factor_required: config.officer_second_factor_required,
             webauthn,
+            audit,
         })
+    }
+
+    /// An officer's own security change, into the audit log. The change stands if the entry
+    /// cannot be written: `Audit::record` logs and counts that loudly.
+    pub async fn audit_officer(&self, action: Action, officer_id: &str, detail: serde_json::Value) {
+        let e = Event::new(action)
+            .actor(Actor::Officer(officer_id.to_owned()))
+            .object("officer", officer_id)
+            .detail(detail);
+        let _ = self.audit.record(e).await;
     }
 }
 

@@ -3,6 +3,7 @@
 //! coming from our own pages. Ceremony state (a WebAuthn registration, a TOTP secret being
 //! re-enrolled) waits in the session store under the session, never in memory.
 
+use serde_json::json;
 use std::time::Duration;
 
 use axum::Router;
@@ -15,6 +16,7 @@ use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential, Uui
 
 use super::OfficerOrPage;
 use super::pages::{self, KeyRow, SecurityPage, fmt_time};
+use crate::audit::Action;
 use crate::clock::unix_now;
 use crate::officers::Officer;
 use crate::officers::auth::{OfficerAuth, texts, totp, webauthn};
@@ -132,6 +134,7 @@ async fn add_key(
         return Ok(pages::security_message(StatusCode::BAD_REQUEST, lang, |t| t.key_failed));
     };
     a.oidc.db.add_webauthn(&o.id, &webauthn::credential_name(&f.name), &passkey, unix_now()).await.or_page(lang)?;
+    a.audit_officer(Action::MfaEnrolled, &o.id, json!({ "factor": "webauthn" })).await;
     Ok(back())
 }
 
@@ -168,7 +171,9 @@ async fn remove_key(
 ) -> Result<Response, PageError> {
     let (s, o) = officer(&a, s, lang).await?;
     check_form(&headers, &s, &f.csrf, lang)?;
-    let _ = a.oidc.db.remove_webauthn(&o.id, &f.id).await;
+    if a.oidc.db.remove_webauthn(&o.id, &f.id).await.is_ok() {
+        a.audit_officer(Action::MfaRemoved, &o.id, json!({ "factor": "webauthn", "credential": f.id })).await;
+    }
     Ok(back())
 }
 
@@ -223,6 +228,7 @@ async fn confirm_totp(
         ));
     };
     a.oidc.db.activate_totp(&o.id, &sealed, step, now).await.or_page(lang)?;
+    a.audit_officer(Action::MfaEnrolled, &o.id, json!({ "factor": "totp" })).await;
     a.oidc.kv.delete(&totp_key(&s)).await.or_page(lang)?;
     Ok(back())
 }
@@ -239,5 +245,6 @@ async fn new_codes(
     check_form(&headers, &s, &f.csrf, lang)?;
     let codes = totp::new_recovery_codes();
     a.oidc.db.replace_recovery_codes(&o.id, &codes).await.or_page(lang)?;
+    a.audit_officer(Action::MfaRecoveryCodesRenewed, &o.id, json!({ "count": codes.len() })).await;
     Ok(super::codes_page(lang, &codes, "get", "/officer/security", Vec::new()))
 }

@@ -9,9 +9,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
+use serde_json::json;
 
 use super::OfficerOrPage;
 use super::pages::{self, SetupPage};
+use crate::audit::Action;
 use crate::clock::unix_now;
 use crate::officers::auth::{OfficerAuth, lockout, password, texts};
 use crate::officers::setup::SetupPurpose;
@@ -91,6 +93,9 @@ async fn submit(
             db.remove_webauthn(&officer.id, &c.id).await.or_page(lang)?;
         }
         lockout::unlock(&a.oidc.kv, &officer.username).await.or_page(lang)?;
+        a.audit_officer(Action::MfaRemoved, &officer.id, json!({ "factor": "all", "reason": "reset link" })).await;
     }
+    let purpose = if reset { "reset" } else { "initial" };
+    a.audit_officer(Action::OfficerPasswordSet, &officer.id, json!({ "through": purpose })).await;
     Ok(pages::message(StatusCode::OK, lang, |t| t.setup_title, |t| t.setup_done))
 }
