@@ -359,3 +359,21 @@ async fn consent_rebinds_a_browser_without_binding(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(consent_rebinds, super::consent_rebinds_a_browser_without_binding);
+
+/// The choice page's language link is followed by every later page of the login, whatever
+/// `ui_locales` the service sent.
+async fn the_chosen_language_stays(backend: Backend) {
+    let Some(op) = start_op(backend, |_| {}).await else { return };
+    let b = Browser::new();
+    let (page, tx) = login_page(&op, &b, &[("ui_locales", "vi"), ("prompt", "consent")]).await;
+    assert!(page.contains("<html lang=\"vi\""));
+    let english = b.http.get(op.url(&format!("/login?tx={tx}&lang=en"))).send().await.unwrap().text().await.unwrap();
+    assert!(english.contains("<html lang=\"en\"") && english.contains("Log in"), "{english}");
+    let r = start_method(&op, &b, &tx, "now").await;
+    let consent = location(&r);
+    assert!(consent.starts_with("/consent") && consent.contains("lang=en"), "{consent}");
+    let body = b.http.get(op.url(&consent)).send().await.unwrap().text().await.unwrap();
+    assert!(body.contains("<html lang=\"en\"") && body.contains("Share your information"), "{body}");
+    op.stop().await;
+}
+on_both_backends!(chosen_language, super::the_chosen_language_stays);

@@ -28,6 +28,9 @@ pub struct LoginTx {
     /// The address the login came from, for the audit log.
     #[serde(default)]
     pub ip: Option<IpAddr>,
+    /// The language the user chose on our pages, over the service's `ui_locales`.
+    #[serde(default)]
+    pub lang: Option<crate::web::page::Lang>,
     /// The state of the method the user chose.
     #[serde(default)]
     method: Option<MethodState>,
@@ -80,6 +83,7 @@ impl LoginTx {
             started_at,
             browser: origin.browser.clone(),
             ip: origin.ip,
+            lang: None,
             method: None,
             session: None,
         }

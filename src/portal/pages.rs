@@ -122,6 +122,8 @@ fn explain_acr(t: &'static Texts, acr: Option<&str>) -> &'static str {
         Some("urn:xacthuc:acr:eid1") => t.acr.eid1,
         Some("urn:xacthuc:acr:eid2") => t.acr.eid2,
         Some("urn:xacthuc:acr:officer-mfa") => t.acr.officer_mfa,
+        Some("urn:xacthuc:acr:officer-hwk") => t.acr.officer_hwk,
+        Some("urn:xacthuc:acr:officer-pwd") => t.acr.officer_pwd,
         Some("urn:xacthuc:acr:officer-cert") => t.acr.officer_cert,
         Some(_) => t.acr.unknown,
         None => t.acr.none,

@@ -269,10 +269,11 @@ impl Rp {
         let client = self.client(op)?;
         let required = pending.acr_required.clone();
         let verifier: CoreIdTokenVerifier = client.id_token_verifier().set_auth_context_verifier_fn(move |acr| {
-            // A service that asked for level 2 must get level 2 (or stronger), never less.
+            // A service that asked for a citizen at level 2 must get exactly that: e-ID level 2
+            // is the strongest citizen level, and an officer's login is not a citizen's.
             match (&required, acr) {
                 (None, _) => Ok(()),
-                (Some(req), Some(got)) if acr_rank(got.as_str()) >= acr_rank(req) => Ok(()),
+                (Some(req), Some(got)) if got.as_str() == req => Ok(()),
                 (Some(req), got) => Err(format!("asked for {req}, got {}", got.map(|a| a.as_str()).unwrap_or("none"))),
             }
         });
@@ -351,16 +352,6 @@ impl Rp {
 }
 
 const NO_KEY: &str = "no JWKS key matches the ID token";
-
-/// Stronger classes rank higher; unknown ones rank lowest so they never satisfy a demand.
-pub fn acr_rank(acr: &str) -> u8 {
-    match acr {
-        "urn:xacthuc:acr:eid1" => 1,
-        ACR_EID2 | "urn:xacthuc:acr:officer-mfa" => 2,
-        "urn:xacthuc:acr:officer-cert" => 3,
-        _ => 0,
-    }
-}
 
 fn parse_oidc_jwks(raw: &[u8]) -> Result<CoreJsonWebKeySet, PortalError> {
     serde_json::from_slice(raw).map_err(|e| PortalError::Invalid(format!("JWKS unreadable: {e}")))

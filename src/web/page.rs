@@ -105,7 +105,9 @@ header{background:#a50e0e;color:#fff;padding:.75rem 1rem}header a{color:#fff}\
 h1{font-size:1.4rem;margin-top:0}button,.button{display:block;width:100%;box-sizing:border-box;font-size:1rem;padding:.8rem 1rem;margin:.5rem 0;border-radius:.4rem;border:2px solid #a50e0e;background:#a50e0e;color:#fff;cursor:pointer;text-align:center;text-decoration:none}\
 button.secondary,.button.secondary{background:#fff;color:#a50e0e}button:focus,a:focus,.button:focus{outline:3px solid #1a73e8;outline-offset:2px}\
 ul{padding-left:1.2rem}.note{color:#555;font-size:.9rem}.error{border-left:4px solid #a50e0e;padding-left:.75rem}\
-nav.lang{text-align:right;font-size:.9rem}table{width:100%;border-collapse:collapse}td,th{text-align:left;padding:.35rem;border-bottom:1px solid #ddd}\
+nav.lang{text-align:right;font-size:.9rem}\
+label{display:block;font-weight:600;margin-top:.5rem}input[type=text],input[type=password],input[type=email],input[type=tel],input[type=number]{display:block;width:100%;box-sizing:border-box;font-size:1rem;padding:.7rem;margin:.25rem 0 .75rem;border:1px solid #767676;border-radius:.4rem}input:focus{outline:3px solid #1a73e8;outline-offset:1px}\
+table{width:100%;border-collapse:collapse}td,th{text-align:left;padding:.35rem;border-bottom:1px solid #ddd}\
 @media (max-width:40rem){main{margin:0;border-radius:0;box-shadow:none}}";
 
 /// What every page's layout needs: language, title and the link to the other language.

@@ -99,7 +99,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PageForm<T> {
 }
 
 fn language(tx: &LoginTx, headers: &HeaderMap) -> Lang {
-    Lang::pick(tx.request.ui_locales.as_deref(), headers)
+    tx.lang.unwrap_or_else(|| Lang::pick(tx.request.ui_locales.as_deref(), headers))
+}
+
+/// As [`resume`], for a page whose language link (`?lang=`) was followed: the choice is kept
+/// in the transaction, so every later page of this login speaks it.
+pub(super) async fn resume_choosing(
+    p: &Provider,
+    headers: &HeaderMap,
+    q: &TxQuery,
+) -> Result<(LoginTx, Lang), PageError> {
+    let (mut tx, lang) = resume(p, headers, &q.tx).await?;
+    let Some(chosen) = q.lang.as_deref().map(|l| Lang::pick(Some(l), &HeaderMap::new())) else { return Ok((tx, lang)) };
+    if chosen != lang {
+        tx.lang = Some(chosen);
+        save(p, &tx, chosen).await?;
+    }
+    Ok((tx, chosen))
 }
 
 /// The transaction, which must be alive and this browser's.
@@ -165,12 +181,7 @@ pub fn failed(p: &Provider, tx: &LoginTx, method: &'static str, why: Abort) {
 pub(super) struct TxQuery {
     #[serde(default)]
     tx: String,
-}
-
-impl TxQuery {
-    pub(super) fn tx(&self) -> &str {
-        &self.tx
-    }
+    lang: Option<String>,
 }
 
 /// The login choice: the registered methods that can meet the request's demand.
@@ -179,7 +190,7 @@ pub(super) async fn choice(
     headers: HeaderMap,
     Query(q): Query<TxQuery>,
 ) -> Result<Response, PageError> {
-    let (tx, lang) = resume(&p, &headers, &q.tx).await?;
+    let (tx, lang) = resume_choosing(&p, &headers, &q).await?;
     let t = texts::of(lang);
     let client = super::client_name(&p, &tx.request.client_id).await;
     let methods = p

@@ -219,7 +219,8 @@ async fn consent_page(
     CurrentSession(s): CurrentSession,
     Query(q): Query<login::TxQuery>,
 ) -> Result<Response, PageError> {
-    let (tx, s, lang) = consent_context(&p, &headers, q.tx(), s).await?;
+    let (tx, lang) = login::resume_choosing(&p, &headers, &q).await?;
+    let (tx, s, lang) = consent_context(tx, lang, s)?;
     let person = p.db.account(&s.account_id).await.or_page(lang)?.ok_or(PageError::Expired(lang))?;
     let person = person.profile.get("name").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
     let client = client_name(&p, &tx.request.client_id).await;
@@ -229,15 +230,9 @@ async fn consent_page(
     Ok(page::render(StatusCode::OK, &ConsentPage { frame, t, tx: &tx.id, client: &client, person: &person, items }))
 }
 
-/// The transaction, and the session it belongs to, which must be this browser's: the consent
-/// decision can only come from the person who logged in.
-async fn consent_context(
-    p: &Provider,
-    headers: &HeaderMap,
-    tx_id: &str,
-    s: Option<Session>,
-) -> Result<(tx::LoginTx, Session, Lang), PageError> {
-    let (tx, lang) = login::resume(p, headers, tx_id).await?;
+/// The transaction (already resumed in this browser) and the session it belongs to: the
+/// consent decision can only come from the person who logged in.
+fn consent_context(tx: tx::LoginTx, lang: Lang, s: Option<Session>) -> Result<(tx::LoginTx, Session, Lang), PageError> {
     let s = s.ok_or(PageError::Expired(lang))?;
     match &tx.session {
         Some(r) if r.sid == s.sid && r.account_id == s.account_id => Ok((tx, s, lang)),
@@ -257,7 +252,8 @@ async fn consent_post(
     CurrentSession(s): CurrentSession,
     PageForm(f): PageForm<ConsentForm>,
 ) -> Result<Response, PageError> {
-    let (tx, s, lang) = consent_context(&p, &headers, &f.tx, s).await?;
+    let (tx, lang) = login::resume(&p, &headers, &f.tx).await?;
+    let (tx, s, lang) = consent_context(tx, lang, s)?;
     if f.decision != "allow" {
         let _ = tx::drop(&p, &tx.id).await;
         let e = OAuthError::new(ErrorCode::AccessDenied, "the user declined to share the requested information");
