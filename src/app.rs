@@ -237,6 +237,7 @@ pub fn router(state: AppState) -> Router {
             None => Router::new(),
         })
         .merge(state.extra_routes.clone())
+        .merge(crate::admin::router(state.oidc.clone()))
         .layer(axum::middleware::from_fn(observability::track_metrics))
         .layer(axum::middleware::from_fn(move |req, next| web::security::headers(hsts, req, next)))
         .layer(

@@ -63,6 +63,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Administration: the first super administrator.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Validate the configuration for a mode and print the effective non-secret settings.
     CheckConfig {
         /// The mode whose rules apply.
@@ -97,6 +100,14 @@ pub enum KeysCommand {
     },
     /// Show the key ring: kid, algorithm, state.
     List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create the first super administrator (and the province's root unit if no unit exists,
+    /// with --unit-code and --unit-name) and print their one-time set-up link. Refuses when a
+    /// super administrator exists, unless --force.
+    Bootstrap(crate::admin::bootstrap::BootstrapArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -157,6 +168,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             crate::commands::rotate_keys(config, max_token_lifetime).await
         }
         Command::Keys(KeysCommand::List) => crate::commands::list_keys(config).await,
+        Command::Admin(AdminCommand::Bootstrap(args)) => crate::commands::admin_bootstrap(config, args).await,
         Command::CheckConfig { mode } => {
             let mode = match mode {
                 CheckMode::Dev => Mode::Dev,
