@@ -491,3 +491,60 @@ async fn the_openapi_document_lists_every_route(backend: Backend) {
     w.op.stop().await;
 }
 on_both_backends!(openapi, super::the_openapi_document_lists_every_route);
+
+async fn bootstrap_makes_the_first_super_administrator(backend: Backend) {
+    use xacthuc::admin::bootstrap::{BootstrapArgs, BootstrapError, bootstrap};
+    let Some(w) = world(backend).await else { return };
+    let db = &w.op.state.db;
+    let mut args = BootstrapArgs {
+        username: "chief".into(),
+        full_name: "Trần Văn Trưởng".into(),
+        email: None,
+        unit_code: None,
+        unit_name: None,
+        force: false,
+    };
+    // The province exists in this world: the administrator is made on it.
+    let done = bootstrap(db, &args, 10).await.unwrap();
+    assert_eq!(done.root.code, "P");
+    assert!(!done.created_root && done.setup_path.starts_with("/officer/setup?token="));
+    assert!(matches!(bootstrap(db, &args, 11).await, Err(BootstrapError::AlreadyBootstrapped)));
+    args.force = true;
+    bootstrap(db, &args, 12).await.unwrap();
+    // The new super administrator's login is a super administrator's token.
+    let (token, _b) = officer_token(&w.op, &done.officer.id).await;
+    assert_eq!(call(&w.op, Some(&token), Method::GET, "/clients", None).await.0, 200);
+    w.op.stop().await;
+}
+on_both_backends!(bootstrap, super::bootstrap_makes_the_first_super_administrator);
+
+#[tokio::test]
+async fn bootstrap_creates_the_province_when_there_is_none() {
+    use xacthuc::admin::bootstrap::{BootstrapArgs, BootstrapError, bootstrap};
+    let (db, _dir) = support::sqlite_db().await;
+    let mut args = BootstrapArgs {
+        username: "chief".into(),
+        full_name: "Trần Văn Trưởng".into(),
+        email: Some("chief@example.vn".into()),
+        unit_code: None,
+        unit_name: None,
+        force: false,
+    };
+    assert!(matches!(bootstrap(&db, &args, 1).await, Err(BootstrapError::NoRoot)));
+    args.unit_code = Some("HN".into());
+    args.unit_name = Some("Thành phố Hà Nội".into());
+    let done = bootstrap(&db, &args, 1).await.unwrap();
+    assert!(done.created_root && done.root.kind == UnitKind::Province);
+    let grants = db.admin_grants(&done.officer.id).await.unwrap();
+    assert_eq!(grants[0].0, AdminRole::SuperAdmin);
+}
+
+#[test]
+fn bootstrap_help_names_every_option() {
+    use clap::Parser;
+    let err = xacthuc::cli::Cli::try_parse_from(["xacthuc", "admin", "bootstrap", "--help"]).unwrap_err();
+    let help = err.to_string();
+    for flag in ["--username", "--full-name", "--email", "--unit-code", "--unit-name", "--force"] {
+        assert!(help.contains(flag), "{flag} in {help}");
+    }
+}
