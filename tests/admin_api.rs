@@ -426,6 +426,8 @@ async fn super_administration_shares_the_cli_paths(backend: Backend) {
     let uris = Some(json!({ "redirect_uris": ["https://console.example.vn/cb2"] }));
     let (status, edited) = call(op, Some(&auto), Method::PUT, "/clients/console/redirect-uris", uris).await;
     assert_eq!((status, edited["redirect_uris"][0].as_str()), (200, Some("https://console.example.vn/cb2")));
+    let (status, err) = call(op, Some(&auto), Method::DELETE, "/clients/automation", None).await;
+    assert_eq!((status, err["code"].as_str()), (403, Some("forbidden")), "a client cannot remove itself");
     assert_eq!(call(op, Some(&auto), Method::DELETE, "/clients/svc", None).await.0, 204);
     assert_eq!(call(op, Some(&auto), Method::GET, "/clients/svc", None).await.0, 404);
     w.op.stop().await;

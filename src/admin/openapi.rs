@@ -1,9 +1,12 @@
 //! The admin API's OpenAPI 3.1 document, generated from the handlers' annotations. What every
 //! operation shares (bearer security, the JSON error responses) is added here once.
 
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, ResponseBuilder};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+
+use crate::officers::{OfficerStatus, UnitKind};
 
 /// Every error of the API: a stable code and a human message.
 #[derive(serde::Serialize, ToSchema)]
@@ -78,4 +81,53 @@ pub fn finish(mut doc: Document) -> Document {
         }
     }
     doc
+}
+
+/// Unit kinds and officer statuses are the directory's own enums; the API documents them as
+/// the strings serde reads and writes.
+const UNIT_KINDS: [&str; 6] = ["province", "department", "agency", "commune", "ward", "special_zone"];
+const OFFICER_STATUSES: [&str; 3] = ["active", "suspended", "disabled"];
+
+fn string_enum(values: &[&str]) -> RefOr<Schema> {
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied())).into()
+}
+
+impl PartialSchema for UnitKind {
+    fn schema() -> RefOr<Schema> {
+        string_enum(&UNIT_KINDS)
+    }
+}
+impl ToSchema for UnitKind {}
+
+impl PartialSchema for OfficerStatus {
+    fn schema() -> RefOr<Schema> {
+        string_enum(&OFFICER_STATUSES)
+    }
+}
+impl ToSchema for OfficerStatus {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_enums_are_exactly_the_directory_ones() {
+        for k in UNIT_KINDS {
+            assert_eq!(UnitKind::parse(k).map(UnitKind::as_str), Some(k));
+        }
+        for s in OFFICER_STATUSES {
+            assert_eq!(OfficerStatus::parse(s).map(OfficerStatus::as_str), Some(s));
+        }
+        // Exhaustive: a new variant breaks this match until it is documented above.
+        for k in [UnitKind::Province] {
+            match k {
+                UnitKind::Province
+                | UnitKind::Department
+                | UnitKind::Agency
+                | UnitKind::Commune
+                | UnitKind::Ward
+                | UnitKind::SpecialZone => {}
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Admin, ApiError, ApiResult, Body, PathOf};
+use crate::admin::authz::Caller;
 use crate::clock::unix_now;
 use crate::officers::DirectoryError;
 use crate::oidc::Provider;
@@ -184,6 +185,11 @@ pub async fn remove(
     PathOf(id): PathOf<String>,
 ) -> Result<StatusCode, ApiError> {
     c.require_super()?;
+    // An automation client removing itself would lock itself out mid-run; another super
+    // administrator can still remove it.
+    if matches!(&c, Caller::Automation { client_id } if *client_id == id) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "a client cannot remove its own registration"));
+    }
     if !p.clients.remove(&id).await? {
         return Err(DirectoryError::NotFound("client").into());
     }

@@ -27,8 +27,8 @@ pub struct OfficerView {
     pub phone: Option<String>,
     pub unit_id: String,
     pub position: Option<String>,
-    /// active, suspended or disabled.
-    pub status: String,
+    #[schema(inline)]
+    pub status: OfficerStatus,
     pub has_password: bool,
     pub updated_at: i64,
 }
@@ -44,7 +44,7 @@ impl From<Officer> for OfficerView {
             phone: o.phone,
             unit_id: o.unit_id,
             position: o.position,
-            status: o.status.as_str().to_owned(),
+            status: o.status,
             has_password: o.has_password,
             updated_at: o.updated_at,
         }
@@ -56,8 +56,8 @@ impl From<Officer> for OfficerView {
 pub struct OfficerQuery {
     /// The unit whose subtree is searched (id); default: the caller's only unit, or the province.
     unit: Option<String>,
-    /// active, suspended or disabled.
-    status: Option<String>,
+    #[param(inline)]
+    status: Option<OfficerStatus>,
     username_prefix: Option<String>,
     /// The last username of the previous page.
     after: Option<String>,
@@ -101,8 +101,9 @@ pub struct MoveInput {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusInput {
-    /// active, suspended or disabled. Suspending or disabling ends the officer's sessions.
-    status: String,
+    /// Suspending or disabling ends the officer's sessions.
+    #[schema(inline)]
+    status: OfficerStatus,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -133,10 +134,6 @@ pub struct GrantView {
     unit_code: String,
 }
 
-fn parse_status(s: &str) -> Result<OfficerStatus, ApiError> {
-    OfficerStatus::parse(s).ok_or_else(|| DirectoryError::invalid("status", "active, suspended or disabled").into())
-}
-
 /// Officers of a unit subtree, by username, a page at a time.
 #[utoipa::path(get, path = "/officers", tag = "officers", params(OfficerQuery),
     responses((status = 200, body = OfficerPage)))]
@@ -153,7 +150,7 @@ pub async fn list(
             _ => return Err(DirectoryError::invalid("unit", "you administer several units: name one").into()),
         },
     };
-    let status = q.status.as_deref().map(parse_status).transpose()?;
+    let status = q.status;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let search = OfficerSearch {
         root: &root,
@@ -239,7 +236,7 @@ pub async fn set_status(
     PathOf(id): PathOf<String>,
     Body(s): Body<StatusInput>,
 ) -> ApiResult<OfficerView> {
-    let status = parse_status(&s.status)?;
+    let status = s.status;
     c.officer_in_scope(&p, &id).await?;
     p.db.set_officer_status(&id, status, unix_now()).await?;
     if status != OfficerStatus::Active {

@@ -17,8 +17,8 @@ pub struct UnitView {
     pub id: String,
     pub code: String,
     pub name: String,
-    /// province, department, agency, commune, ward or special_zone.
-    pub kind: String,
+    #[schema(inline)]
+    pub kind: UnitKind,
     pub parent_id: Option<String>,
     pub valid_from: i64,
     /// Set when the unit was merged or dissolved.
@@ -32,7 +32,7 @@ impl From<Unit> for UnitView {
             id: u.id,
             code: u.code,
             name: u.name,
-            kind: u.kind.as_str().to_owned(),
+            kind: u.kind,
             parent_id: u.parent_id,
             valid_from: u.valid_from,
             valid_to: u.valid_to,
@@ -54,10 +54,12 @@ pub struct UnitQuery {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnitInput {
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,32}$")]
     code: String,
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
-    /// province, department, agency, commune, ward or special_zone.
-    kind: String,
+    #[schema(inline)]
+    kind: UnitKind,
     /// The parent's code; none only for the province.
     parent_code: Option<String>,
 }
@@ -65,6 +67,7 @@ pub struct UnitInput {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenameInput {
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
 }
 
@@ -72,6 +75,7 @@ pub struct RenameInput {
 #[serde(deny_unknown_fields)]
 pub struct MergeInput {
     /// Ids of the units merged into this one.
+    #[schema(min_items = 1)]
     from: Vec<String>,
 }
 
@@ -119,8 +123,7 @@ pub async fn create(
     Body(u): Body<UnitInput>,
 ) -> Result<(StatusCode, Json<UnitView>), super::ApiError> {
     c.require_super()?;
-    let kind = UnitKind::parse(&u.kind).ok_or_else(|| DirectoryError::invalid("kind", "unknown unit kind"))?;
-    let new = NewUnit { code: u.code, name: u.name, kind, parent_code: u.parent_code };
+    let new = NewUnit { code: u.code, name: u.name, kind: u.kind, parent_code: u.parent_code };
     let unit = p.db.create_unit(&new, unix_now()).await?;
     tracing::info!(actor = %c.actor(), unit = %unit.id, "admin: unit created");
     Ok((StatusCode::CREATED, Json(unit.into())))
