@@ -98,10 +98,11 @@ pub struct MoveInput {
     position: Option<String>,
 }
 
+/// The new status. Suspending or disabling ends the officer's sessions.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusInput {
-    /// Suspending or disabling ends the officer's sessions.
+    // No doc comment here: on an inlined enum it would turn the property into an `allOf`.
     #[schema(inline)]
     status: OfficerStatus,
 }
