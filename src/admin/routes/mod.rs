@@ -65,24 +65,16 @@ impl From<QueryRejection> for ApiError {
 
 impl From<DirectoryError> for ApiError {
     fn from(e: DirectoryError) -> Self {
-        let status = match &e {
+        let (code, message) = (e.code(), e.to_string());
+        let status = match e {
             DirectoryError::NotFound(_) => StatusCode::NOT_FOUND,
             DirectoryError::Conflict { .. } => StatusCode::CONFLICT,
             DirectoryError::Invalid { .. } => StatusCode::BAD_REQUEST,
-            DirectoryError::Db(db) => return db_error(db),
+            // The web layer's mapping: 503 when the database is down, a logged 500 otherwise.
+            DirectoryError::Db(db) => return db.into(),
         };
-        ApiError::new(status, e.code(), e.to_string())
+        ApiError::new(status, code, message)
     }
-}
-
-/// Database errors keep the web layer's mapping (503 when down, a logged 500 otherwise).
-fn db_error(e: &crate::store::DbError) -> ApiError {
-    let copy = match e {
-        crate::store::DbError::Unavailable(d) => crate::store::DbError::Unavailable(d.clone()),
-        crate::store::DbError::Query(d) => crate::store::DbError::Query(d.clone()),
-        crate::store::DbError::Migrate(d) => crate::store::DbError::Migrate(d.clone()),
-    };
-    copy.into()
 }
 
 impl From<AuthzError> for ApiError {
