@@ -550,3 +550,33 @@ fn bootstrap_help_names_every_option() {
         assert!(help.contains(flag), "{flag} in {help}");
     }
 }
+
+async fn officers_are_searched_and_paged(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let op = &w.op;
+    let auto = client_token(op, "automation", "admin").await;
+    let names = |page: &Value| -> Vec<String> {
+        page["items"].as_array().unwrap().iter().map(|o| o["username"].as_str().unwrap().to_owned()).collect()
+    };
+    let (status, first) = call(op, Some(&auto), Method::GET, "/officers?limit=2", None).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(names(&first), ["admin.a", "clerk.a1"]);
+    assert_eq!(first["next_after"], "clerk.a1");
+    let (_, second) = call(op, Some(&auto), Method::GET, "/officers?limit=2&after=clerk.a1", None).await;
+    assert_eq!(names(&second), ["clerk.b"]);
+    assert!(second["next_after"].is_null(), "the last page");
+    let (_, clerks) = call(op, Some(&auto), Method::GET, "/officers?username_prefix=clerk", None).await;
+    assert_eq!(names(&clerks), ["clerk.a1", "clerk.b"]);
+    let (_, none) = call(op, Some(&auto), Method::GET, "/officers?username_prefix=clerk_", None).await;
+    assert_eq!(names(&none), Vec::<String>::new(), "'_' is not a wildcard");
+    let (_, in_a) = call(op, Some(&auto), Method::GET, &format!("/officers?unit={}", w.a), None).await;
+    assert_eq!(names(&in_a), ["admin.a", "clerk.a1"], "the unit's subtree");
+    let suspend = Some(json!({ "status": "suspended" }));
+    assert_eq!(call(op, Some(&auto), Method::PUT, &format!("/officers/{}/status", w.in_b), suspend).await.0, 200);
+    let (_, suspended) = call(op, Some(&auto), Method::GET, "/officers?status=suspended", None).await;
+    assert_eq!(names(&suspended), ["clerk.b"]);
+    let (status, _) = call(op, Some(&auto), Method::GET, "/officers?status=retired", None).await;
+    assert_eq!(status, 400);
+    w.op.stop().await;
+}
+on_both_backends!(search, super::officers_are_searched_and_paged);
