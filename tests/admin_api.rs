@@ -362,6 +362,8 @@ async fn callers_without_admin_rights_are_refused(backend: Backend) {
     }
     let (status, err) = call(op, Some(&auto), Method::GET, "/officers?limit=notanumber", None).await;
     assert_eq!((status, err["code"].as_str()), (400, Some("invalid")));
+    let (status, err) = call(op, Some(&auto), Method::DELETE, "/units", None).await;
+    assert_eq!((status, err["code"].as_str()), (405, Some("method_not_allowed")), "{err}");
     w.op.stop().await;
 }
 on_both_backends!(refusals, super::callers_without_admin_rights_are_refused);

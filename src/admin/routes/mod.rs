@@ -129,5 +129,13 @@ pub fn router(p: Provider) -> Router {
         let doc = doc.clone();
         async move { Json(doc.as_ref().clone()) }
     });
-    api_router.route(&format!("{BASE}/openapi.json"), serve_doc).with_state(p)
+    api_router
+        .route(&format!("{BASE}/openapi.json"), serve_doc)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(p)
+}
+
+/// A known path with another method: JSON like every other error, not an empty 405.
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not allowed on this path")
 }
