@@ -301,6 +301,7 @@ async fn unit_admin_acts_only_inside_its_subtree(backend: Backend) {
         (Method::POST, "/clients/console/secret".into(), None),
         (Method::PUT, "/clients/console/redirect-uris".into(), Some(json!({ "redirect_uris": ["https://x.vn/cb"] }))),
         (Method::DELETE, "/clients/console".into(), None),
+        (Method::PUT, "/clients/console/disabled".into(), Some(json!({ "disabled": true }))),
         (Method::GET, format!("/officers/{}/admin-grants", w.in_a1), None),
         (Method::POST, format!("/officers/{}/admin-grants", w.in_a1), Some(json!({ "unit_id": w.a1 }))),
         (Method::DELETE, format!("/officers/{}/admin-grants/{}", w.admin_a, w.a), None),
@@ -424,7 +425,14 @@ async fn super_administration_shares_the_cli_paths(backend: Backend) {
     assert_eq!(token_with(first.clone()).await, 200);
     let (_, rotated) = call(op, Some(&auto), Method::POST, "/clients/svc/secret", None).await;
     assert_eq!(token_with(first).await, 401, "the old secret stops working at once");
-    assert_eq!(token_with(rotated["client_secret"].as_str().unwrap().to_owned()).await, 200);
+    let second = rotated["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(token_with(second.clone()).await, 200);
+    let off = Some(json!({ "disabled": true }));
+    assert_eq!(call(op, Some(&auto), Method::PUT, "/clients/svc/disabled", off).await.1["disabled"], true);
+    assert_eq!(token_with(second.clone()).await, 401, "a disabled client is unknown to the protocol");
+    let on = Some(json!({ "disabled": false }));
+    assert_eq!(call(op, Some(&auto), Method::PUT, "/clients/svc/disabled", on).await.0, 200);
+    assert_eq!(token_with(second).await, 200, "enabled again with the same registration");
     let uris = Some(json!({ "redirect_uris": ["https://console.example.vn/cb2"] }));
     let (status, edited) = call(op, Some(&auto), Method::PUT, "/clients/console/redirect-uris", uris).await;
     assert_eq!((status, edited["redirect_uris"][0].as_str()), (200, Some("https://console.example.vn/cb2")));
@@ -477,6 +485,7 @@ async fn the_openapi_document_lists_every_route(backend: Backend) {
         ("/admin/api/clients/{client_id}", &["get", "delete"]),
         ("/admin/api/clients/{client_id}/secret", &["post"]),
         ("/admin/api/clients/{client_id}/redirect-uris", &["put"]),
+        ("/admin/api/clients/{client_id}/disabled", &["put"]),
     ];
     let paths = doc["paths"].as_object().unwrap();
     assert_eq!(paths.len(), expected.len(), "{:?}", paths.keys().collect::<Vec<_>>());

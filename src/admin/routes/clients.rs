@@ -38,6 +38,8 @@ pub struct ClientView {
     default_acr: Option<String>,
     id_token_alg: String,
     has_secret: bool,
+    /// A disabled client is refused by every protocol endpoint; its registration is kept.
+    disabled: bool,
 }
 
 /// The wire name of a serde enum (auth method, grant type, subject type).
@@ -64,6 +66,7 @@ impl From<&Client> for ClientView {
             default_acr: c.default_acr.clone(),
             id_token_alg: c.id_token_signed_response_alg.clone(),
             has_secret: c.secret_hash.is_some(),
+            disabled: c.disabled,
         }
     }
 }
@@ -79,6 +82,12 @@ pub struct Registered {
 pub struct NewSecret {
     /// Shown once; the previous secret stops working at once on this instance.
     client_secret: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Enablement {
+    disabled: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -172,6 +181,28 @@ pub async fn set_redirect_uris(
     }
     p.clients.save(&client, unix_now()).await?;
     tracing::info!(actor = %c.actor(), client = %id, "admin: client redirect URIs changed");
+    Ok(Json((&client).into()))
+}
+
+/// Disables or enables the client. Disabled, it is refused by every protocol endpoint (here at
+/// once, elsewhere within the client cache TTL), and its tokens' grants are not renewed.
+#[utoipa::path(put, path = "/clients/{client_id}/disabled", tag = "clients",
+    params(("client_id" = String, Path, description = ID)), request_body = Enablement,
+    responses((status = 200, body = ClientView)))]
+pub async fn set_disabled(
+    State(p): State<Provider>,
+    Admin(c): Admin,
+    PathOf(id): PathOf<String>,
+    Body(e): Body<Enablement>,
+) -> ApiResult<ClientView> {
+    c.require_super()?;
+    if e.disabled && matches!(&c, Caller::Automation { client_id } if *client_id == id) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "a client cannot disable itself"));
+    }
+    let mut client = existing(&p, &id).await?;
+    client.disabled = e.disabled;
+    p.clients.save(&client, unix_now()).await?;
+    tracing::info!(actor = %c.actor(), client = %id, disabled = e.disabled, "admin: client enablement");
     Ok(Json((&client).into()))
 }
 

@@ -119,7 +119,8 @@ pub fn router(p: Provider) -> Router {
         .routes(routes!(clients::list, clients::create))
         .routes(routes!(clients::get, clients::remove))
         .routes(routes!(clients::rotate_secret))
-        .routes(routes!(clients::set_redirect_uris));
+        .routes(routes!(clients::set_redirect_uris))
+        .routes(routes!(clients::set_disabled));
     let (api_router, api) = OpenApiRouter::with_openapi(super::openapi::base()).nest(BASE, routes).split_for_parts();
     // TODO(lead): wire `POST /admin/api/officers/import` (CSV, see officers::import) and
     // `GET /admin/api/audit` (see sessions::audit) here once the import and audit work is merged.
