@@ -246,6 +246,7 @@ pub fn router(state: AppState) -> Router {
         })
         .merge(state.extra_routes.clone())
         .merge(officer_routes(&state))
+        .merge(crate::admin::router(state.oidc.clone()))
         .layer(axum::middleware::from_fn(observability::track_metrics))
         .layer(axum::middleware::from_fn(move |req, next| web::security::headers(hsts, req, next)))
         .layer(

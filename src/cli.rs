@@ -69,6 +69,9 @@ pub enum Command {
     /// Officers in bulk: CSV import and export, moves, suspensions, reset links.
     #[command(subcommand)]
     Officers(crate::officers_cli::OfficersCommand),
+    /// Administration: the first super administrator.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Validate the configuration for a mode and print the effective non-secret settings.
     CheckConfig {
         /// The mode whose rules apply.
@@ -116,6 +119,14 @@ pub enum AuditCommand {
 configuration."
     )]
     Verify,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create the first super administrator (and the province's root unit if no unit exists,
+    /// with --unit-code and --unit-name) and print their one-time set-up link. Refuses when a
+    /// super administrator exists, unless --force.
+    Bootstrap(crate::admin::bootstrap::BootstrapArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -178,6 +189,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Keys(KeysCommand::List) => crate::commands::list_keys(config).await,
         Command::Audit(AuditCommand::Verify) => crate::commands::audit_verify(config).await,
         Command::Officers(c) => crate::officers_cli::run(config, c).await,
+        Command::Admin(AdminCommand::Bootstrap(args)) => crate::commands::admin_bootstrap(config, args).await,
         Command::CheckConfig { mode } => {
             let mode = match mode {
                 CheckMode::Dev => Mode::Dev,

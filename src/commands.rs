@@ -8,9 +8,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::clock::unix_now;
 use crate::config::{Config, Mode};
-use crate::crypto::{random_token, sha256_hex};
 use crate::failure::{Failure, runtime};
-use crate::oidc::clients::{self, AuthMethod, Client, GrantType, SubjectType};
+use crate::oidc::client_spec::{ClientSpec, build_client};
+use crate::oidc::clients::{self, Client};
 use crate::oidc::provider::key_policy as oidc_key_policy;
 use crate::store::Db;
 use crate::tokens::{KeyRing, KeyStore, MasterKey};
@@ -90,19 +90,9 @@ pub struct ClientArgs {
     pub refresh_token_grace_secs: u64,
 }
 
-/// Builds (and validates) a client from the command-line arguments; the secret, if any, is
-/// returned to be shown once.
+/// Builds (and validates) a client from the command-line arguments through the function the
+/// admin API uses too; the secret, if any, is returned to be shown once.
 pub fn client_from_args(a: &ClientArgs) -> Result<(Client, Option<String>), String> {
-    let auth_method: AuthMethod = serde_json::from_value(serde_json::Value::String(a.auth_method.clone()))
-        .map_err(|_| format!("--auth-method must be one of {}", AuthMethod::ALL.join(", ")))?;
-    let grant_types = a
-        .grants
-        .split(',')
-        .map(|g| {
-            serde_json::from_value::<GrantType>(serde_json::Value::String(g.trim().to_owned()))
-                .map_err(|_| format!("unknown grant {g:?}"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let jwks = match &a.jwks_file {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -110,29 +100,27 @@ pub fn client_from_args(a: &ClientArgs) -> Result<(Client, Option<String>), Stri
         }
         None => None,
     };
-    a.id_token_alg
-        .parse::<crate::tokens::Alg>()
-        .map_err(|_| "--id-token-alg must be ES256, RS256 or EdDSA".to_string())?;
-    let secret = matches!(auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost).then(random_token);
-    let client = Client {
-        secret_hash: secret.as_deref().map(sha256_hex),
-        jwks,
-        jwks_uri: a.jwks_uri.clone(),
+    let spec = ClientSpec {
+        client_id: a.id.clone(),
+        name: a.name.clone(),
+        redirect_uris: a.redirect_uris.clone(),
         post_logout_redirect_uris: a.post_logout_redirect_uris.clone(),
         backchannel_logout_uri: a.backchannel_logout_uri.clone(),
+        auth_method: a.auth_method.clone(),
         scopes: a.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-        grant_types,
+        grant_types: a.grants.split(',').map(|g| g.trim().to_owned()).collect(),
+        jwks,
+        jwks_uri: a.jwks_uri.clone(),
         sector_identifier: a.sector.clone(),
-        subject_type: if a.public_subject { SubjectType::Public } else { SubjectType::Pairwise },
-        default_acr: a.default_acr.clone(),
-        id_token_signed_response_alg: a.id_token_alg.clone(),
-        require_pushed_authorization_requests: a.require_par,
+        public_subject: a.public_subject,
         trusted: a.trusted,
+        require_par: a.require_par,
+        id_token_alg: a.id_token_alg.clone(),
+        default_acr: a.default_acr.clone(),
         refresh_token_grace_secs: a.refresh_token_grace_secs,
-        ..Client::new(&a.id, &a.name, auth_method, a.redirect_uris.clone())
     };
-    client.validate()?;
-    Ok((client, secret))
+    // The CLI names its flags with dashes.
+    build_client(&spec).map_err(|e| e.replace("auth_method", "--auth-method").replace("id_token_alg", "--id-token-alg"))
 }
 
 pub async fn add_client(mut config: Config, args: ClientArgs) -> Result<(), Failure> {
@@ -244,4 +232,23 @@ pub async fn audit_verify(mut config: Config) -> Result<(), Failure> {
             Err(runtime(format!("audit log BROKEN at seq {seq}: {reason}")))
         }
     }
+}
+
+/// `xacthuc admin bootstrap`: prints the new super administrator's one-time set-up link.
+pub async fn admin_bootstrap(mut config: Config, args: crate::admin::bootstrap::BootstrapArgs) -> Result<(), Failure> {
+    let db = open_db(&mut config).await?;
+    let done = crate::admin::bootstrap::bootstrap(&db, &args, unix_now()).await.map_err(|e| match e {
+        crate::admin::bootstrap::BootstrapError::Directory(d)
+            if d.code() == "internal" || d.code() == "unavailable" =>
+        {
+            runtime(d)
+        }
+        other => Failure::Usage(format!("admin bootstrap: {other}")),
+    })?;
+    if done.created_root {
+        println!("province unit {} ({}) created", done.root.code, done.root.name);
+    }
+    println!("super administrator {} on unit {}", done.officer.username, done.root.code);
+    println!("set-up link (one-time): {}{}", config.issuer.trim_end_matches('/'), done.setup_path);
+    Ok(())
 }

@@ -7,6 +7,7 @@
 //! demo portal. Production builds leave it out (`--no-default-features`).
 
 pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod citizens;

@@ -108,6 +108,10 @@ pub struct Client {
     /// whole family revoked as a theft. At most [`MAX_REFRESH_TOKEN_GRACE_SECS`].
     #[serde(default)]
     pub refresh_token_grace_secs: u64,
+    /// Disabled by an administrator: the protocol treats the client as unknown (see
+    /// [`ClientCache::get`]) until it is enabled again; the registration is kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
 }
 
 impl Client {
@@ -137,6 +141,7 @@ impl Client {
             id_token_ttl_secs: default_id_ttl(),
             refresh_token_ttl_secs: default_refresh_ttl(),
             refresh_token_grace_secs: 0,
+            disabled: false,
         }
     }
 
@@ -380,7 +385,8 @@ impl ClientCache {
             return Ok(c.clone());
         }
         let generation = self.generation.load(Ordering::Acquire);
-        let client = self.db.client(client_id).await?.map(Arc::new);
+        // Every protocol path reads clients here, so a disabled one is unknown to all of them.
+        let client = self.db.client(client_id).await?.filter(|c| !c.disabled).map(Arc::new);
         let mut map = self.entries.write().unwrap_or_else(|p| p.into_inner());
         if self.generation.load(Ordering::Acquire) != generation {
             return Ok(client);

@@ -5,6 +5,7 @@
 pub mod acr;
 pub mod claims;
 pub mod client_auth;
+pub mod client_spec;
 pub mod clients;
 pub mod consent;
 pub mod discovery;

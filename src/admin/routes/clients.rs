@@ -1,0 +1,229 @@
+//! Relying-party clients (super administrators): the same build, validation and write path as
+//! `xacthuc clients` ([`build_client`], [`save_client`](crate::oidc::clients::save_client)
+//! through this instance's cache, [`remove_client`](crate::oidc::clients::remove_client)).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{Admin, ApiError, ApiResult, Body, PathOf};
+use crate::admin::authz::Caller;
+use crate::clock::unix_now;
+use crate::officers::DirectoryError;
+use crate::oidc::Provider;
+use crate::oidc::client_spec::{ClientSpec, build_client, new_secret};
+use crate::oidc::clients::{Client, RegistrationError};
+
+const ID: &str = "client_id";
+
+/// A registration as the API shows it: everything but the secret's hash.
+#[derive(Serialize, ToSchema)]
+pub struct ClientView {
+    client_id: String,
+    name: String,
+    auth_method: String,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    backchannel_logout_uri: Option<String>,
+    scopes: Vec<String>,
+    grant_types: Vec<String>,
+    jwks_uri: Option<String>,
+    sector_identifier: Option<String>,
+    /// pairwise or public.
+    subject_type: String,
+    trusted: bool,
+    require_par: bool,
+    default_acr: Option<String>,
+    id_token_alg: String,
+    has_secret: bool,
+    /// A disabled client is refused by every protocol endpoint; its registration is kept.
+    disabled: bool,
+}
+
+/// The wire name of a serde enum (auth method, grant type, subject type).
+fn wire<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+impl From<&Client> for ClientView {
+    fn from(c: &Client) -> Self {
+        ClientView {
+            client_id: c.client_id.clone(),
+            name: c.name.clone(),
+            auth_method: wire(&c.auth_method),
+            redirect_uris: c.redirect_uris.clone(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            scopes: c.scopes.clone(),
+            grant_types: c.grant_types.iter().map(wire).collect(),
+            jwks_uri: c.jwks_uri.clone(),
+            sector_identifier: c.sector_identifier.clone(),
+            subject_type: wire(&c.subject_type),
+            trusted: c.trusted,
+            require_par: c.require_pushed_authorization_requests,
+            default_acr: c.default_acr.clone(),
+            id_token_alg: c.id_token_signed_response_alg.clone(),
+            has_secret: c.secret_hash.is_some(),
+            disabled: c.disabled,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Registered {
+    client: ClientView,
+    /// Shown once; only its hash is stored. Absent for public and private_key_jwt clients.
+    client_secret: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NewSecret {
+    /// Shown once; the previous secret stops working at once on this instance.
+    client_secret: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Enablement {
+    disabled: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectUris {
+    redirect_uris: Vec<String>,
+    /// Kept as they are when absent.
+    post_logout_redirect_uris: Option<Vec<String>>,
+}
+
+impl From<RegistrationError> for ApiError {
+    fn from(e: RegistrationError) -> Self {
+        match e {
+            RegistrationError::Invalid { problem, .. } => ApiError::new(StatusCode::BAD_REQUEST, "invalid", problem),
+            RegistrationError::Db(db) => db.into(),
+        }
+    }
+}
+
+async fn existing(p: &Provider, id: &str) -> Result<Client, ApiError> {
+    let c = p.db.client(id).await?.ok_or(DirectoryError::NotFound("client"))?;
+    Ok(c)
+}
+
+#[utoipa::path(get, path = "/clients", tag = "clients", responses((status = 200, body = Vec<ClientView>)))]
+pub async fn list(State(p): State<Provider>, Admin(c): Admin) -> ApiResult<Vec<ClientView>> {
+    c.require_super()?;
+    Ok(Json(p.db.list_clients().await?.iter().map(ClientView::from).collect()))
+}
+
+#[utoipa::path(get, path = "/clients/{client_id}", tag = "clients",
+    params(("client_id" = String, Path, description = ID)), responses((status = 200, body = ClientView)))]
+pub async fn get(State(p): State<Provider>, Admin(c): Admin, PathOf(id): PathOf<String>) -> ApiResult<ClientView> {
+    c.require_super()?;
+    Ok(Json((&existing(&p, &id).await?).into()))
+}
+
+/// Registers a new client; a confidential client's secret is returned once.
+#[utoipa::path(post, path = "/clients", tag = "clients", request_body = ClientSpec,
+    responses((status = 201, body = Registered)))]
+pub async fn create(
+    State(p): State<Provider>,
+    Admin(c): Admin,
+    Body(spec): Body<ClientSpec>,
+) -> Result<(StatusCode, Json<Registered>), ApiError> {
+    c.require_super()?;
+    let (client, client_secret) =
+        build_client(&spec).map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "invalid", m))?;
+    // Unlike `xacthuc clients add`, the API does not silently replace a registration.
+    if p.db.client(&client.client_id).await?.is_some() {
+        return Err(DirectoryError::Conflict { field: "client_id" }.into());
+    }
+    p.clients.save(&client, unix_now()).await?;
+    tracing::info!(actor = %c.actor(), client = %client.client_id, "admin: client registered");
+    Ok((StatusCode::CREATED, Json(Registered { client: (&client).into(), client_secret })))
+}
+
+/// Issues a new secret for a confidential client; the old one stops working.
+#[utoipa::path(post, path = "/clients/{client_id}/secret", tag = "clients",
+    params(("client_id" = String, Path, description = ID)), responses((status = 200, body = NewSecret)))]
+pub async fn rotate_secret(
+    State(p): State<Provider>,
+    Admin(c): Admin,
+    PathOf(id): PathOf<String>,
+) -> ApiResult<NewSecret> {
+    c.require_super()?;
+    let mut client = existing(&p, &id).await?;
+    let client_secret = new_secret(&mut client).ok_or_else(|| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid", "this client authenticates without a secret")
+    })?;
+    p.clients.save(&client, unix_now()).await?;
+    tracing::info!(actor = %c.actor(), client = %id, "admin: client secret rotated");
+    Ok(Json(NewSecret { client_secret }))
+}
+
+/// Replaces the client's redirect URIs (validated like a registration).
+#[utoipa::path(put, path = "/clients/{client_id}/redirect-uris", tag = "clients",
+    params(("client_id" = String, Path, description = ID)), request_body = RedirectUris,
+    responses((status = 200, body = ClientView)))]
+pub async fn set_redirect_uris(
+    State(p): State<Provider>,
+    Admin(c): Admin,
+    PathOf(id): PathOf<String>,
+    Body(r): Body<RedirectUris>,
+) -> ApiResult<ClientView> {
+    c.require_super()?;
+    let mut client = existing(&p, &id).await?;
+    client.redirect_uris = r.redirect_uris;
+    if let Some(post) = r.post_logout_redirect_uris {
+        client.post_logout_redirect_uris = post;
+    }
+    p.clients.save(&client, unix_now()).await?;
+    tracing::info!(actor = %c.actor(), client = %id, "admin: client redirect URIs changed");
+    Ok(Json((&client).into()))
+}
+
+/// Disables or enables the client. Disabled, it is refused by every protocol endpoint (here at
+/// once, elsewhere within the client cache TTL), and its tokens' grants are not renewed.
+#[utoipa::path(put, path = "/clients/{client_id}/disabled", tag = "clients",
+    params(("client_id" = String, Path, description = ID)), request_body = Enablement,
+    responses((status = 200, body = ClientView)))]
+pub async fn set_disabled(
+    State(p): State<Provider>,
+    Admin(c): Admin,
+    PathOf(id): PathOf<String>,
+    Body(e): Body<Enablement>,
+) -> ApiResult<ClientView> {
+    c.require_super()?;
+    if e.disabled && matches!(&c, Caller::Automation { client_id } if *client_id == id) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "a client cannot disable itself"));
+    }
+    let mut client = existing(&p, &id).await?;
+    client.disabled = e.disabled;
+    p.clients.save(&client, unix_now()).await?;
+    tracing::info!(actor = %c.actor(), client = %id, disabled = e.disabled, "admin: client enablement");
+    Ok(Json((&client).into()))
+}
+
+/// Removes the client: its credentials stop working (here at once, elsewhere within the client
+/// cache TTL); tokens it holds expire on their own schedule.
+#[utoipa::path(delete, path = "/clients/{client_id}", tag = "clients",
+    params(("client_id" = String, Path, description = ID)), responses((status = 204, description = "Removed")))]
+pub async fn remove(
+    State(p): State<Provider>,
+    Admin(c): Admin,
+    PathOf(id): PathOf<String>,
+) -> Result<StatusCode, ApiError> {
+    c.require_super()?;
+    // An automation client removing itself would lock itself out mid-run; another super
+    // administrator can still remove it.
+    if matches!(&c, Caller::Automation { client_id } if *client_id == id) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "a client cannot remove its own registration"));
+    }
+    if !p.clients.remove(&id).await? {
+        return Err(DirectoryError::NotFound("client").into());
+    }
+    tracing::info!(actor = %c.actor(), client = %id, "admin: client removed");
+    Ok(StatusCode::NO_CONTENT)
+}
