@@ -20,7 +20,6 @@ pub mod claims;
 pub mod directory;
 pub mod export;
 pub mod import;
-mod import_apply;
 pub mod routes;
 pub mod setup;
 pub mod units;

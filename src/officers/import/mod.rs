@@ -5,6 +5,8 @@
 //! Importing the same file again changes nothing. New officers get one-time set-up links,
 //! never a password.
 
+mod apply;
+
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
@@ -338,7 +340,7 @@ pub async fn import_csv(
     let mut done = 0;
     report.applied = true;
     for batch in plans.chunks(BATCH) {
-        match super::import_apply::apply(db, batch, now).await {
+        match apply::apply(db, batch, now).await {
             Ok(links) => report.setup_links.extend(links),
             Err(e) if done == 0 => return Err(e),
             // Earlier batches are committed and their links issued: report them rather than

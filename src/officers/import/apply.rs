@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
-use super::bulk::move_in;
-use super::directory::{CHUNK, values_sql};
-use super::import::{Plan, Valid};
-use super::setup::{SetupPurpose, issue_setup_links_in};
-use super::{DirectoryError, is_unique_violation};
+use super::{Plan, Valid};
+use crate::officers::bulk::move_in;
+use crate::officers::directory::{CHUNK, values_sql};
+use crate::officers::setup::{SetupPurpose, issue_setup_links_in};
+use crate::officers::{DirectoryError, is_unique_violation};
 use crate::store::{Db, DbError};
 
 /// A unique-constraint violation here means another writer took a username or personal ID
