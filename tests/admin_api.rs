@@ -282,6 +282,12 @@ async fn unit_admin_acts_only_inside_its_subtree(backend: Backend) {
     let (status, created) = call(op, Some(&ta), Method::POST, "/officers", Some(new_in_a1)).await;
     assert_eq!(status, 201, "{created}");
     assert!(created["setup_path"].as_str().unwrap().starts_with("/officer/setup?token="));
+    // The creation is in the audit log, by this administrator; refused calls changed nothing.
+    let filter = xacthuc::audit::AuditFilter { action_prefix: Some("admin.officer.created".into()), ..Default::default() };
+    let entries = op.state.audit.query(&filter, xacthuc::audit::Page::default()).await.unwrap();
+    assert_eq!(entries.len(), 1, "one creation succeeded");
+    assert!(entries[0].actor.starts_with("officer:"), "{}", entries[0].actor);
+    assert_eq!(entries[0].object_id.as_deref(), created["officer"]["id"].as_str());
     // Units, clients and admin grants are for super administrators only.
     let supers: Vec<(Method, String, Option<Value>)> = vec![
         (

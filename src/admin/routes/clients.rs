@@ -6,10 +6,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
+use super::audited;
 use super::{Admin, ApiError, ApiResult, Body, PathOf};
 use crate::admin::authz::Caller;
+use crate::audit::Action;
 use crate::clock::unix_now;
 use crate::officers::DirectoryError;
 use crate::oidc::Provider;
@@ -141,7 +144,7 @@ pub async fn create(
         return Err(DirectoryError::Conflict { field: "client_id" }.into());
     }
     p.clients.save(&client, unix_now()).await?;
-    tracing::info!(actor = %c.actor(), client = %client.client_id, "admin: client registered");
+    audited(&p, &c, Action::AdminClientCreated, ("client", &client.client_id), json!({})).await?;
     Ok((StatusCode::CREATED, Json(Registered { client: (&client).into(), client_secret })))
 }
 
@@ -159,7 +162,7 @@ pub async fn rotate_secret(
         ApiError::new(StatusCode::BAD_REQUEST, "invalid", "this client authenticates without a secret")
     })?;
     p.clients.save(&client, unix_now()).await?;
-    tracing::info!(actor = %c.actor(), client = %id, "admin: client secret rotated");
+    audited(&p, &c, Action::AdminClientSecretRotated, ("client", &id), json!({})).await?;
     Ok(Json(NewSecret { client_secret }))
 }
 
@@ -180,7 +183,8 @@ pub async fn set_redirect_uris(
         client.post_logout_redirect_uris = post;
     }
     p.clients.save(&client, unix_now()).await?;
-    tracing::info!(actor = %c.actor(), client = %id, "admin: client redirect URIs changed");
+    audited(&p, &c, Action::AdminClientRedirectUris, ("client", &id), json!({ "redirect_uris": client.redirect_uris }))
+        .await?;
     Ok(Json((&client).into()))
 }
 
@@ -202,7 +206,7 @@ pub async fn set_disabled(
     let mut client = existing(&p, &id).await?;
     client.disabled = e.disabled;
     p.clients.save(&client, unix_now()).await?;
-    tracing::info!(actor = %c.actor(), client = %id, disabled = e.disabled, "admin: client enablement");
+    audited(&p, &c, Action::AdminClientEnablement, ("client", &id), json!({ "disabled": e.disabled })).await?;
     Ok(Json((&client).into()))
 }
 
@@ -224,6 +228,6 @@ pub async fn remove(
     if !p.clients.remove(&id).await? {
         return Err(DirectoryError::NotFound("client").into());
     }
-    tracing::info!(actor = %c.actor(), client = %id, "admin: client removed");
+    audited(&p, &c, Action::AdminClientRemoved, ("client", &id), json!({})).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,6 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::authz::{self, AuthzError, Caller};
+use crate::audit::{Action, Actor, Audit, Event};
 use crate::officers::DirectoryError;
 use crate::oidc::Provider;
 use crate::oidc::resource::bearer;
@@ -85,6 +86,23 @@ impl From<AuthzError> for ApiError {
             AuthzError::Directory(d) => d.into(),
         }
     }
+}
+
+/// An administrative change into the audit log, after it was made. If the entry cannot be
+/// written the caller gets an error (the change stands; `Audit::record` logs it loudly).
+pub(super) async fn audited(
+    p: &Provider,
+    c: &Caller,
+    action: Action,
+    object: (&str, &str),
+    detail: serde_json::Value,
+) -> Result<(), ApiError> {
+    let actor = match c {
+        Caller::Officer { id, .. } => Actor::Officer(id.clone()),
+        Caller::Automation { client_id } => Actor::Client(client_id.clone()),
+    };
+    let e = Event::new(action).actor(actor).object(object.0, object.1).detail(detail);
+    Audit::new(p.db.clone()).record(e).await.map_err(ApiError::from)
 }
 
 /// The authenticated administrator making the request.

@@ -5,10 +5,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
+use super::audited;
 use super::{Admin, ApiError, ApiResult, Body, PathOf, QueryOf};
 use crate::admin::store::{OfficerPatch, OfficerSearch};
+use crate::audit::Action;
 use crate::clock::unix_now;
 use crate::officers::directory::AdminRole;
 use crate::officers::setup::{SetupPurpose, setup_path};
@@ -192,7 +195,8 @@ pub async fn create(
     let now = unix_now();
     let officer = p.db.create_officer(&new, now).await?;
     let token = p.db.issue_setup_link(&officer.id, SetupPurpose::Initial, now).await?;
-    tracing::info!(actor = %c.actor(), officer = %officer.id, "admin: officer created");
+    audited(&p, &c, Action::AdminOfficerCreated, ("officer", &officer.id), json!({ "username": officer.username }))
+        .await?;
     Ok((StatusCode::CREATED, Json(Created { officer: officer.into(), setup_path: setup_path(&token) })))
 }
 
@@ -207,7 +211,7 @@ pub async fn update(
 ) -> ApiResult<OfficerView> {
     let current = c.officer_in_scope(&p, &id).await?;
     let officer = p.db.update_officer(&current, &patch, unix_now()).await?;
-    tracing::info!(actor = %c.actor(), officer = %officer.id, "admin: officer updated");
+    audited(&p, &c, Action::AdminOfficerUpdated, ("officer", &officer.id), json!({})).await?;
     Ok(Json(officer.into()))
 }
 
@@ -224,7 +228,7 @@ pub async fn move_to(
     let target = c.unit_code_in_scope(&p, &m.unit_code).await?;
     let position = m.position.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let officer = p.db.move_officer(&id, &target.code, position, unix_now()).await?;
-    tracing::info!(actor = %c.actor(), officer = %id, unit = %target.id, "admin: officer moved");
+    audited(&p, &c, Action::AdminOfficerMoved, ("officer", &id), json!({ "unit": target.id })).await?;
     Ok(Json(officer.into()))
 }
 
@@ -243,7 +247,7 @@ pub async fn set_status(
     if status != OfficerStatus::Active {
         super::sessions::end_all(&p, &id).await?;
     }
-    tracing::info!(actor = %c.actor(), officer = %id, status = status.as_str(), "admin: officer status");
+    audited(&p, &c, Action::AdminOfficerStatus, ("officer", &id), json!({ "status": status.as_str() })).await?;
     let officer = p.db.officer(&id).await?.ok_or(DirectoryError::NotFound("officer"))?;
     Ok(Json(officer.into()))
 }
@@ -258,7 +262,7 @@ pub async fn reset_link(
 ) -> Result<(StatusCode, Json<ResetLink>), ApiError> {
     c.officer_in_scope(&p, &id).await?;
     let token = p.db.issue_setup_link(&id, SetupPurpose::Reset, unix_now()).await?;
-    tracing::info!(actor = %c.actor(), officer = %id, "admin: reset link issued");
+    audited(&p, &c, Action::AdminOfficerReset, ("officer", &id), json!({})).await?;
     Ok((StatusCode::CREATED, Json(ResetLink { path: setup_path(&token), expires_in: SetupPurpose::Reset.ttl_secs() })))
 }
 
@@ -294,7 +298,8 @@ pub async fn set_roles(
     c.officer_in_scope(&p, &id).await?;
     known_client(&p, &client_id).await?;
     p.db.set_officer_roles(&id, &client_id, &r.roles).await?;
-    tracing::info!(actor = %c.actor(), officer = %id, client = %client_id, "admin: roles set");
+    audited(&p, &c, Action::AdminOfficerRoles, ("officer", &id), json!({ "client": client_id, "roles": r.roles }))
+        .await?;
     Ok(Json(Roles { roles: p.db.officer_roles(&id, &client_id).await? }))
 }
 
@@ -334,7 +339,8 @@ pub async fn grant(
         return Err(DirectoryError::invalid("unit_id", "the unit was merged or dissolved").into());
     }
     p.db.grant_admin(&id, AdminRole::UnitAdmin, &unit.id).await?;
-    tracing::info!(actor = %c.actor(), officer = %id, unit = %unit.id, "admin: unit_admin granted");
+    audited(&p, &c, Action::AdminGrantAdded, ("officer", &id), json!({ "role": "unit_admin", "unit": unit.id }))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -351,7 +357,8 @@ pub async fn revoke_grant(
     if !p.db.revoke_admin(&id, AdminRole::UnitAdmin, &unit_id).await? {
         return Err(DirectoryError::NotFound("admin grant").into());
     }
-    tracing::info!(actor = %c.actor(), officer = %id, unit = %unit_id, "admin: unit_admin revoked");
+    audited(&p, &c, Action::AdminGrantRevoked, ("officer", &id), json!({ "role": "unit_admin", "unit": unit_id }))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

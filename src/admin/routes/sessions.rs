@@ -5,9 +5,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
+use serde_json::json;
 use utoipa::ToSchema;
 
+use super::audited;
 use super::{Admin, ApiError, ApiResult, PathOf};
+use crate::audit::Action;
 use crate::officers::DirectoryError;
 use crate::oidc::Provider;
 use crate::oidc::logout::logout_session;
@@ -64,7 +67,7 @@ pub async fn list(
 pub async fn revoke_all(State(p): State<Provider>, Admin(c): Admin, PathOf(id): PathOf<String>) -> ApiResult<Revoked> {
     c.officer_in_scope(&p, &id).await?;
     let revoked = end_all(&p, &id).await?;
-    tracing::info!(actor = %c.actor(), officer = %id, revoked, "admin: sessions revoked");
+    audited(&p, &c, Action::AdminSessionRevoked, ("officer", &id), json!({ "all": true, "revoked": revoked })).await?;
     Ok(Json(Revoked { revoked }))
 }
 
@@ -80,7 +83,7 @@ pub async fn revoke(
     c.officer_in_scope(&p, &id).await?;
     let s = session::find_by_sid(&p, &id, &sid).await?.ok_or(DirectoryError::NotFound("session"))?;
     logout_session(&p, s).await;
-    tracing::info!(actor = %c.actor(), officer = %id, "admin: session revoked");
+    audited(&p, &c, Action::AdminSessionRevoked, ("officer", &id), json!({ "all": false })).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

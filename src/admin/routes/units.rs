@@ -5,9 +5,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
+use super::audited;
 use super::{Admin, ApiResult, Body, PathOf, QueryOf};
+use crate::audit::Action;
 use crate::clock::unix_now;
 use crate::officers::{DirectoryError, NewUnit, Unit, UnitKind};
 use crate::oidc::Provider;
@@ -125,7 +128,7 @@ pub async fn create(
     c.require_super()?;
     let new = NewUnit { code: u.code, name: u.name, kind: u.kind, parent_code: u.parent_code };
     let unit = p.db.create_unit(&new, unix_now()).await?;
-    tracing::info!(actor = %c.actor(), unit = %unit.id, "admin: unit created");
+    audited(&p, &c, Action::AdminUnitCreated, ("unit", &unit.id), json!({ "code": unit.code })).await?;
     Ok((StatusCode::CREATED, Json(unit.into())))
 }
 
@@ -140,7 +143,7 @@ pub async fn rename(
 ) -> ApiResult<UnitView> {
     c.require_super()?;
     let unit = p.db.rename_unit(&id, &r.name, unix_now()).await?;
-    tracing::info!(actor = %c.actor(), unit = %unit.id, "admin: unit renamed");
+    audited(&p, &c, Action::AdminUnitRenamed, ("unit", &unit.id), json!({ "name": unit.name })).await?;
     Ok(Json(unit.into()))
 }
 
@@ -158,6 +161,6 @@ pub async fn merge(
         return Err(DirectoryError::invalid("from", "name at least one unit").into());
     }
     let moved = p.db.merge_units(&m.from, &id, unix_now()).await?;
-    tracing::info!(actor = %c.actor(), into = %id, moved, "admin: units merged");
+    audited(&p, &c, Action::AdminUnitMerged, ("unit", &id), json!({ "from": m.from, "officers_moved": moved })).await?;
     Ok(Json(MergeResult { moved }))
 }
