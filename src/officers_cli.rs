@@ -184,7 +184,7 @@ async fn import(mut config: Config, file: &Path, opts: ImportOptions, links_out:
         finish_links(links_out, report.setup_links.len(), written)?;
     }
     let interrupted = report.errors.iter().any(|e| e.field == BATCH_FAILED);
-    if report.applied {
+    if report.applied && report.created + report.updated > 0 {
         let detail = json!({
             "via": "cli",
             "file_sha256": crate::crypto::sha256_hex_bytes(&csv),

@@ -283,7 +283,8 @@ async fn unit_admin_acts_only_inside_its_subtree(backend: Backend) {
     assert_eq!(status, 201, "{created}");
     assert!(created["setup_path"].as_str().unwrap().starts_with("/officer/setup?token="));
     // The creation is in the audit log, by this administrator; refused calls changed nothing.
-    let filter = xacthuc::audit::AuditFilter { action_prefix: Some("admin.officer.created".into()), ..Default::default() };
+    let filter =
+        xacthuc::audit::AuditFilter { action_prefix: Some("admin.officer.created".into()), ..Default::default() };
     let entries = op.state.audit.query(&filter, xacthuc::audit::Page::default()).await.unwrap();
     assert_eq!(entries.len(), 1, "one creation succeeded");
     assert!(entries[0].actor.starts_with("officer:"), "{}", entries[0].actor);
@@ -492,6 +493,9 @@ async fn the_openapi_document_lists_every_route(backend: Backend) {
         ("/admin/api/clients/{client_id}/secret", &["post"]),
         ("/admin/api/clients/{client_id}/redirect-uris", &["put"]),
         ("/admin/api/clients/{client_id}/disabled", &["put"]),
+        ("/admin/api/officers/import", &["post"]),
+        ("/admin/api/officers/{id}/lock", &["get", "delete"]),
+        ("/admin/api/audit", &["get"]),
     ];
     let paths = doc["paths"].as_object().unwrap();
     assert_eq!(paths.len(), expected.len(), "{:?}", paths.keys().collect::<Vec<_>>());
@@ -597,3 +601,67 @@ async fn officers_are_searched_and_paged(backend: Backend) {
     w.op.stop().await;
 }
 on_both_backends!(search, super::officers_are_searched_and_paged);
+
+async fn import_csv(op: &TestOp, token: &str, query: &str, csv: &str) -> (u16, Value) {
+    let r = http()
+        .post(op.url(&format!("/admin/api/officers/import?{query}")))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A unit administrator imports inside their subtree; locks are seen and lifted; the audit log
+/// answers super administrators.
+async fn bulk_import_locks_and_audit(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let op = &w.op;
+    let (ta, _b) = officer_token(op, &w.admin_a).await;
+    let header = "username,full_name,personal_id,email,phone,unit_code,position,roles\n";
+    let good = format!("{header}new.one,Nguyễn Một,,,,A1,Chuyên viên,\n");
+    let (status, r) = import_csv(op, &ta, "unit=A", &good).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!((r["report"]["created"].as_u64(), r["report"]["applied"].as_bool()), (Some(1), Some(true)), "{r}");
+    assert!(r["setup_links"][0]["setup_path"].as_str().unwrap().starts_with("/officer/setup?token="));
+    let (_, again) = import_csv(op, &ta, "unit=A", &good).await;
+    assert_eq!((again["report"]["unchanged"].as_u64(), again["report"]["created"].as_u64()), (Some(1), Some(0)));
+    // Outside the subtree: the whole import is refused, or each row outside it is.
+    assert_eq!(import_csv(op, &ta, "unit=B", &good).await.0, 403);
+    let outside = format!("{header}new.two,Trần Hai,,,,B,,\n");
+    let (status, r) = import_csv(op, &ta, "unit=A", &outside).await;
+    assert_eq!((status, r["report"]["applied"].as_bool()), (200, Some(false)), "{r}");
+    assert_eq!(r["report"]["errors"][0]["row"], 2, "{r}");
+    // The lock of an officer in scope, seen and lifted.
+    let policy = xacthuc::officers::auth::lockout::Policy {
+        delay_after: 100,
+        delay_max: std::time::Duration::from_secs(1),
+        account_threshold: 3,
+        ip_threshold: 100,
+        lock_for: std::time::Duration::from_secs(60),
+    };
+    for _ in 0..3 {
+        xacthuc::officers::auth::lockout::failed(&op.state.kv, &policy, "clerk.a1", None).await.unwrap();
+    }
+    let lock = format!("/officers/{}/lock", w.in_a1);
+    assert_eq!(call(op, Some(&ta), Method::GET, &lock, None).await.1["locked"], true);
+    assert_eq!(call(op, Some(&ta), Method::DELETE, &lock, None).await.0, 200);
+    assert_eq!(call(op, Some(&ta), Method::GET, &lock, None).await.1["locked"], false);
+    assert_eq!(call(op, Some(&ta), Method::DELETE, &format!("/officers/{}/lock", w.in_b), None).await.0, 403);
+    // The audit log: super administrators query it; the import and the unlock are there.
+    assert_eq!(call(op, Some(&ta), Method::GET, "/audit", None).await.0, 403);
+    let auto = client_token(op, "automation", "admin").await;
+    let (status, page) = call(op, Some(&auto), Method::GET, "/audit?action=admin.officers.imported", None).await;
+    assert_eq!(status, 200, "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "the unchanged re-import and the refused one changed nothing: {page}");
+    assert_eq!(items[0]["actor"], format!("officer:{}", w.admin_a));
+    assert_eq!(items[0]["detail"]["created"], 1);
+    let (_, page) = call(op, Some(&auto), Method::GET, &format!("/audit?officer={}", w.in_a1), None).await;
+    assert_eq!(page["items"][0]["action"], "admin.officer.unlocked", "{page}");
+    w.op.stop().await;
+}
+on_both_backends!(bulk_and_audit, super::bulk_import_locks_and_audit);

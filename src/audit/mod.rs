@@ -78,6 +78,7 @@ actions! {
     AdminOfficerMoved => "admin.officer.moved",
     AdminOfficerStatus => "admin.officer.status",
     AdminOfficerReset => "admin.officer.reset",
+    AdminOfficerUnlocked => "admin.officer.unlocked",
     AdminOfficerRoles => "admin.officer.roles",
     AdminGrantAdded => "admin.grant.added",
     AdminGrantRevoked => "admin.grant.revoked",

@@ -2,6 +2,8 @@
 //! `{code, message}` (never a framework rejection in plain text), every call identified and
 //! checked by [`crate::admin::authz`] before it reads or changes anything.
 
+mod audit;
+mod bulk;
 mod clients;
 mod officers;
 mod sessions;
@@ -138,10 +140,11 @@ pub fn router(p: Provider) -> Router {
         .routes(routes!(clients::get, clients::remove))
         .routes(routes!(clients::rotate_secret))
         .routes(routes!(clients::set_redirect_uris))
-        .routes(routes!(clients::set_disabled));
+        .routes(routes!(clients::set_disabled))
+        .routes(routes!(bulk::import))
+        .routes(routes!(bulk::lock_status, bulk::unlock))
+        .routes(routes!(audit::query));
     let (api_router, api) = OpenApiRouter::with_openapi(super::openapi::base()).nest(BASE, routes).split_for_parts();
-    // TODO(lead): wire `POST /admin/api/officers/import` (CSV, see officers::import) and
-    // `GET /admin/api/audit` (see sessions::audit) here once the import and audit work is merged.
     let doc = super::openapi::finish(api);
     let doc = std::sync::Arc::new(doc);
     let serve_doc = axum::routing::get(move || {

@@ -361,16 +361,3 @@ pub async fn revoke_grant(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
-
-/// `POST /admin/api/officers/import`: a CSV of officers, validated whole before anything is
-/// applied.
-// TODO(lead): implement with the import work (`crate::officers` import) and add it to
-// `routes::router`; the caller must cover every row's unit (`Caller::unit_code_in_scope`).
-#[allow(dead_code)]
-pub async fn import(
-    State(_p): State<Provider>,
-    Admin(_c): Admin,
-    _csv: axum::body::Bytes,
-) -> Result<StatusCode, ApiError> {
-    Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", "CSV import is not wired yet"))
-}

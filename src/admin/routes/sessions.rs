@@ -86,11 +86,3 @@ pub async fn revoke(
     audited(&p, &c, Action::AdminSessionRevoked, ("officer", &id), json!({ "all": false })).await?;
     Ok(StatusCode::NO_CONTENT)
 }
-
-/// `GET /admin/api/audit`: the audit log by officer, unit, event type and time range.
-// TODO(lead): implement over `crate::audit` once merged and add it to `routes::router`; a unit
-// administrator sees only entries about officers and units of their subtrees.
-#[allow(dead_code)]
-pub async fn audit(State(_p): State<Provider>, Admin(_c): Admin) -> Result<StatusCode, ApiError> {
-    Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", "the audit query is not wired yet"))
-}
