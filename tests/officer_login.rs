@@ -275,6 +275,8 @@ async fn passkey(backend: Backend) {
 }
 on_both_backends!(password_and_passkey_login, super::passkey);
 
+// The demo accounts are made by development mode, compiled only with the `dev` feature.
+#[cfg(feature = "dev")]
 async fn demo_accounts(backend: Backend) {
     let Some(op) = start(backend).await else { return };
     let text = xacthuc::dev_setup::demo_officers(&op.state).await.unwrap();
@@ -303,6 +305,7 @@ async fn demo_accounts(backend: Backend) {
     assert!(r.text().await.unwrap().contains("id=\"officer-message\""));
     op.stop().await;
 }
+#[cfg(feature = "dev")]
 on_both_backends!(demo_officers_only_in_development, super::demo_accounts);
 
 async fn reset_and_self_service(backend: Backend) {
