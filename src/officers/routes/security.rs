@@ -55,6 +55,20 @@ async fn officer(a: &OfficerAuth, s: Option<Session>, lang: Lang) -> Result<(Ses
     Ok((s, o))
 }
 
+/// The officer behind a state-changing form of this page: an officer session, a form from our
+/// own pages, and the session's anti-CSRF token.
+async fn officer_form(
+    a: &OfficerAuth,
+    headers: &HeaderMap,
+    s: Option<Session>,
+    csrf: &str,
+    lang: Lang,
+) -> Result<(Session, Officer), PageError> {
+    let (s, o) = officer(a, s, lang).await?;
+    check_form(headers, &s, csrf, lang)?;
+    Ok((s, o))
+}
+
 fn back() -> Response {
     Redirect::to("/officer/security").into_response()
 }
@@ -118,8 +132,7 @@ async fn add_key(
     CurrentSession(s): CurrentSession,
     PageForm(f): PageForm<AddForm>,
 ) -> Result<Response, PageError> {
-    let (s, o) = officer(&a, s, lang).await?;
-    check_form(&headers, &s, &f.csrf, lang)?;
+    let (s, o) = officer_form(&a, &headers, s, &f.csrf, lang).await?;
     let state = a.oidc.kv.take(&reg_key(&s)).await.or_page(lang)?;
     if a.oidc.db.webauthn_credentials(&o.id).await.or_page(lang)?.len() >= webauthn::MAX_CREDENTIALS {
         return Ok(pages::security_message(StatusCode::BAD_REQUEST, lang, |t| t.key_failed));
@@ -155,8 +168,7 @@ async fn rename_key(
     CurrentSession(s): CurrentSession,
     PageForm(f): PageForm<KeyForm>,
 ) -> Result<Response, PageError> {
-    let (s, o) = officer(&a, s, lang).await?;
-    check_form(&headers, &s, &f.csrf, lang)?;
+    let (_, o) = officer_form(&a, &headers, s, &f.csrf, lang).await?;
     // Scoped to the officer's own credentials: another officer's id matches nothing.
     let _ = a.oidc.db.rename_webauthn(&o.id, &f.id, &webauthn::credential_name(&f.name)).await;
     Ok(back())
@@ -169,8 +181,7 @@ async fn remove_key(
     CurrentSession(s): CurrentSession,
     PageForm(f): PageForm<KeyForm>,
 ) -> Result<Response, PageError> {
-    let (s, o) = officer(&a, s, lang).await?;
-    check_form(&headers, &s, &f.csrf, lang)?;
+    let (_, o) = officer_form(&a, &headers, s, &f.csrf, lang).await?;
     if a.oidc.db.remove_webauthn(&o.id, &f.id).await.is_ok() {
         a.audit_officer(Action::MfaRemoved, &o.id, json!({ "factor": "webauthn", "credential": f.id })).await;
     }
@@ -193,8 +204,7 @@ async fn reenrol(
     CurrentSession(s): CurrentSession,
     PageForm(f): PageForm<CsrfForm>,
 ) -> Result<Response, PageError> {
-    let (s, o) = officer(&a, s, lang).await?;
-    check_form(&headers, &s, &f.csrf, lang)?;
+    let (s, o) = officer_form(&a, &headers, s, &f.csrf, lang).await?;
     let secret = totp::new_secret();
     let sealed = totp::seal(&a.oidc.keys, &o.id, &secret).or_page(lang)?;
     a.oidc.kv.set(&totp_key(&s), sealed.as_bytes(), CEREMONY_TTL).await.or_page(lang)?;
@@ -209,8 +219,7 @@ async fn confirm_totp(
     CurrentSession(s): CurrentSession,
     PageForm(f): PageForm<CsrfForm>,
 ) -> Result<Response, PageError> {
-    let (s, o) = officer(&a, s, lang).await?;
-    check_form(&headers, &s, &f.csrf, lang)?;
+    let (s, o) = officer_form(&a, &headers, s, &f.csrf, lang).await?;
     let sealed = a.oidc.kv.get(&totp_key(&s)).await.or_page(lang)?.and_then(|b| String::from_utf8(b).ok());
     let Some(sealed) = sealed else { return Err(PageError::Expired(lang)) };
     let secret = totp::open(&a.oidc.keys, &o.id, &sealed).or_page(lang)?;
@@ -241,8 +250,7 @@ async fn new_codes(
     CurrentSession(s): CurrentSession,
     PageForm(f): PageForm<CsrfForm>,
 ) -> Result<Response, PageError> {
-    let (s, o) = officer(&a, s, lang).await?;
-    check_form(&headers, &s, &f.csrf, lang)?;
+    let (_, o) = officer_form(&a, &headers, s, &f.csrf, lang).await?;
     let codes = totp::new_recovery_codes();
     a.oidc.db.replace_recovery_codes(&o.id, &codes).await.or_page(lang)?;
     a.audit_officer(Action::MfaRecoveryCodesRenewed, &o.id, json!({ "count": codes.len() })).await;
