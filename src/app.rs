@@ -104,6 +104,12 @@ impl AppState {
         let mut extensions = Extensions::register(&db, with_citizens, plugins.iter().map(|p| p.method.clone()));
         extensions.methods.observe(Arc::new(LoginAudit::new(audit.clone())));
         let oidc = build_provider(&config, mode, db.clone(), kv.clone(), extensions).await?;
+        // The admin console is a client of this provider; its registration follows the issuer.
+        let console = crate::admin::console::registration(&oidc.issuer);
+        oidc.clients
+            .save(&console, crate::clock::unix_now())
+            .await
+            .map_err(|e| StartError::Other(format!("admin console registration: {e}")))?;
         let citizens = if with_citizens { build_citizen_login(&config, &oidc)? } else { None };
         let extra_routes = plugins.iter().fold(Router::new(), |r, p| r.merge((p.routes)(oidc.clone())));
         Ok(Self {
@@ -247,6 +253,7 @@ pub fn router(state: AppState) -> Router {
         .merge(state.extra_routes.clone())
         .merge(officer_routes(&state))
         .merge(crate::admin::router(state.oidc.clone()))
+        .merge(crate::admin::console::router(state.oidc.clone()))
         .layer(axum::middleware::from_fn(observability::track_metrics))
         .layer(axum::middleware::from_fn(move |req, next| web::security::headers(hsts, req, next)))
         .layer(

@@ -616,7 +616,7 @@ async fn import_csv(op: &TestOp, token: &str, query: &str, csv: &str) -> (u16, V
 }
 
 /// A unit administrator imports inside their subtree; locks are seen and lifted; the audit log
-/// answers super administrators.
+/// answers super administrators whole and unit administrators for their subtree.
 async fn bulk_import_locks_and_audit(backend: Backend) {
     let Some(w) = world(backend).await else { return };
     let op = &w.op;
@@ -651,9 +651,21 @@ async fn bulk_import_locks_and_audit(backend: Backend) {
     assert_eq!(call(op, Some(&ta), Method::DELETE, &lock, None).await.0, 200);
     assert_eq!(call(op, Some(&ta), Method::GET, &lock, None).await.1["locked"], false);
     assert_eq!(call(op, Some(&ta), Method::DELETE, &format!("/officers/{}/lock", w.in_b), None).await.0, 403);
-    // The audit log: super administrators query it; the import and the unlock are there.
-    assert_eq!(call(op, Some(&ta), Method::GET, "/audit", None).await.0, 403);
+    // Something about unit B, by automation: a unit administrator of A must not see it.
     let auto = client_token(op, "automation", "admin").await;
+    assert_eq!(call(op, Some(&auto), Method::DELETE, &format!("/officers/{}/lock", w.in_b), None).await.0, 200);
+    // The audit log: a unit administrator reads what is tagged with their subtree (the import
+    // into A, the unlock of an officer of A1), never B's, and may not name B.
+    let (status, mine) = call(op, Some(&ta), Method::GET, "/audit", None).await;
+    assert_eq!(status, 200, "{mine}");
+    let mine = mine["items"].as_array().unwrap().clone();
+    let actions: Vec<&str> = mine.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"admin.officers.imported") && actions.contains(&"admin.officer.unlocked"), "{actions:?}");
+    assert!(mine.iter().all(|e| e["unit_id"] == w.a || e["unit_id"] == w.a1), "only A's subtree: {mine:?}");
+    assert!(mine.iter().all(|e| e["object_id"] != w.in_b.as_str()), "nothing about B's officer: {mine:?}");
+    assert_eq!(call(op, Some(&ta), Method::GET, &format!("/audit?unit={}", w.b), None).await.0, 403);
+    let (_, b_log) = call(op, Some(&auto), Method::GET, &format!("/audit?unit={}", w.b), None).await;
+    assert_eq!(b_log["items"][0]["action"], "admin.officer.unlocked", "tagged with B: {b_log}");
     let (status, page) = call(op, Some(&auto), Method::GET, "/audit?action=admin.officers.imported", None).await;
     assert_eq!(status, 200, "{page}");
     let items = page["items"].as_array().unwrap();

@@ -12,11 +12,11 @@
 
 use serde_json::Value;
 
+use super::error::AdminError;
 use crate::officers::directory::AdminRole;
 use crate::officers::{DirectoryError, Officer, OfficerStatus, Unit};
 use crate::oidc::Provider;
 use crate::oidc::resource::live_access_token;
-use crate::store::DbError;
 
 /// The scope an access token must carry to call the admin API.
 pub const ADMIN_SCOPE: &str = "admin";
@@ -32,24 +32,6 @@ pub enum Caller {
     },
     /// A client authenticated with client_credentials and the `admin` scope.
     Automation { client_id: String },
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum AuthzError {
-    /// No token, or not a live access token of this provider.
-    #[error("{0}")]
-    Unauthenticated(&'static str),
-    /// Authenticated, but not allowed to do this.
-    #[error("{0}")]
-    Forbidden(&'static str),
-    #[error(transparent)]
-    Directory(#[from] DirectoryError),
-}
-
-impl From<DbError> for AuthzError {
-    fn from(e: DbError) -> Self {
-        Self::Directory(DirectoryError::Db(e))
-    }
 }
 
 const OUTSIDE: &str = "outside the units you administer";
@@ -71,8 +53,8 @@ impl Caller {
     }
 
     /// Units, clients and admin grants are the province's: super administrators only.
-    pub fn require_super(&self) -> Result<(), AuthzError> {
-        if self.is_super() { Ok(()) } else { Err(AuthzError::Forbidden("only a super administrator may do this")) }
+    pub fn require_super(&self) -> Result<(), AdminError> {
+        if self.is_super() { Ok(()) } else { Err(AdminError::Forbidden("only a super administrator may do this")) }
     }
 
     /// Whether the unit is inside what the caller administers.
@@ -83,13 +65,13 @@ impl Caller {
         }
     }
 
-    pub fn require_unit(&self, unit: &Unit) -> Result<(), AuthzError> {
-        if self.covers(unit) { Ok(()) } else { Err(AuthzError::Forbidden(OUTSIDE)) }
+    pub fn require_unit(&self, unit: &Unit) -> Result<(), AdminError> {
+        if self.covers(unit) { Ok(()) } else { Err(AdminError::Forbidden(OUTSIDE)) }
     }
 
     /// Loads the officer and checks that their current unit is in scope: every read or change
     /// of an officer, their roles, sessions and reset links goes through here.
-    pub async fn officer_in_scope(&self, p: &Provider, id: &str) -> Result<Officer, AuthzError> {
+    pub async fn officer_in_scope(&self, p: &Provider, id: &str) -> Result<Officer, AdminError> {
         let officer = p.db.officer(id).await?.ok_or(DirectoryError::NotFound("officer"))?;
         let unit = p.db.unit(&officer.unit_id).await?.ok_or(DirectoryError::NotFound("unit"))?;
         self.require_unit(&unit)?;
@@ -97,14 +79,14 @@ impl Caller {
     }
 
     /// A unit by id, if in scope.
-    pub async fn unit_in_scope(&self, p: &Provider, id: &str) -> Result<Unit, AuthzError> {
+    pub async fn unit_in_scope(&self, p: &Provider, id: &str) -> Result<Unit, AdminError> {
         let unit = p.db.unit(id).await?.ok_or(DirectoryError::NotFound("unit"))?;
         self.require_unit(&unit)?;
         Ok(unit)
     }
 
     /// A unit by code, if in scope (creating and moving officers name units by code).
-    pub async fn unit_code_in_scope(&self, p: &Provider, code: &str) -> Result<Unit, AuthzError> {
+    pub async fn unit_code_in_scope(&self, p: &Provider, code: &str) -> Result<Unit, AdminError> {
         let unit = p.db.unit_by_code(code.trim()).await?.ok_or(DirectoryError::NotFound("unit"))?;
         self.require_unit(&unit)?;
         Ok(unit)
@@ -112,7 +94,7 @@ impl Caller {
 
     /// The subtrees a listing without an explicit unit covers: the caller's own units, or
     /// every root for a super administrator.
-    pub async fn default_roots(&self, p: &Provider) -> Result<Vec<Unit>, AuthzError> {
+    pub async fn default_roots(&self, p: &Provider) -> Result<Vec<Unit>, AdminError> {
         match self {
             Caller::Officer { units, is_super: false, .. } => Ok(units.clone()),
             _ => Ok(p.db.root_units().await?),
@@ -127,30 +109,30 @@ fn scopes(claims: &Value) -> impl Iterator<Item = &str> {
 /// Identifies the caller from a bearer token: a live access token of this provider with the
 /// `admin` scope, naming either an administrator officer (through its grant) or an automation
 /// client still allowed the `admin` scope.
-pub async fn caller(p: &Provider, token: Option<&str>) -> Result<Caller, AuthzError> {
-    let token = token.ok_or(AuthzError::Unauthenticated("a bearer access token is required"))?;
+pub async fn caller(p: &Provider, token: Option<&str>) -> Result<Caller, AdminError> {
+    let token = token.ok_or(AdminError::Unauthenticated("a bearer access token is required"))?;
     let claims = live_access_token(p, token)
         .await
-        .map_err(|_| AuthzError::Unauthenticated("the access token is invalid, expired or revoked"))?;
+        .map_err(|_| AdminError::Unauthenticated("the access token is invalid, expired or revoked"))?;
     if !scopes(&claims).any(|s| s == ADMIN_SCOPE) {
-        return Err(AuthzError::Forbidden("the access token lacks the admin scope"));
+        return Err(AdminError::Forbidden("the access token lacks the admin scope"));
     }
     let gid = claims.get("gid").and_then(Value::as_str).unwrap_or_default();
-    let grant = p.db.grant(gid).await?.ok_or(AuthzError::Unauthenticated("the access token's grant is gone"))?;
+    let grant = p.db.grant(gid).await?.ok_or(AdminError::Unauthenticated("the access token's grant is gone"))?;
     // The registration is read again: a client whose `admin` scope was withdrawn loses it at
     // once, whatever tokens it still holds.
     let client = p.clients.get(&grant.client_id).await?;
     if !client.is_some_and(|c| c.scopes.iter().any(|s| s == ADMIN_SCOPE)) {
-        return Err(AuthzError::Forbidden("the client is no longer allowed the admin scope"));
+        return Err(AdminError::Forbidden("the client is no longer allowed the admin scope"));
     }
     let Some(account_id) = grant.account_id else {
         return Ok(Caller::Automation { client_id: grant.client_id });
     };
     let Some(officer) = p.db.officer(&account_id).await? else {
-        return Err(AuthzError::Forbidden("only officers administer"));
+        return Err(AdminError::Forbidden("only officers administer"));
     };
     if officer.status != OfficerStatus::Active {
-        return Err(AuthzError::Forbidden("the officer account is not active"));
+        return Err(AdminError::Forbidden("the officer account is not active"));
     }
     let mut units = Vec::new();
     let mut is_super = false;
@@ -160,7 +142,7 @@ pub async fn caller(p: &Provider, token: Option<&str>) -> Result<Caller, AuthzEr
         units.push(unit);
     }
     if units.is_empty() {
-        return Err(AuthzError::Forbidden("the officer holds no admin grant"));
+        return Err(AdminError::Forbidden("the officer holds no admin grant"));
     }
     Ok(Caller::Officer { id: officer.id, units, is_super })
 }

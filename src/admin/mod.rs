@@ -3,12 +3,17 @@
 //!
 //! - [`authz`]: who the caller is and what they may touch (no HTTP).
 //! - [`store`]: the directory queries the API adds (no HTTP).
-//! - `routes`: the HTTP face; [`openapi`]: the document's shared parts.
+//! - [`ops`]: every operation, checked and audited (no HTTP), shared by both faces:
+//!   `routes`, the JSON API, and [`openapi`], its document's shared parts; [`console`], the
+//!   server-rendered admin pages.
 //! - [`bootstrap`]: the first super administrator (`xacthuc admin bootstrap`).
 
 pub mod authz;
 pub mod bootstrap;
+pub mod console;
+pub mod error;
 pub mod openapi;
+pub mod ops;
 mod routes;
 pub mod store;
 

@@ -29,16 +29,32 @@ pub(super) async fn begin(db: &Db) -> Result<Transaction<'static, Any>, DbError>
     })
 }
 
+/// Objects that may be officers: an entry about one is tagged with the officer's unit at the
+/// time, so a unit administrator can read what concerns their subtree (officers move later;
+/// the entry keeps where the officer was).
+const OFFICER_OBJECTS: [&str; 2] = ["officer", "account"];
+
+async fn officer_unit(conn: &mut AnyConnection, id: &str) -> Result<Option<String>, DbError> {
+    let row = sqlx::query("SELECT unit_id FROM officers WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
 /// Appends `e` as the next entry, inside a transaction from [`begin`]. Its time is read once
 /// the head is held, so on one clock `at` never decreases as `seq` grows.
 pub(super) async fn append(conn: &mut AnyConnection, dialect: Dialect, e: &Event) -> Result<Entry, DbError> {
+    // Looked up before the head is locked: the lock is held as briefly as possible.
+    let (object_type, object_id) = e.object.clone().unzip();
+    let unit_id = match (&e.unit, object_type.as_deref(), object_id.as_deref()) {
+        (Some(unit), _, _) => Some(unit.clone()),
+        (None, Some(kind), Some(id)) if OFFICER_OBJECTS.contains(&kind) => officer_unit(conn, id).await?,
+        _ => None,
+    };
     let head = match dialect {
         Dialect::Sqlite => HEAD,
         Dialect::Postgres => HEAD_LOCKED,
     };
     let row = sqlx::query(head).fetch_one(&mut *conn).await?;
     let (last_seq, prev_hash): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
-    let (object_type, object_id) = e.object.clone().unzip();
     let mut entry = Entry {
         seq: last_seq + 1,
         at: crate::clock::unix_now(),
@@ -46,7 +62,7 @@ pub(super) async fn append(conn: &mut AnyConnection, dialect: Dialect, e: &Event
         action: e.action.as_str().to_owned(),
         object_type,
         object_id,
-        unit_id: e.unit.clone(),
+        unit_id,
         ip: e.ip.map(|ip| ip.to_string()),
         detail: e.detail_text(),
         prev_hash,

@@ -5,8 +5,8 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Admin, ApiError, ApiResult, QueryOf};
-use crate::audit::{Audit, AuditFilter, Page};
+use super::{Admin, ApiResult, QueryOf};
+use crate::admin::ops::audit as ops;
 use crate::oidc::Provider;
 
 #[derive(Deserialize, IntoParams)]
@@ -50,34 +50,27 @@ pub struct AuditPage {
     next_before_seq: Option<i64>,
 }
 
-/// Queries the audit log (super administrators: entries are not all tied to one unit yet).
+/// Queries the audit log: all of it for super administrators; for a unit administrator, the
+/// entries tagged with a unit of their subtrees.
 #[utoipa::path(get, path = "/audit", tag = "audit", params(AuditQuery), responses((status = 200, body = AuditPage)))]
 pub async fn query(
     State(p): State<Provider>,
     Admin(c): Admin,
     QueryOf(q): QueryOf<AuditQuery>,
 ) -> ApiResult<AuditPage> {
-    c.require_super()?;
-    let units = match &q.unit {
-        Some(id) => {
-            let root = c.unit_in_scope(&p, id).await?;
-            Some(p.db.subtree(&root, true).await?.into_iter().map(|u| u.id).collect())
-        }
-        None => None,
-    };
-    let filter = AuditFilter {
+    let query = ops::AuditQuery {
         actor: q.actor,
-        object: q.officer.map(|id| ("officer".to_owned(), id)),
-        units,
-        action_prefix: q.action,
+        officer: q.officer,
+        unit: q.unit,
+        action: q.action,
         since: q.since,
         until: q.until,
+        before_seq: q.before_seq,
+        limit: q.limit.unwrap_or(100),
     };
-    let page = Page { before_seq: q.before_seq, limit: q.limit.unwrap_or(100) };
-    let entries = Audit::new(p.db.clone()).query(&filter, page).await.map_err(ApiError::from)?;
-    let limit = page.limit.min(crate::audit::MAX_PAGE) as usize;
-    let next_before_seq = (entries.len() == limit).then(|| entries.last().map(|e| e.seq)).flatten();
-    let items = entries
+    let found = ops::query(&p, &c, query).await?;
+    let items = found
+        .items
         .into_iter()
         .map(|e| AuditEntryView {
             detail: e.detail_json(),
@@ -92,5 +85,5 @@ pub async fn query(
             hash: e.hash,
         })
         .collect();
-    Ok(Json(AuditPage { items, next_before_seq }))
+    Ok(Json(AuditPage { items, next_before_seq: found.next_before_seq }))
 }

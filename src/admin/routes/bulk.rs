@@ -5,15 +5,11 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Admin, ApiError, ApiResult, PathOf, QueryOf, audited};
-use crate::audit::Action;
-use crate::clock::unix_now;
-use crate::crypto::sha256_hex_bytes;
-use crate::officers::auth::lockout;
-use crate::officers::import::{ImportOptions, ImportReport, import_csv};
+use super::{Admin, ApiResult, PathOf, QueryOf};
+use crate::admin::ops::officers as ops;
+use crate::officers::import::{ImportOptions, ImportReport};
 use crate::officers::setup::setup_path;
 use crate::oidc::Provider;
 
@@ -55,22 +51,8 @@ pub async fn import(
     QueryOf(q): QueryOf<ImportQuery>,
     csv: Bytes,
 ) -> ApiResult<ImportResult> {
-    let within = c.unit_code_in_scope(&p, &q.unit).await?;
     let opts = ImportOptions { partial: q.partial, dry_run: q.dry_run };
-    let report = import_csv(&p.db, &csv, &opts, Some(&within), unix_now(), &|_, _| {}).await?;
-    // What changed officers is audited; a re-import that changed nothing changed nothing.
-    if report.applied && report.created + report.updated > 0 {
-        let detail = json!({
-            "file_sha256": sha256_hex_bytes(&csv),
-            "rows": report.rows,
-            "created": report.created,
-            "updated": report.updated,
-            "unchanged": report.unchanged,
-            "errors": report.errors.len(),
-            "partial": q.partial,
-        });
-        audited(&p, &c, Action::AdminOfficersImported, ("unit", &within.id), detail).await?;
-    }
+    let report = ops::import(&p, &c, &q.unit, &csv, &opts).await?;
     let setup_links = report
         .setup_links
         .iter()
@@ -94,8 +76,7 @@ pub async fn lock_status(
     Admin(c): Admin,
     PathOf(id): PathOf<String>,
 ) -> ApiResult<LockView> {
-    let officer = c.officer_in_scope(&p, &id).await?;
-    let s = lockout::status(&p.kv, &officer.username).await.map_err(ApiError::from)?;
+    let s = ops::lock_status(&p, &c, &id).await?;
     Ok(Json(LockView { failures: s.failures, locked: s.locked }))
 }
 
@@ -103,8 +84,6 @@ pub async fn lock_status(
 #[utoipa::path(delete, path = "/officers/{id}/lock", tag = "officers", params(("id" = String, Path, description = ID)),
     responses((status = 200, body = LockView)))]
 pub async fn unlock(State(p): State<Provider>, Admin(c): Admin, PathOf(id): PathOf<String>) -> ApiResult<LockView> {
-    let officer = c.officer_in_scope(&p, &id).await?;
-    lockout::unlock(&p.kv, &officer.username).await.map_err(ApiError::from)?;
-    audited(&p, &c, Action::AdminOfficerUnlocked, ("officer", &id), json!({})).await?;
+    ops::unlock(&p, &c, &id).await?;
     Ok(Json(LockView { failures: 0, locked: false }))
 }

@@ -1,23 +1,17 @@
-//! Relying-party clients (super administrators): the same build, validation and write path as
-//! `xacthuc clients` ([`build_client`], [`save_client`](crate::oidc::clients::save_client)
-//! through this instance's cache, [`remove_client`](crate::oidc::clients::remove_client)).
+//! Relying-party clients (super administrators), through `admin::ops::clients`: the same
+//! build, validation and write path as `xacthuc clients`.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
-use super::audited;
 use super::{Admin, ApiError, ApiResult, Body, PathOf};
-use crate::admin::authz::Caller;
-use crate::audit::Action;
-use crate::clock::unix_now;
-use crate::officers::DirectoryError;
+use crate::admin::ops::clients as ops;
 use crate::oidc::Provider;
-use crate::oidc::client_spec::{ClientSpec, build_client, new_secret};
-use crate::oidc::clients::{Client, RegistrationError};
+use crate::oidc::client_spec::ClientSpec;
+use crate::oidc::clients::Client;
 
 const ID: &str = "client_id";
 
@@ -101,31 +95,15 @@ pub struct RedirectUris {
     post_logout_redirect_uris: Option<Vec<String>>,
 }
 
-impl From<RegistrationError> for ApiError {
-    fn from(e: RegistrationError) -> Self {
-        match e {
-            RegistrationError::Invalid { problem, .. } => ApiError::new(StatusCode::BAD_REQUEST, "invalid", problem),
-            RegistrationError::Db(db) => db.into(),
-        }
-    }
-}
-
-async fn existing(p: &Provider, id: &str) -> Result<Client, ApiError> {
-    let c = p.db.client(id).await?.ok_or(DirectoryError::NotFound("client"))?;
-    Ok(c)
-}
-
 #[utoipa::path(get, path = "/clients", tag = "clients", responses((status = 200, body = Vec<ClientView>)))]
 pub async fn list(State(p): State<Provider>, Admin(c): Admin) -> ApiResult<Vec<ClientView>> {
-    c.require_super()?;
-    Ok(Json(p.db.list_clients().await?.iter().map(ClientView::from).collect()))
+    Ok(Json(ops::list(&p, &c).await?.iter().map(ClientView::from).collect()))
 }
 
 #[utoipa::path(get, path = "/clients/{client_id}", tag = "clients",
     params(("client_id" = String, Path, description = ID)), responses((status = 200, body = ClientView)))]
 pub async fn get(State(p): State<Provider>, Admin(c): Admin, PathOf(id): PathOf<String>) -> ApiResult<ClientView> {
-    c.require_super()?;
-    Ok(Json((&existing(&p, &id).await?).into()))
+    Ok(Json((&ops::get(&p, &c, &id).await?).into()))
 }
 
 /// Registers a new client; a confidential client's secret is returned once.
@@ -136,15 +114,7 @@ pub async fn create(
     Admin(c): Admin,
     Body(spec): Body<ClientSpec>,
 ) -> Result<(StatusCode, Json<Registered>), ApiError> {
-    c.require_super()?;
-    let (client, client_secret) =
-        build_client(&spec).map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "invalid", m))?;
-    // Unlike `xacthuc clients add`, the API does not silently replace a registration.
-    if p.db.client(&client.client_id).await?.is_some() {
-        return Err(DirectoryError::Conflict { field: "client_id" }.into());
-    }
-    p.clients.save(&client, unix_now()).await?;
-    audited(&p, &c, Action::AdminClientCreated, ("client", &client.client_id), json!({})).await?;
+    let (client, client_secret) = ops::create(&p, &c, &spec).await?;
     Ok((StatusCode::CREATED, Json(Registered { client: (&client).into(), client_secret })))
 }
 
@@ -156,14 +126,7 @@ pub async fn rotate_secret(
     Admin(c): Admin,
     PathOf(id): PathOf<String>,
 ) -> ApiResult<NewSecret> {
-    c.require_super()?;
-    let mut client = existing(&p, &id).await?;
-    let client_secret = new_secret(&mut client).ok_or_else(|| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid", "this client authenticates without a secret")
-    })?;
-    p.clients.save(&client, unix_now()).await?;
-    audited(&p, &c, Action::AdminClientSecretRotated, ("client", &id), json!({})).await?;
-    Ok(Json(NewSecret { client_secret }))
+    Ok(Json(NewSecret { client_secret: ops::rotate_secret(&p, &c, &id).await? }))
 }
 
 /// Replaces the client's redirect URIs (validated like a registration).
@@ -176,15 +139,7 @@ pub async fn set_redirect_uris(
     PathOf(id): PathOf<String>,
     Body(r): Body<RedirectUris>,
 ) -> ApiResult<ClientView> {
-    c.require_super()?;
-    let mut client = existing(&p, &id).await?;
-    client.redirect_uris = r.redirect_uris;
-    if let Some(post) = r.post_logout_redirect_uris {
-        client.post_logout_redirect_uris = post;
-    }
-    p.clients.save(&client, unix_now()).await?;
-    audited(&p, &c, Action::AdminClientRedirectUris, ("client", &id), json!({ "redirect_uris": client.redirect_uris }))
-        .await?;
+    let client = ops::set_redirect_uris(&p, &c, &id, r.redirect_uris, r.post_logout_redirect_uris).await?;
     Ok(Json((&client).into()))
 }
 
@@ -199,15 +154,7 @@ pub async fn set_disabled(
     PathOf(id): PathOf<String>,
     Body(e): Body<Enablement>,
 ) -> ApiResult<ClientView> {
-    c.require_super()?;
-    if e.disabled && matches!(&c, Caller::Automation { client_id } if *client_id == id) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "a client cannot disable itself"));
-    }
-    let mut client = existing(&p, &id).await?;
-    client.disabled = e.disabled;
-    p.clients.save(&client, unix_now()).await?;
-    audited(&p, &c, Action::AdminClientEnablement, ("client", &id), json!({ "disabled": e.disabled })).await?;
-    Ok(Json((&client).into()))
+    Ok(Json((&ops::set_disabled(&p, &c, &id, e.disabled).await?).into()))
 }
 
 /// Removes the client: its credentials stop working (here at once, elsewhere within the client
@@ -219,15 +166,6 @@ pub async fn remove(
     Admin(c): Admin,
     PathOf(id): PathOf<String>,
 ) -> Result<StatusCode, ApiError> {
-    c.require_super()?;
-    // An automation client removing itself would lock itself out mid-run; another super
-    // administrator can still remove it.
-    if matches!(&c, Caller::Automation { client_id } if *client_id == id) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "a client cannot remove its own registration"));
-    }
-    if !p.clients.remove(&id).await? {
-        return Err(DirectoryError::NotFound("client").into());
-    }
-    audited(&p, &c, Action::AdminClientRemoved, ("client", &id), json!({})).await?;
+    ops::remove(&p, &c, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

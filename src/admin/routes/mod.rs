@@ -17,8 +17,9 @@ use axum::{Json, Router};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::authz::{self, AuthzError, Caller};
-use crate::audit::{Action, Actor, Audit, Event};
+use super::authz;
+use super::authz::Caller;
+use super::error::AdminError;
 use crate::officers::DirectoryError;
 use crate::oidc::Provider;
 use crate::oidc::resource::bearer;
@@ -80,31 +81,15 @@ impl From<DirectoryError> for ApiError {
     }
 }
 
-impl From<AuthzError> for ApiError {
-    fn from(e: AuthzError) -> Self {
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
         match e {
-            AuthzError::Unauthenticated(m) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m),
-            AuthzError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
-            AuthzError::Directory(d) => d.into(),
+            AdminError::Unauthenticated(m) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m),
+            AdminError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
+            AdminError::Directory(d) => d.into(),
+            AdminError::Kv(kv) => kv.into(),
         }
     }
-}
-
-/// An administrative change into the audit log, after it was made. If the entry cannot be
-/// written the caller gets an error (the change stands; `Audit::record` logs it loudly).
-pub(super) async fn audited(
-    p: &Provider,
-    c: &Caller,
-    action: Action,
-    object: (&str, &str),
-    detail: serde_json::Value,
-) -> Result<(), ApiError> {
-    let actor = match c {
-        Caller::Officer { id, .. } => Actor::Officer(id.clone()),
-        Caller::Automation { client_id } => Actor::Client(client_id.clone()),
-    };
-    let e = Event::new(action).actor(actor).object(object.0, object.1).detail(detail);
-    Audit::new(p.db.clone()).record(e).await.map_err(ApiError::from)
 }
 
 /// The authenticated administrator making the request.

@@ -5,17 +5,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::audited;
 use super::{Admin, ApiError, ApiResult, Body, PathOf, QueryOf};
-use crate::admin::store::{OfficerPatch, OfficerSearch};
-use crate::audit::Action;
-use crate::clock::unix_now;
-use crate::officers::directory::AdminRole;
-use crate::officers::setup::{SetupPurpose, setup_path};
-use crate::officers::{DirectoryError, NewOfficer, Officer, OfficerStatus};
+use crate::admin::ops::officers::{self as ops, OfficerFilter};
+use crate::admin::store::OfficerPatch;
+use crate::officers::setup::SetupPurpose;
+use crate::officers::{NewOfficer, Officer, OfficerStatus};
 use crate::oidc::Provider;
 
 const ID: &str = "Officer id";
@@ -146,26 +142,15 @@ pub async fn list(
     Admin(c): Admin,
     QueryOf(q): QueryOf<OfficerQuery>,
 ) -> ApiResult<OfficerPage> {
-    let root = match &q.unit {
-        Some(id) => c.unit_in_scope(&p, id).await?,
-        None => match c.default_roots(&p).await?.as_slice() {
-            [only] => only.clone(),
-            [] => return Ok(Json(OfficerPage { items: Vec::new(), next_after: None })),
-            _ => return Err(DirectoryError::invalid("unit", "you administer several units: name one").into()),
-        },
+    let filter = OfficerFilter {
+        unit: q.unit,
+        status: q.status,
+        username_prefix: q.username_prefix,
+        after: q.after,
+        limit: q.limit.unwrap_or(50),
     };
-    let status = q.status;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let search = OfficerSearch {
-        root: &root,
-        status,
-        username_prefix: q.username_prefix.as_deref(),
-        after: q.after.as_deref().unwrap_or(""),
-        limit,
-    };
-    let found = p.db.search_officers(&search).await?;
-    let next_after = (found.len() as i64 == limit).then(|| found.last().map(|o| o.username.clone())).flatten();
-    Ok(Json(OfficerPage { items: found.into_iter().map(Into::into).collect(), next_after }))
+    let found = ops::search(&p, &c, &filter).await?;
+    Ok(Json(OfficerPage { items: found.items.into_iter().map(Into::into).collect(), next_after: found.next_after }))
 }
 
 #[utoipa::path(get, path = "/officers/{id}", tag = "officers", params(("id" = String, Path, description = ID)),
@@ -182,7 +167,6 @@ pub async fn create(
     Admin(c): Admin,
     Body(o): Body<OfficerInput>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
-    c.unit_code_in_scope(&p, &o.unit_code).await?;
     let new = NewOfficer {
         username: o.username,
         full_name: o.full_name,
@@ -192,12 +176,8 @@ pub async fn create(
         unit_code: o.unit_code,
         position: o.position,
     };
-    let now = unix_now();
-    let officer = p.db.create_officer(&new, now).await?;
-    let token = p.db.issue_setup_link(&officer.id, SetupPurpose::Initial, now).await?;
-    audited(&p, &c, Action::AdminOfficerCreated, ("officer", &officer.id), json!({ "username": officer.username }))
-        .await?;
-    Ok((StatusCode::CREATED, Json(Created { officer: officer.into(), setup_path: setup_path(&token) })))
+    let (officer, setup_path) = ops::create(&p, &c, &new).await?;
+    Ok((StatusCode::CREATED, Json(Created { officer: officer.into(), setup_path })))
 }
 
 /// Edits the profile; absent fields are kept, an empty string clears an optional one.
@@ -209,10 +189,7 @@ pub async fn update(
     PathOf(id): PathOf<String>,
     Body(patch): Body<OfficerPatch>,
 ) -> ApiResult<OfficerView> {
-    let current = c.officer_in_scope(&p, &id).await?;
-    let officer = p.db.update_officer(&current, &patch, unix_now()).await?;
-    audited(&p, &c, Action::AdminOfficerUpdated, ("officer", &officer.id), json!({})).await?;
-    Ok(Json(officer.into()))
+    Ok(Json(ops::update(&p, &c, &id, &patch).await?.into()))
 }
 
 /// Moves an officer: both the current and the new unit must be in the caller's subtrees.
@@ -224,12 +201,7 @@ pub async fn move_to(
     PathOf(id): PathOf<String>,
     Body(m): Body<MoveInput>,
 ) -> ApiResult<OfficerView> {
-    c.officer_in_scope(&p, &id).await?;
-    let target = c.unit_code_in_scope(&p, &m.unit_code).await?;
-    let position = m.position.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let officer = p.db.move_officer(&id, &target.code, position, unix_now()).await?;
-    audited(&p, &c, Action::AdminOfficerMoved, ("officer", &id), json!({ "unit": target.id })).await?;
-    Ok(Json(officer.into()))
+    Ok(Json(ops::move_to(&p, &c, &id, &m.unit_code, m.position.as_deref()).await?.into()))
 }
 
 /// Activates, suspends or disables an officer. Suspending or disabling ends every session.
@@ -241,15 +213,7 @@ pub async fn set_status(
     PathOf(id): PathOf<String>,
     Body(s): Body<StatusInput>,
 ) -> ApiResult<OfficerView> {
-    let status = s.status;
-    c.officer_in_scope(&p, &id).await?;
-    p.db.set_officer_status(&id, status, unix_now()).await?;
-    if status != OfficerStatus::Active {
-        super::sessions::end_all(&p, &id).await?;
-    }
-    audited(&p, &c, Action::AdminOfficerStatus, ("officer", &id), json!({ "status": status.as_str() })).await?;
-    let officer = p.db.officer(&id).await?.ok_or(DirectoryError::NotFound("officer"))?;
-    Ok(Json(officer.into()))
+    Ok(Json(ops::set_status(&p, &c, &id, s.status).await?.into()))
 }
 
 /// Issues a one-time password reset link (older links stop working).
@@ -260,17 +224,8 @@ pub async fn reset_link(
     Admin(c): Admin,
     PathOf(id): PathOf<String>,
 ) -> Result<(StatusCode, Json<ResetLink>), ApiError> {
-    c.officer_in_scope(&p, &id).await?;
-    let token = p.db.issue_setup_link(&id, SetupPurpose::Reset, unix_now()).await?;
-    audited(&p, &c, Action::AdminOfficerReset, ("officer", &id), json!({})).await?;
-    Ok((StatusCode::CREATED, Json(ResetLink { path: setup_path(&token), expires_in: SetupPurpose::Reset.ttl_secs() })))
-}
-
-async fn known_client(p: &Provider, client_id: &str) -> Result<(), ApiError> {
-    match p.clients.get(client_id).await? {
-        Some(_) => Ok(()),
-        None => Err(DirectoryError::NotFound("client").into()),
-    }
+    let path = ops::reset_link(&p, &c, &id).await?;
+    Ok((StatusCode::CREATED, Json(ResetLink { path, expires_in: SetupPurpose::Reset.ttl_secs() })))
 }
 
 #[utoipa::path(get, path = "/officers/{id}/roles/{client_id}", tag = "officers",
@@ -281,8 +236,7 @@ pub async fn get_roles(
     Admin(c): Admin,
     PathOf((id, client_id)): PathOf<(String, String)>,
 ) -> ApiResult<Roles> {
-    c.officer_in_scope(&p, &id).await?;
-    Ok(Json(Roles { roles: p.db.officer_roles(&id, &client_id).await? }))
+    Ok(Json(Roles { roles: ops::roles(&p, &c, &id, &client_id).await? }))
 }
 
 /// Replaces the officer's roles at one relying party.
@@ -295,12 +249,7 @@ pub async fn set_roles(
     PathOf((id, client_id)): PathOf<(String, String)>,
     Body(r): Body<Roles>,
 ) -> ApiResult<Roles> {
-    c.officer_in_scope(&p, &id).await?;
-    known_client(&p, &client_id).await?;
-    p.db.set_officer_roles(&id, &client_id, &r.roles).await?;
-    audited(&p, &c, Action::AdminOfficerRoles, ("officer", &id), json!({ "client": client_id, "roles": r.roles }))
-        .await?;
-    Ok(Json(Roles { roles: p.db.officer_roles(&id, &client_id).await? }))
+    Ok(Json(Roles { roles: ops::set_roles(&p, &c, &id, &client_id, &r.roles).await? }))
 }
 
 /// The officer's admin grants (super administrators).
@@ -311,9 +260,7 @@ pub async fn list_grants(
     Admin(c): Admin,
     PathOf(id): PathOf<String>,
 ) -> ApiResult<Vec<GrantView>> {
-    c.require_super()?;
-    p.db.officer(&id).await?.ok_or(DirectoryError::NotFound("officer"))?;
-    let grants = p.db.admin_grants(&id).await?;
+    let grants = ops::grants(&p, &c, &id).await?;
     Ok(Json(
         grants
             .into_iter()
@@ -332,15 +279,7 @@ pub async fn grant(
     PathOf(id): PathOf<String>,
     Body(g): Body<GrantInput>,
 ) -> Result<StatusCode, ApiError> {
-    c.require_super()?;
-    p.db.officer(&id).await?.ok_or(DirectoryError::NotFound("officer"))?;
-    let unit = p.db.unit(&g.unit_id).await?.ok_or(DirectoryError::NotFound("unit"))?;
-    if !unit.is_current() {
-        return Err(DirectoryError::invalid("unit_id", "the unit was merged or dissolved").into());
-    }
-    p.db.grant_admin(&id, AdminRole::UnitAdmin, &unit.id).await?;
-    audited(&p, &c, Action::AdminGrantAdded, ("officer", &id), json!({ "role": "unit_admin", "unit": unit.id }))
-        .await?;
+    ops::grant(&p, &c, &id, &g.unit_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -353,11 +292,6 @@ pub async fn revoke_grant(
     Admin(c): Admin,
     PathOf((id, unit_id)): PathOf<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    c.require_super()?;
-    if !p.db.revoke_admin(&id, AdminRole::UnitAdmin, &unit_id).await? {
-        return Err(DirectoryError::NotFound("admin grant").into());
-    }
-    audited(&p, &c, Action::AdminGrantRevoked, ("officer", &id), json!({ "role": "unit_admin", "unit": unit_id }))
-        .await?;
+    ops::revoke_grant(&p, &c, &id, &unit_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,16 +5,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
-use serde_json::json;
 use utoipa::ToSchema;
 
-use super::audited;
 use super::{Admin, ApiError, ApiResult, PathOf};
-use crate::audit::Action;
-use crate::officers::DirectoryError;
+use crate::admin::ops::officers as ops;
 use crate::oidc::Provider;
-use crate::oidc::logout::logout_session;
-use crate::oidc::session;
 
 const ID: &str = "Officer id";
 
@@ -34,16 +29,6 @@ pub struct Revoked {
     revoked: usize,
 }
 
-/// Ends every session of the account (also used when an officer is suspended or disabled).
-pub async fn end_all(p: &Provider, account_id: &str) -> Result<usize, ApiError> {
-    let sessions = session::list(p, account_id).await?;
-    let n = sessions.len();
-    for s in sessions {
-        logout_session(p, s).await;
-    }
-    Ok(n)
-}
-
 #[utoipa::path(get, path = "/officers/{id}/sessions", tag = "sessions",
     params(("id" = String, Path, description = ID)), responses((status = 200, body = Vec<SessionView>)))]
 pub async fn list(
@@ -51,8 +36,7 @@ pub async fn list(
     Admin(c): Admin,
     PathOf(id): PathOf<String>,
 ) -> ApiResult<Vec<SessionView>> {
-    c.officer_in_scope(&p, &id).await?;
-    let sessions = session::list(&p, &id).await?;
+    let sessions = ops::sessions(&p, &c, &id).await?;
     Ok(Json(
         sessions
             .into_iter()
@@ -65,10 +49,7 @@ pub async fn list(
 #[utoipa::path(delete, path = "/officers/{id}/sessions", tag = "sessions",
     params(("id" = String, Path, description = ID)), responses((status = 200, body = Revoked)))]
 pub async fn revoke_all(State(p): State<Provider>, Admin(c): Admin, PathOf(id): PathOf<String>) -> ApiResult<Revoked> {
-    c.officer_in_scope(&p, &id).await?;
-    let revoked = end_all(&p, &id).await?;
-    audited(&p, &c, Action::AdminSessionRevoked, ("officer", &id), json!({ "all": true, "revoked": revoked })).await?;
-    Ok(Json(Revoked { revoked }))
+    Ok(Json(Revoked { revoked: ops::end_sessions(&p, &c, &id).await? }))
 }
 
 /// Ends one session of the officer.
@@ -80,9 +61,6 @@ pub async fn revoke(
     Admin(c): Admin,
     PathOf((id, sid)): PathOf<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    c.officer_in_scope(&p, &id).await?;
-    let s = session::find_by_sid(&p, &id, &sid).await?.ok_or(DirectoryError::NotFound("session"))?;
-    logout_session(&p, s).await;
-    audited(&p, &c, Action::AdminSessionRevoked, ("officer", &id), json!({ "all": false })).await?;
+    ops::end_session(&p, &c, &id, &sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,14 +5,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::audited;
 use super::{Admin, ApiResult, Body, PathOf, QueryOf};
-use crate::audit::Action;
-use crate::clock::unix_now;
-use crate::officers::{DirectoryError, NewUnit, Unit, UnitKind};
+use crate::admin::ops::units as ops;
+use crate::officers::{NewUnit, Unit, UnitKind};
 use crate::oidc::Provider;
 
 #[derive(Serialize, ToSchema)]
@@ -96,19 +93,8 @@ pub async fn list(
     Admin(c): Admin,
     QueryOf(q): QueryOf<UnitQuery>,
 ) -> ApiResult<Vec<UnitView>> {
-    let roots = match &q.root {
-        Some(id) => vec![c.unit_in_scope(&p, id).await?],
-        None => c.default_roots(&p).await?,
-    };
-    let mut out: Vec<UnitView> = Vec::new();
-    for root in roots {
-        for u in p.db.subtree(&root, q.with_closed).await? {
-            if !out.iter().any(|v| v.id == u.id) {
-                out.push(u.into());
-            }
-        }
-    }
-    Ok(Json(out))
+    let units = ops::list(&p, &c, q.root.as_deref(), q.with_closed).await?;
+    Ok(Json(units.into_iter().map(Into::into).collect()))
 }
 
 #[utoipa::path(get, path = "/units/{id}", tag = "units", params(("id" = String, Path, description = "Unit id")),
@@ -125,11 +111,8 @@ pub async fn create(
     Admin(c): Admin,
     Body(u): Body<UnitInput>,
 ) -> Result<(StatusCode, Json<UnitView>), super::ApiError> {
-    c.require_super()?;
     let new = NewUnit { code: u.code, name: u.name, kind: u.kind, parent_code: u.parent_code };
-    let unit = p.db.create_unit(&new, unix_now()).await?;
-    audited(&p, &c, Action::AdminUnitCreated, ("unit", &unit.id), json!({ "code": unit.code })).await?;
-    Ok((StatusCode::CREATED, Json(unit.into())))
+    Ok((StatusCode::CREATED, Json(ops::create(&p, &c, &new).await?.into())))
 }
 
 /// Renames a unit (super administrators); officers' claims follow at once.
@@ -141,10 +124,7 @@ pub async fn rename(
     PathOf(id): PathOf<String>,
     Body(r): Body<RenameInput>,
 ) -> ApiResult<UnitView> {
-    c.require_super()?;
-    let unit = p.db.rename_unit(&id, &r.name, unix_now()).await?;
-    audited(&p, &c, Action::AdminUnitRenamed, ("unit", &unit.id), json!({ "name": unit.name })).await?;
-    Ok(Json(unit.into()))
+    Ok(Json(ops::rename(&p, &c, &id, &r.name).await?.into()))
 }
 
 /// Merges units into this one (super administrators): their officers and child units move.
@@ -156,11 +136,5 @@ pub async fn merge(
     PathOf(id): PathOf<String>,
     Body(m): Body<MergeInput>,
 ) -> ApiResult<MergeResult> {
-    c.require_super()?;
-    if m.from.is_empty() {
-        return Err(DirectoryError::invalid("from", "name at least one unit").into());
-    }
-    let moved = p.db.merge_units(&m.from, &id, unix_now()).await?;
-    audited(&p, &c, Action::AdminUnitMerged, ("unit", &id), json!({ "from": m.from, "officers_moved": moved })).await?;
-    Ok(Json(MergeResult { moved }))
+    Ok(Json(MergeResult { moved: ops::merge(&p, &c, &id, &m.from).await? }))
 }

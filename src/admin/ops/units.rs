@@ -1,0 +1,58 @@
+//! Units: the subtree a caller administers (read); creation, renames and merges are the
+//! province's (super administrators).
+
+use serde_json::json;
+
+use super::record;
+use crate::admin::authz::Caller;
+use crate::admin::error::AdminError;
+use crate::audit::Action;
+use crate::clock::unix_now;
+use crate::officers::{NewUnit, Unit};
+use crate::oidc::Provider;
+
+/// The units under `root` (default: every unit the caller administers), each once, parents
+/// before children; closed (merged, dissolved) units too if asked.
+pub async fn list(p: &Provider, c: &Caller, root: Option<&str>, with_closed: bool) -> Result<Vec<Unit>, AdminError> {
+    let roots = match root {
+        Some(id) => vec![c.unit_in_scope(p, id).await?],
+        None => c.default_roots(p).await?,
+    };
+    let mut out: Vec<Unit> = Vec::new();
+    for root in roots {
+        for u in p.db.subtree(&root, with_closed).await? {
+            if !out.iter().any(|v| v.id == u.id) {
+                out.push(u);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub async fn create(p: &Provider, c: &Caller, new: &NewUnit) -> Result<Unit, AdminError> {
+    c.require_super()?;
+    let unit = p.db.create_unit(new, unix_now()).await?;
+    record(p, c, Action::AdminUnitCreated, ("unit", &unit.id), Some(&unit.id), json!({ "code": unit.code })).await?;
+    Ok(unit)
+}
+
+/// Renames a unit: every officer's `unit` claim follows at once (claims are read live).
+pub async fn rename(p: &Provider, c: &Caller, id: &str, name: &str) -> Result<Unit, AdminError> {
+    c.require_super()?;
+    let unit = p.db.rename_unit(id, name, unix_now()).await?;
+    record(p, c, Action::AdminUnitRenamed, ("unit", &unit.id), Some(&unit.id), json!({ "name": unit.name })).await?;
+    Ok(unit)
+}
+
+/// Merges units into `into`, moving their officers (each keeps its history); returns how many
+/// officers moved.
+pub async fn merge(p: &Provider, c: &Caller, into: &str, from: &[String]) -> Result<u64, AdminError> {
+    c.require_super()?;
+    if from.is_empty() {
+        return Err(AdminError::invalid("from", "name at least one unit"));
+    }
+    let moved = p.db.merge_units(from, into, unix_now()).await?;
+    let detail = json!({ "from": from, "officers_moved": moved });
+    record(p, c, Action::AdminUnitMerged, ("unit", into), Some(into), detail).await?;
+    Ok(moved)
+}
