@@ -77,7 +77,7 @@ pub struct Console {
 /// Why a console page is not shown.
 pub enum ConsoleError {
     /// Not (or no longer) logged in: off to the login, then back.
-    Login(Response),
+    Login(Box<Response>),
     Admin(Lang, AdminError),
     /// A form without this console session's token, or from another site.
     Expired(Lang),
@@ -103,7 +103,7 @@ impl<T, E: Into<AdminError>> OrConsole<T> for Result<T, E> {
 impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
         match self {
-            ConsoleError::Login(r) => r,
+            ConsoleError::Login(r) => *r,
             ConsoleError::Expired(lang) => pages::problem(StatusCode::FORBIDDEN, lang, texts::of(lang).expired.into()),
             ConsoleError::Admin(lang, e) => {
                 let t = texts::of(lang);

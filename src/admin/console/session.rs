@@ -87,7 +87,7 @@ pub(super) async fn current(p: &Provider, parts: &Parts, lang: Lang) -> Result<C
     // start (its data is not replayed after a login).
     let here = parts.uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/admin");
     let return_to = if parts.method == Method::GET && here.starts_with("/admin") { here } else { "/admin" };
-    Err(ConsoleError::Login(start_login(p, return_to, lang).await.or_console(lang)?))
+    Err(ConsoleError::Login(Box::new(start_login(p, return_to, lang).await.or_console(lang)?)))
 }
 
 /// A fresh console cookie, a pending login under it, and the authorization request: PKCE, and
@@ -186,19 +186,21 @@ pub(super) async fn logout(
 ) -> Result<Response, ConsoleError> {
     check_form(&c, &headers, &f.csrf)?;
     let lang = c.lang;
-    if let Some(s) = stored(&p, &headers).await.or_console(lang)? {
-        if let Some(gid) = live_access_token(&p, &s.token)
+    let gid = match stored(&p, &headers).await.or_console(lang)? {
+        Some(s) => live_access_token(&p, &s.token)
             .await
             .ok()
-            .and_then(|claims| claims.get("gid").and_then(|g| g.as_str()).map(str::to_owned))
-            && let Some(grant) = p.db.grant(&gid).await.or_console(lang)?
+            .and_then(|claims| claims.get("gid").and_then(|g| g.as_str()).map(str::to_owned)),
+        None => None,
+    };
+    if let Some(gid) = gid
+        && let Some(grant) = p.db.grant(&gid).await.or_console(lang)?
+    {
+        p.db.revoke_grant(&gid, unix_now()).await.or_console(lang)?;
+        if let (Some(account), Some(sid)) = (grant.account_id, grant.sid)
+            && let Some(sso) = session::find_by_sid(&p, &account, &sid).await.or_console(lang)?
         {
-            p.db.revoke_grant(&gid, unix_now()).await.or_console(lang)?;
-            if let (Some(account), Some(sid)) = (grant.account_id, grant.sid)
-                && let Some(sso) = session::find_by_sid(&p, &account, &sid).await.or_console(lang)?
-            {
-                logout_session(&p, sso).await;
-            }
+            logout_session(&p, sso).await;
         }
     }
     if let Some(cookie) = session::cookie(&p, &headers, COOKIE) {

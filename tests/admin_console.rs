@@ -1,0 +1,207 @@
+//! The admin console over real HTTP on both backends: an administrator logs in through the
+//! provider (password + TOTP, as the console's own relying-party login demands), then searches,
+//! creates, acts in bulk and reads the audit log; a unit administrator is held to their subtree
+//! on every page and form; forms without the session's token change nothing; log-out ends the
+//! provider session too.
+
+mod support;
+
+use support::browser::Browser;
+use support::officers::{self, PASSWORD, code, hidden, location};
+use support::op::{Backend, TestOp};
+use xacthuc::officers::directory::AdminRole;
+use xacthuc::officers::{NewOfficer, NewUnit, OfficerStatus, UnitKind};
+
+/// The province ("31") with communes x1 (from the officer helpers) and x2; a super
+/// administrator and a unit administrator of x1, both with TOTP; one plain officer in x2.
+struct World {
+    op: TestOp,
+    sa_secret: Vec<u8>,
+    ua_secret: Vec<u8>,
+    in_x2: String,
+}
+
+async fn world(backend: Backend) -> Option<World> {
+    let op = officers::start(backend).await?;
+    let db = &op.state.db;
+    let x2 = NewUnit {
+        code: "31.x2".into(),
+        name: "Xã Hòa Bình".into(),
+        kind: UnitKind::Commune,
+        parent_code: Some("31".into()),
+    };
+    db.create_unit(&x2, 1).await.unwrap();
+    let (sa, sa_secret) = officers::officer(&op, "sa.tinh", true).await;
+    let (ua, ua_secret) = officers::officer(&op, "qt.x1", true).await;
+    let root = db.unit_by_code("31").await.unwrap().unwrap();
+    let x1 = db.unit_by_code("31.x1").await.unwrap().unwrap();
+    db.grant_admin(&sa.id, AdminRole::SuperAdmin, &root.id).await.unwrap();
+    db.grant_admin(&ua.id, AdminRole::UnitAdmin, &x1.id).await.unwrap();
+    let other = NewOfficer {
+        username: "cb.x2".into(),
+        full_name: "Lê Văn Ba".into(),
+        unit_code: "31.x2".into(),
+        ..Default::default()
+    };
+    let in_x2 = db.create_officer(&other, 1).await.unwrap().id;
+    Some(World { op, sa_secret: sa_secret.unwrap(), ua_secret: ua_secret.unwrap(), in_x2 })
+}
+
+/// A URL on the issuer's host: the console's cookies and the login's live there (the test
+/// provider's issuer names `localhost`).
+fn at(op: &TestOp, path: &str) -> String {
+    format!("{}{path}", op.config.issuer)
+}
+
+async fn post(op: &TestOp, b: &Browser, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    b.http.post(at(op, path)).form(form).send().await.unwrap()
+}
+
+/// Opens `path` in the console, logging in through the provider with password + TOTP; the
+/// page's body once back.
+async fn log_in(op: &TestOp, b: &Browser, path: &str, username: &str, secret: &[u8]) -> String {
+    let r = b.http.get(at(op, path)).send().await.unwrap();
+    let to_op = location(&r);
+    assert!(to_op.starts_with(&at(op, "/authorize?")), "off to this provider's login: {to_op}");
+    for needed in ["code_challenge_method=S256", "client_id=xacthuc-admin-console", "essential"] {
+        assert!(to_op.contains(needed), "{needed} in {to_op}");
+    }
+    let r = b.http.get(&to_op).send().await.unwrap();
+    let login = location(&r);
+    assert!(login.starts_with("/login?tx="), "{login}");
+    let page = b.http.get(at(op, &login)).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("login-vneid"), "citizens cannot administer: {page}");
+    let tx = hidden(&page, "tx");
+    assert_eq!(post(op, b, "/login/officer", &[("tx", &tx)]).await.status(), 200);
+    let form = [("tx", tx.as_str()), ("username", username), ("password", PASSWORD)];
+    let r = post(op, b, "/login/officer/password", &form).await;
+    assert!(r.text().await.unwrap().contains("id=\"officer-otp\""));
+    let r = post(op, b, "/login/officer/otp", &[("tx", &tx), ("code", &code(secret))]).await;
+    let back = location(&r);
+    assert!(back.starts_with(&at(op, "/admin/callback?")), "back to the console: {back}");
+    let r = b.http.get(&back).send().await.unwrap();
+    assert_eq!(location(&r), path, "the page first asked for");
+    let r = b.http.get(at(op, path)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
+async fn officer_status(op: &TestOp, username: &str) -> OfficerStatus {
+    op.state.db.officer_by_username(username).await.unwrap().unwrap().status
+}
+
+async fn a_super_administrator_works_through_the_console(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let op = &w.op;
+    let b = Browser::new();
+    let page = log_in(op, &b, "/admin/officers", "sa.tinh", &w.sa_secret).await;
+    assert!(page.contains("lang=\"vi\"") && page.contains("cb.x2") && page.contains("qt.x1"), "{page}");
+    let csrf = hidden(&page, "csrf");
+
+    // Create: a bad personal ID comes back with the form filled in and nothing created.
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("username", "cb.moi"),
+        ("full_name", "Phạm Thị Mới"),
+        ("unit_code", "31.x2"),
+        ("position", "Công chức"),
+        ("personal_id", "12345"),
+    ];
+    let r = post(op, &b, "/admin/officers/new", &form).await;
+    assert_eq!(r.status(), 400);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("id=\"problem\"") && body.contains("value=\"Phạm Thị Mới\""), "{body}");
+    assert!(op.state.db.officer_by_username("cb.moi").await.unwrap().is_none());
+    form.retain(|(k, _)| *k != "personal_id");
+    let r = post(op, &b, "/admin/officers/new", &form).await;
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(body.contains(&format!("{}/officer/setup?token=", at(op, ""))), "a one-time set-up link: {body}");
+    assert!(op.state.db.officer_by_username("cb.moi").await.unwrap().is_some());
+
+    // Search and filter.
+    let found = b.http.get(at(op, "/admin/officers?unit=31.x2&q=cb.m")).send().await.unwrap().text().await.unwrap();
+    assert!(found.contains("cb.moi") && !found.contains("cb.x2") && !found.contains("qt.x1"), "{found}");
+
+    // Bulk: suspend both officers of x2; a form without the token, or from another site, changes nothing.
+    let moi = op.state.db.officer_by_username("cb.moi").await.unwrap().unwrap().id;
+    let bulk = [("csrf", csrf.as_str()), ("action", "suspend"), ("id", moi.as_str()), ("id", w.in_x2.as_str())];
+    let forged = [("csrf", "nope"), ("action", "suspend"), ("id", moi.as_str())];
+    assert_eq!(post(op, &b, "/admin/officers/bulk", &forged).await.status(), 403);
+    let cross = b.http.post(at(op, "/admin/officers/bulk")).header("sec-fetch-site", "cross-site").form(&bulk);
+    assert_eq!(cross.send().await.unwrap().status(), 403);
+    assert_eq!(officer_status(op, "cb.moi").await, OfficerStatus::Active);
+    let r = post(op, &b, "/admin/officers/bulk", &bulk).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(officer_status(op, "cb.moi").await, OfficerStatus::Suspended);
+    assert_eq!(officer_status(op, "cb.x2").await, OfficerStatus::Suspended);
+
+    // The audit log shows what was done, by whom.
+    let log = b.http.get(at(op, "/admin/audit?action=admin.officer")).send().await.unwrap().text().await.unwrap();
+    assert!(log.contains("admin.officer.created") && log.contains("admin.officer.status"), "{log}");
+
+    // English on request, kept by the links.
+    let en = b.http.get(at(op, "/admin/units?lang=en")).send().await.unwrap().text().await.unwrap();
+    assert!(en.contains("lang=\"en\"") && en.contains("Merge units") && en.contains("31.x2"), "{en}");
+    assert!(en.contains("href=\"/admin/officers?lang=en\""), "{en}");
+
+    // Log-out ends the console session and the provider's: the next page needs a new login.
+    let r = post(op, &b, "/admin/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), 200);
+    let r = b.http.get(at(op, "/admin/officers")).send().await.unwrap();
+    let r = b.http.get(location(&r)).send().await.unwrap();
+    assert!(location(&r).starts_with("/login?tx="), "a fresh login: {}", location(&r));
+    w.op.stop().await;
+}
+on_both_backends!(super_admin, super::a_super_administrator_works_through_the_console);
+
+async fn a_unit_administrator_stays_in_their_subtree(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let op = &w.op;
+    let b = Browser::new();
+    let page = log_in(op, &b, "/admin/officers", "qt.x1", &w.ua_secret).await;
+    assert!(page.contains("qt.x1") && !page.contains("cb.x2"), "only x1's officers: {page}");
+    assert!(!page.contains("/admin/clients"), "no clients link for a unit administrator");
+    let csrf = hidden(&page, "csrf");
+    for path in ["/admin/officers?unit=31.x2", "/admin/clients"] {
+        assert_eq!(b.http.get(at(op, path)).send().await.unwrap().status(), 403, "{path}");
+    }
+    assert_eq!(b.http.get(at(op, &format!("/admin/officers/{}", w.in_x2))).send().await.unwrap().status(), 403);
+    let status = format!("/admin/officers/{}/status", w.in_x2);
+    assert_eq!(post(op, &b, &status, &[("csrf", &csrf), ("status", "disabled")]).await.status(), 403);
+    let bulk = [("csrf", csrf.as_str()), ("action", "disable"), ("id", w.in_x2.as_str())];
+    let r = post(op, &b, "/admin/officers/bulk", &bulk).await;
+    assert!(r.text().await.unwrap().contains("id=\"problems\""), "the row outside is refused");
+    assert_eq!(officer_status(op, "cb.x2").await, OfficerStatus::Active);
+    let new = [("csrf", csrf.as_str()), ("username", "cb.lac"), ("full_name", "Lạc"), ("unit_code", "31.x2")];
+    assert_eq!(post(op, &b, "/admin/officers/new", &new).await.status(), 403);
+    let merge = [("csrf", csrf.as_str()), ("from", "31.x2"), ("into", "31.x1")];
+    assert_eq!(post(op, &b, "/admin/units/merge", &merge).await.status(), 403);
+    let units = b.http.get(at(op, "/admin/units")).send().await.unwrap().text().await.unwrap();
+    assert!(units.contains("31.x1") && !units.contains("31.x2"), "{units}");
+    assert_eq!(b.http.get(at(op, "/admin/audit?unit=31.x2")).send().await.unwrap().status(), 403);
+    w.op.stop().await;
+}
+on_both_backends!(unit_admin, super::a_unit_administrator_stays_in_their_subtree);
+
+/// A plain officer completes the login but gets no console.
+async fn an_officer_without_a_grant_gets_no_console(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let op = &w.op;
+    let (_, secret) = officers::officer(op, "cb.thuong", true).await;
+    let b = Browser::new();
+    let r = b.http.get(at(op, "/admin/officers")).send().await.unwrap();
+    let r = b.http.get(location(&r)).send().await.unwrap();
+    let page = b.http.get(at(op, &location(&r))).send().await.unwrap().text().await.unwrap();
+    let tx = hidden(&page, "tx");
+    post(op, &b, "/login/officer", &[("tx", &tx)]).await;
+    let form = [("tx", tx.as_str()), ("username", "cb.thuong"), ("password", PASSWORD)];
+    post(op, &b, "/login/officer/password", &form).await;
+    let r = post(op, &b, "/login/officer/otp", &[("tx", &tx), ("code", &code(&secret.unwrap()))]).await;
+    let r = b.http.get(location(&r)).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = b.http.get(at(op, "/admin/officers")).send().await.unwrap();
+    assert!(location(&r).starts_with(&at(op, "/authorize?")), "still no console session");
+    w.op.stop().await;
+}
+on_both_backends!(no_grant, super::an_officer_without_a_grant_gets_no_console);
