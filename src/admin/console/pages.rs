@@ -11,8 +11,8 @@ use crate::web::page::{self, Frame, Lang};
 /// Wider pages than the login's (tables), and the console's navigation.
 pub const CONSOLE_STYLE: &str = "main.console{max-width:72rem}nav.console{display:flex;flex-wrap:wrap;gap:1rem;margin-top:.4rem}\
 nav.console a{color:#fff}nav.console form{display:inline;margin:0}nav.console button{display:inline;width:auto;margin:0;padding:.1rem .6rem;font-size:.9rem;background:#fff;color:#a50e0e}\
-form.inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}form.inline label{margin:0}form.inline input,form.inline select{margin:0}\
-form.inline button,td button{display:inline-block;width:auto;margin:0;padding:.4rem .8rem}\
+.inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}.inline label{margin:0}.inline input,.inline select{margin:0}\
+.inline button,td button{display:inline-block;width:auto;margin:0;padding:.4rem .8rem}\
 select,input[type=text],input[type=date],textarea{font-size:1rem;padding:.45rem;border:1px solid #767676;border-radius:.4rem;max-width:100%}\
 .scroll{overflow-x:auto}code{word-break:break-all;background:#f4f6f8;padding:.1rem .3rem}td.n{white-space:nowrap}";
 

@@ -325,3 +325,67 @@ test('officer pages in English when the service asks for English', async () => {
     await context.close()
   }
 })
+
+// The admin console: the demo super-administrator logs in with password + TOTP, creates an
+// officer, and logs out; the new officer opens the one-time link, chooses a password, enrols
+// TOTP inside the login and reaches the demo portal.
+test('administrator creates an officer in the console; the officer enrols TOTP and logs in', async () => {
+  const admin = demoOfficer('demo.admin')
+  const issuer = need('INTEROP_ISSUER')
+  const username = `cb.ad${randomBytes(3).toString('hex')}`
+  const password = `Hoa-Sen-${randomBytes(6).toString('base64url')}-Mua-Thu!`
+  const adminCtx = await browser.newContext({ locale: 'vi-VN' })
+  const officerCtx = await browser.newContext({ locale: 'vi-VN' })
+  let page = await adminCtx.newPage()
+  try {
+    await page.goto(`${issuer}/admin`)
+    await page.waitForSelector('#login-officer')
+    assert.equal(await page.$('#login-vneid'), null, 'the console offers no citizen login')
+    await Promise.all([page.waitForSelector('#officer-password'), page.click('#login-officer')])
+    await shot(page, 'admin-01-password')
+    await submitPassword(page, 'demo.admin', admin.password, '#officer-otp')
+    await page.fill('#code', totp(admin.secret))
+    await Promise.all([page.waitForSelector('#officers'), page.click('#officer-otp button[type="submit"]')])
+    await expectVietnamese(page, 'the console')
+    assert.ok((await page.textContent('#officers')).includes('demo.canbo'), 'the province officers are listed')
+    await shot(page, 'admin-02-officers')
+    await Promise.all([page.waitForSelector('#officer-form'), page.click('#new-officer')])
+    await page.fill('#username', username)
+    await page.fill('#full_name', 'Đỗ Thị Quản Lý Tạo')
+    await page.fill('#unit_code', 'demo.x1')
+    await page.fill('#position', 'Văn thư')
+    await shot(page, 'admin-03-new-officer')
+    await Promise.all([page.waitForSelector('#values'), page.click('#create')])
+    const link = (await page.textContent('#values code')).trim()
+    assert.ok(link.startsWith(`${issuer}/officer/setup?token=`), `a one-time set-up link: ${link.slice(0, 60)}…`)
+    await shot(page, 'admin-04-created')
+    await page.goto(`${issuer}/admin/officers?q=${username}`)
+    assert.ok((await page.textContent('#officers')).includes('Đỗ Thị Quản Lý Tạo'), 'the new officer is listed')
+    await page.goto(`${issuer}/admin/audit?action=admin.officer.created`)
+    assert.ok((await page.textContent('#audit')).includes(username), 'the creation is in the audit log')
+    await shot(page, 'admin-05-audit')
+    await Promise.all([page.waitForSelector('main a.button'), page.click('#logout')])
+
+    page = await officerCtx.newPage()
+    await page.goto(link)
+    await page.waitForSelector('#officer-setup')
+    await page.fill('#password', password)
+    await page.fill('#confirm', password)
+    await Promise.all([page.waitForSelector('#officer-message'), page.click('#officer-setup button[type="submit"]')])
+    await toOfficerPassword(page, 'admin-06-')
+    await submitPassword(page, username, password, '#officer-enrol')
+    const secret = (await page.textContent('#totp-secret')).trim()
+    await page.fill('#code', totp(secret))
+    await Promise.all([page.waitForSelector('#recovery-codes'), page.click('#officer-enrol button[type="submit"]')])
+    await page.click('#codes-continue button[type="submit"]')
+    const text = await backAtPortal(page, 'admin-07-')
+    assert.ok(text.includes('Đỗ Thị Quản Lý Tạo'), `the portal shows the new officer: ${text.slice(0, 400)}`)
+    assert.equal(new Map(await claimsOf(page)).get('acr'), MFA)
+  } catch (e) {
+    await shot(page, 'zz-admin-failure').catch(() => {})
+    throw e
+  } finally {
+    await adminCtx.close()
+    await officerCtx.close()
+  }
+})
