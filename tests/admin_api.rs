@@ -40,6 +40,9 @@ struct StartForm {
     tx: String,
     /// The account (officer id) the test "authenticates".
     account: String,
+    /// A password-only login (no second factor).
+    #[serde(default)]
+    single_factor: bool,
 }
 
 /// A login method that authenticates whichever officer the test names.
@@ -53,7 +56,7 @@ async fn start(
         method: METHOD,
         account_id: f.account,
         acr: ACR,
-        amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+        amr: if f.single_factor { vec!["pwd".into()] } else { vec!["pwd".into(), "otp".into(), "mfa".into()] },
         auth_time: Some(xacthuc::clock::unix_now()),
     };
     Ok(op::finish(&p, &headers, tx, who).await)
@@ -133,6 +136,11 @@ fn location(r: &reqwest::Response) -> String {
 
 /// Logs `account` in to the console in a fresh browser; the access token and the browser.
 async fn officer_token(op: &TestOp, account: &str) -> (String, Browser) {
+    officer_token_with(op, account, "false").await
+}
+
+/// As [`officer_token`], `single_factor` saying whether the login had no second factor.
+async fn officer_token_with(op: &TestOp, account: &str, single_factor: &str) -> (String, Browser) {
     let b = Browser::new();
     let mut u = url::Url::parse(&op.url("/authorize")).unwrap();
     let challenge = base64::Engine::encode(
@@ -159,7 +167,7 @@ async fn officer_token(op: &TestOp, account: &str) -> (String, Browser) {
     let mut r = b
         .http
         .post(op.url("/login/test-officer"))
-        .form(&[("tx", tx.as_str()), ("account", account)])
+        .form(&[("tx", tx.as_str()), ("account", account), ("single_factor", single_factor)])
         .send()
         .await
         .unwrap();
@@ -339,13 +347,19 @@ async fn callers_without_admin_rights_are_refused(backend: Backend) {
     assert_eq!((status, err["code"].as_str()), (403, Some("forbidden")), "{err}");
     let reporting = client_token(op, "reporting", "reports").await;
     assert_eq!(call(op, Some(&reporting), Method::GET, "/units", None).await.0, 403);
+    // An administrator's password-only login does not administer.
+    let (weak, _b) = officer_token_with(op, &w.admin_a, "true").await;
+    let (status, err) = call(op, Some(&weak), Method::GET, "/units", None).await;
+    assert_eq!((status, err["code"].as_str()), (403, Some("forbidden")), "{err}");
+    assert!(err["message"].as_str().unwrap().contains("second factor"), "{err}");
     // A revoked grant is refused: ending the administrator's sessions revokes their tokens.
     let (ta, _b) = officer_token(op, &w.admin_a).await;
     assert_eq!(call(op, Some(&ta), Method::GET, "/units", None).await.0, 200);
     let auto = client_token(op, "automation", "admin").await;
     let (status, revoked) =
         call(op, Some(&auto), Method::DELETE, &format!("/officers/{}/sessions", w.admin_a), None).await;
-    assert_eq!((status, revoked["revoked"].as_u64()), (200, Some(1)), "{revoked}");
+    // Two: the password-only login's session and this one's.
+    assert_eq!((status, revoked["revoked"].as_u64()), (200, Some(2)), "{revoked}");
     assert_eq!(call(op, Some(&ta), Method::GET, "/units", None).await.0, 401, "a revoked grant");
     // Suspending an administrator withdraws their rights at once.
     let (ta, _b) = officer_token(op, &w.admin_a).await;

@@ -6,6 +6,7 @@
 //!   root unit) also manages units, clients and admin grants.
 //! - Automation uses client_credentials: a client whose registration allows the `admin` scope
 //!   and whose token carries it acts as a super administrator.
+//! - An administrator's token must come from a login with a second factor (`amr` has `mfa`).
 //! - Either way the token is an access token of this provider, checked live (a revoked grant is
 //!   refused), and must carry the `admin` scope, so a token issued to some other service for an
 //!   officer who happens to be an administrator is not enough.
@@ -133,6 +134,12 @@ pub async fn caller(p: &Provider, token: Option<&str>) -> Result<Caller, AdminEr
     };
     if officer.status != OfficerStatus::Active {
         return Err(AdminError::Forbidden("the officer account is not active"));
+    }
+    // Administration needs a login with a second factor, whatever the officer policy lets
+    // other services accept (where a second factor is optional, that is the officer's login
+    // for their e-office, never for the province's accounts).
+    if !grant.amr.iter().any(|m| m == "mfa") {
+        return Err(AdminError::Forbidden("administration needs a login with a second factor"));
     }
     let mut units = Vec::new();
     let mut is_super = false;
