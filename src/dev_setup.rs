@@ -123,8 +123,10 @@ pub async fn demo_officers(state: &crate::app::AppState) -> Result<String, Strin
         }
     }
     let hasher = Hasher::new(c.officer_argon2_m_kib, c.officer_argon2_t, c.officer_argon2_p, 1).map_err(|e| err(&e))?;
-    let mut out = String::from(
-        "  Demo officers (\"Officer login\" on the portal; add the TOTP secret to any authenticator app):\n",
+    let mut out = format!(
+        "  Demo officers (\"Officer login\" on the portal; add the TOTP secret to any authenticator app;\n   \
+         the administrator also manages the demo province in the admin console, {}/admin):\n",
+        c.issuer.trim_end_matches('/')
     );
     for (username, full_name, unit, position, admin) in [
         ("demo.admin", "Quản Trị Thử", "demo", "Quản trị viên", true),

@@ -140,6 +140,36 @@ async fn a_super_administrator_works_through_the_console(backend: Backend) {
     let log = b.http.get(at(op, "/admin/audit?action=admin.officer")).send().await.unwrap().text().await.unwrap();
     assert!(log.contains("admin.officer.created") && log.contains("admin.officer.status"), "{log}");
 
+    // CSV import: a bad row reports its row number and nothing is applied; the good file
+    // creates, with a set-up link; the same file again changes nothing.
+    let header = "username,full_name,personal_id,email,phone,unit_code,position,roles\n";
+    let bad = format!("{header}cb.csv1,Nguyễn Một,,,,31.x2,,\ncb.csv2,,,,,31.x2,,\n");
+    let form = |csv: &str| {
+        vec![("csrf".to_owned(), csrf.clone()), ("unit_code".into(), "31".into()), ("csv".into(), csv.to_owned())]
+    };
+    let r = b.http.post(at(op, "/admin/officers/import")).form(&form(&bad)).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("id=\"problems\"") && body.contains("3"), "row 3 is named: {body}");
+    assert!(op.state.db.officer_by_username("cb.csv1").await.unwrap().is_none(), "nothing applied");
+    let good = format!("{header}cb.csv1,Nguyễn Một,,,,31.x2,,eoffice:van_thu\n");
+    let body =
+        b.http.post(at(op, "/admin/officers/import")).form(&form(&good)).send().await.unwrap().text().await.unwrap();
+    assert!(body.contains("/officer/setup?token="), "{body}");
+    let again =
+        b.http.post(at(op, "/admin/officers/import")).form(&form(&good)).send().await.unwrap().text().await.unwrap();
+    assert!(!again.contains("/officer/setup?token=") && !again.contains("id=\"problems\""), "{again}");
+
+    // Roles per relying party and a unit administrator grant, from the officer's page.
+    let roles = format!("/admin/officers/{moi}/roles");
+    post(op, &b, &roles, &[("csrf", &csrf), ("client_id", "eoffice"), ("roles", "van_thu, lanh_dao")]).await;
+    assert_eq!(op.state.db.officer_roles(&moi, "eoffice").await.unwrap(), ["lanh_dao", "van_thu"]);
+    post(op, &b, &format!("/admin/officers/{moi}/grants"), &[("csrf", &csrf), ("unit_code", "31.x2")]).await;
+    let grants = op.state.db.admin_grants(&moi).await.unwrap();
+    assert_eq!((grants[0].0, grants[0].1.code.as_str()), (AdminRole::UnitAdmin, "31.x2"));
+    let detail = b.http.get(at(op, &format!("/admin/officers/{moi}"))).send().await.unwrap().text().await.unwrap();
+    assert!(detail.contains("lanh_dao, van_thu") && detail.contains("unit_admin"), "{detail}");
+
     // English on request, kept by the links.
     let en = b.http.get(at(op, "/admin/units?lang=en")).send().await.unwrap().text().await.unwrap();
     assert!(en.contains("lang=\"en\"") && en.contains("Merge units") && en.contains("31.x2"), "{en}");

@@ -11,6 +11,7 @@
 
 mod audit;
 mod clients;
+mod import;
 mod officers;
 mod pages;
 mod session;
@@ -40,6 +41,7 @@ pub fn router(p: Provider) -> Router {
         .route("/admin/callback", get(session::callback))
         .route("/admin/logout", post(session::logout))
         .merge(officers::router())
+        .merge(import::router())
         .merge(units::router())
         .merge(clients::router())
         .merge(audit::router())

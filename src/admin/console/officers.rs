@@ -39,6 +39,9 @@ pub fn router() -> Router<Provider> {
         .route("/admin/officers/{id}/reset", post(reset))
         .route("/admin/officers/{id}/unlock", post(unlock))
         .route("/admin/officers/{id}/sessions/end", post(end_sessions))
+        .route("/admin/officers/{id}/roles", post(set_roles))
+        .route("/admin/officers/{id}/grants", post(grant))
+        .route("/admin/officers/{id}/grants/revoke", post(revoke_grant))
 }
 
 #[derive(Deserialize, Default)]
@@ -286,6 +289,10 @@ struct OfficerPage {
     locked: bool,
     failures: i64,
     sessions: Vec<(String, String)>,
+    /// (client id, roles joined).
+    roles: Vec<(String, String)>,
+    /// (role, unit id, unit code) for super administrators.
+    grants: Vec<(String, String, String)>,
 }
 
 async fn show(State(p): State<Provider>, c: Console, Path(id): Path<String>) -> Result<Response, ConsoleError> {
@@ -294,6 +301,12 @@ async fn show(State(p): State<Provider>, c: Console, Path(id): Path<String>) -> 
     let unit = p.db.unit(&o.unit_id).await.or_console(lang)?.map(|u| format!("{} — {}", u.code, u.name));
     let lock = ops::lock_status(&p, &c.caller, &id).await.or_console(lang)?;
     let sessions = ops::sessions(&p, &c.caller, &id).await.or_console(lang)?;
+    let roles =
+        p.db.roles_of_officers(std::slice::from_ref(&id)).await.or_console(lang)?.remove(&id).unwrap_or_default();
+    let grants = match c.caller.is_super() {
+        true => ops::grants(&p, &c.caller, &id).await.or_console(lang)?,
+        false => Vec::new(),
+    };
     let t = super::texts::of(lang);
     let page = OfficerPage {
         chrome: Chrome::new(&c, |t| t.profile, &format!("/admin/officers/{id}")),
@@ -302,6 +315,11 @@ async fn show(State(p): State<Provider>, c: Console, Path(id): Path<String>) -> 
         locked: lock.locked,
         failures: lock.failures,
         sessions: sessions.into_iter().map(|s| (pages::fmt_time(s.auth_time), s.clients.join(", "))).collect(),
+        roles: roles
+            .into_iter()
+            .map(|(client, roles)| (client, roles.into_iter().collect::<Vec<_>>().join(", ")))
+            .collect(),
+        grants: grants.into_iter().map(|(role, u)| (role.as_str().to_owned(), u.id, u.code)).collect(),
         o,
     };
     Ok(page::render(StatusCode::OK, &page))
@@ -335,6 +353,12 @@ async fn profile(
 struct ActionForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    roles: String,
+    #[serde(default)]
+    unit_id: String,
     #[serde(default)]
     status: String,
     #[serde(default)]
@@ -406,5 +430,44 @@ async fn end_sessions(
 ) -> Result<Response, ConsoleError> {
     check_form(&c, &headers, &f.csrf)?;
     ops::end_sessions(&p, &c.caller, &id).await.or_console(c.lang)?;
+    Ok(back_to(&c, &id))
+}
+
+async fn set_roles(
+    State(p): State<Provider>,
+    headers: HeaderMap,
+    c: Console,
+    Path(id): Path<String>,
+    PageForm(f): PageForm<ActionForm>,
+) -> Result<Response, ConsoleError> {
+    check_form(&c, &headers, &f.csrf)?;
+    let roles: Vec<String> = f.roles.split(',').map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect();
+    ops::set_roles(&p, &c.caller, &id, f.client_id.trim(), &roles).await.or_console(c.lang)?;
+    Ok(back_to(&c, &id))
+}
+
+/// Makes the officer a unit administrator (super administrators): the unit is named by code.
+async fn grant(
+    State(p): State<Provider>,
+    headers: HeaderMap,
+    c: Console,
+    Path(id): Path<String>,
+    PageForm(f): PageForm<ActionForm>,
+) -> Result<Response, ConsoleError> {
+    check_form(&c, &headers, &f.csrf)?;
+    let unit = c.caller.unit_code_in_scope(&p, &f.unit_code).await.or_console(c.lang)?;
+    ops::grant(&p, &c.caller, &id, &unit.id).await.or_console(c.lang)?;
+    Ok(back_to(&c, &id))
+}
+
+async fn revoke_grant(
+    State(p): State<Provider>,
+    headers: HeaderMap,
+    c: Console,
+    Path(id): Path<String>,
+    PageForm(f): PageForm<ActionForm>,
+) -> Result<Response, ConsoleError> {
+    check_form(&c, &headers, &f.csrf)?;
+    ops::revoke_grant(&p, &c.caller, &id, &f.unit_id).await.or_console(c.lang)?;
     Ok(back_to(&c, &id))
 }
