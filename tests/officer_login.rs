@@ -42,6 +42,24 @@ async fn password_and_totp(backend: Backend) {
         assert_eq!(claims["position"], "Chuyên viên");
         assert_eq!(claims["roles"], serde_json::json!(["van_thu"]));
     }
+    // The commune merges into a new one, which is then renamed: the same token's userinfo
+    // follows at once (claims are read live).
+    let db = &op.state.db;
+    let into = xacthuc::officers::NewUnit {
+        code: "31.x9".into(),
+        name: "Xã Hợp Nhất".into(),
+        kind: xacthuc::officers::UnitKind::Commune,
+        parent_code: Some("31".into()),
+    };
+    let into = db.create_unit(&into, 2).await.unwrap();
+    let x1 = db.unit_by_code("31.x1").await.unwrap().unwrap();
+    assert_eq!(db.merge_units(&[x1.id], &into.id, 3).await.unwrap(), 1);
+    db.rename_unit(&into.id, "Xã Hợp Nhất Mới", 4).await.unwrap();
+    let info = userinfo(&op, &access).await;
+    assert_eq!(
+        (info["unit"]["code"].as_str(), info["unit"]["name"].as_str()),
+        (Some("31.x9"), Some("Xã Hợp Nhất Mới"))
+    );
 
     // The same code again, from another browser, within its window: refused.
     let b2 = Browser::new();
