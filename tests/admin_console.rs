@@ -139,6 +139,9 @@ async fn a_super_administrator_works_through_the_console(backend: Backend) {
     // The audit log shows what was done, by whom.
     let log = b.http.get(at(op, "/admin/audit?action=admin.officer")).send().await.unwrap().text().await.unwrap();
     assert!(log.contains("admin.officer.created") && log.contains("admin.officer.status"), "{log}");
+    // By officer: their own logins (recorded about the account) are found too.
+    let own = b.http.get(at(op, "/admin/audit?officer=sa.tinh")).send().await.unwrap().text().await.unwrap();
+    assert!(own.contains("login.succeeded"), "{own}");
 
     // CSV import: a bad row reports its row number and nothing is applied; the good file
     // creates, with a set-up link; the same file again changes nothing.

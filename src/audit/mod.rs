@@ -242,7 +242,8 @@ fn detail_as_json<S: serde::Serializer>(detail: &str, s: S) -> Result<S::Ok, S::
 pub struct AuditFilter {
     /// Exact actor, e.g. `officer:<id>` (see [`Actor`]'s display).
     pub actor: Option<String>,
-    /// Entries about this object, e.g. `("officer", id)`.
+    /// Entries about this object, e.g. `("officer", id)` (which also matches the officer's
+    /// logins, recorded about the `account`).
     pub object: Option<(String, String)>,
     /// Entries of any of these units (a unit administrator passes the subtree). An empty list
     /// matches nothing; `None` does not filter.

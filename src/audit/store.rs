@@ -165,7 +165,14 @@ pub(super) async fn query(db: &Db, f: &AuditFilter, page: Page) -> Result<Vec<En
         w.add("actor", "=", Arg::Text(actor.clone()));
     }
     if let Some((object_type, object_id)) = &f.object {
-        w.add("object_type", "=", Arg::Text(object_type.clone()));
+        if object_type == "officer" {
+            // An officer is also the `account` of its own logins: both are entries about it.
+            let kinds: Vec<String> =
+                OFFICER_OBJECTS.iter().map(|k| w.placeholder(Arg::Text((*k).to_owned()))).collect();
+            w.sql.push_str(&format!(" AND object_type IN ({})", kinds.join(", ")));
+        } else {
+            w.add("object_type", "=", Arg::Text(object_type.clone()));
+        }
         w.add("object_id", "=", Arg::Text(object_id.clone()));
     }
     if let Some(units) = &f.units {
