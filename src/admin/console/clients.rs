@@ -4,17 +4,16 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::pages::{self, Chrome, ResultBody};
-use super::{Console, ConsoleError, OrConsole, check_form};
+use super::{Console, ConsoleError, ConsoleForm, OrConsole, csrf_field};
 use crate::admin::ops::clients as ops;
 use crate::oidc::Provider;
 use crate::oidc::clients::Client;
-use crate::oidc::routes::login::PageForm;
 use crate::web::page;
 
 pub fn router() -> Router<Provider> {
@@ -54,24 +53,18 @@ fn back(c: &Console) -> Response {
 
 async fn enablement(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
     Path(id): Path<String>,
-    PageForm(f): PageForm<ClientForm>,
+    ConsoleForm { c, form: f }: ConsoleForm<ClientForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     ops::set_disabled(&p, &c.caller, &id, f.disabled == "true").await.or_console(c.lang)?;
     Ok(back(&c))
 }
 
 async fn rotate(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
     Path(id): Path<String>,
-    PageForm(f): PageForm<ClientForm>,
+    ConsoleForm { c, .. }: ConsoleForm<ClientForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     let secret = ops::rotate_secret(&p, &c.caller, &id).await.or_console(c.lang)?;
     let t = super::texts::of(c.lang);
     let body = ResultBody { message: t.secret_note.to_owned(), values: vec![(id, secret)], problems: Vec::new() };
@@ -81,13 +74,12 @@ async fn rotate(
 /// One URI per line; validated like any registration (exact https URIs, no fragments).
 async fn redirect_uris(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
     Path(id): Path<String>,
-    PageForm(f): PageForm<ClientForm>,
+    ConsoleForm { c, form: f }: ConsoleForm<ClientForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     let uris = f.redirect_uris.lines().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
     ops::set_redirect_uris(&p, &c.caller, &id, uris, None).await.or_console(c.lang)?;
     Ok(back(&c))
 }
+
+csrf_field!(ClientForm);

@@ -5,17 +5,16 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::pages::{self, Chrome, ResultBody};
-use super::{Console, ConsoleError, OrConsole, check_form};
+use super::{Console, ConsoleError, ConsoleForm, OrConsole, csrf_field};
 use crate::admin::ops::officers as ops;
 use crate::officers::import::ImportOptions;
 use crate::oidc::Provider;
-use crate::oidc::routes::login::PageForm;
 use crate::web::page;
 
 pub fn router() -> Router<Provider> {
@@ -48,11 +47,8 @@ struct ImportForm {
 
 async fn import(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
-    PageForm(f): PageForm<ImportForm>,
+    ConsoleForm { c, form: f }: ConsoleForm<ImportForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     let opts = ImportOptions { partial: f.partial.is_some(), dry_run: f.dry_run.is_some() };
     let report = ops::import(&p, &c.caller, f.unit_code.trim(), f.csv.as_bytes(), &opts).await.or_console(c.lang)?;
     let t = super::texts::of(c.lang);
@@ -78,3 +74,5 @@ async fn import(
     };
     Ok(pages::result(&c, |t| t.import, body, "/admin/officers/import"))
 }
+
+csrf_field!(ImportForm);

@@ -19,12 +19,13 @@ pub mod texts;
 mod units;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::authz::{self, Caller};
 use super::error::AdminError;
@@ -143,16 +144,58 @@ impl FromRequestParts<Provider> for Console {
     }
 }
 
-/// A state-changing form: it must carry the console session's token and come from our own
-/// pages (Sec-Fetch-Site, when the browser sends it).
-pub fn check_form(c: &Console, headers: &HeaderMap, csrf: &str) -> Result<(), ConsoleError> {
-    let cross_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v != "same-origin");
-    let token_ok: bool = subtle::ConstantTimeEq::ct_eq(csrf.as_bytes(), c.csrf.as_bytes()).into();
-    if cross_site || !token_ok {
-        tracing::warn!("console form refused: not from this console session's page");
-        return Err(ConsoleError::Expired(c.lang));
+/// A state-changing form of the console, accepted only with the console session's token
+/// (constant-time) and from our own pages (Sec-Fetch-Site, when the browser sends it). A
+/// malformed form is refused like a forged one: nothing is done.
+pub struct ConsoleForm<T> {
+    pub c: Console,
+    pub form: T,
+}
+
+/// A form that carries the console session's anti-CSRF token.
+pub trait CsrfField {
+    fn csrf(&self) -> &str;
+}
+
+/// Forms whose token is their `csrf` field.
+macro_rules! csrf_field {
+    ($($t:ty),+) => {
+        $(impl $crate::admin::console::CsrfField for $t {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })+
+    };
+}
+pub(crate) use csrf_field;
+
+/// A form read as pairs (repeated fields, such as the bulk form's checkboxes).
+impl CsrfField for Vec<(String, String)> {
+    fn csrf(&self) -> &str {
+        self.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or_default()
     }
-    Ok(())
+}
+
+impl<T: DeserializeOwned + CsrfField + Send> FromRequest<Provider> for ConsoleForm<T> {
+    type Rejection = ConsoleError;
+
+    async fn from_request(req: Request, p: &Provider) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let c = Console::from_request_parts(&mut parts, p).await?;
+        let cross_site =
+            parts.headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v != "same-origin");
+        let form = axum::Form::<T>::from_request(Request::from_parts(parts, body), p).await.ok().map(|f| f.0);
+        let token_ok = form
+            .as_ref()
+            .is_some_and(|f| bool::from(subtle::ConstantTimeEq::ct_eq(f.csrf().as_bytes(), c.csrf.as_bytes())));
+        match form {
+            Some(form) if token_ok && !cross_site => Ok(ConsoleForm { c, form }),
+            _ => {
+                tracing::warn!("console form refused: malformed, or not from this console session's page");
+                Err(ConsoleError::Expired(c.lang))
+            }
+        }
+    }
 }
 
 /// `/admin` pages read their query leniently: a malformed query is an empty one.

@@ -6,21 +6,19 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::pages::{self, Chrome, ResultBody};
-use super::{Console, ConsoleError, OrConsole, check_form, lenient};
+use super::{Console, ConsoleError, ConsoleForm, OrConsole, csrf_field, lenient};
 use crate::admin::error::AdminError;
 use crate::admin::ops::officers::{self as ops, OfficerFilter};
 use crate::admin::store::OfficerPatch;
 use crate::officers::{DirectoryError, NewOfficer, Officer, OfficerStatus};
 use crate::oidc::Provider;
-use crate::oidc::routes::login::PageForm;
 use crate::web::page;
 
 const PAGE: i64 = 50;
@@ -159,13 +157,9 @@ async fn list(
 /// The bulk form: repeated `id` fields (checkboxes), so read as pairs rather than a struct.
 async fn bulk(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
-    body: Bytes,
+    ConsoleForm { c, form: pairs }: ConsoleForm<Vec<(String, String)>>,
 ) -> Result<Response, ConsoleError> {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let field = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
-    check_form(&c, &headers, &field("csrf"))?;
     let ids: Vec<&str> = pairs.iter().filter(|(n, _)| n == "id").map(|(_, v)| v.as_str()).take(MAX_BULK).collect();
     let t = super::texts::of(c.lang);
     let action = field("action");
@@ -245,11 +239,8 @@ async fn new_form(c: Console) -> Response {
 
 async fn create(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
-    PageForm(f): PageForm<OfficerForm>,
+    ConsoleForm { c, form: f }: ConsoleForm<OfficerForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     let new = NewOfficer {
         username: f.username.trim().to_owned(),
         full_name: f.full_name.trim().to_owned(),
@@ -331,12 +322,9 @@ fn back_to(c: &Console, id: &str) -> Response {
 
 async fn profile(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
     Path(id): Path<String>,
-    PageForm(f): PageForm<OfficerForm>,
+    ConsoleForm { c, form: f }: ConsoleForm<OfficerForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     // Every field of the form is sent: an empty one clears it (the full name cannot be empty).
     let patch = OfficerPatch {
         full_name: Some(f.full_name.trim().to_owned()),
@@ -369,12 +357,9 @@ struct ActionForm {
 
 async fn status(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
     Path(id): Path<String>,
-    PageForm(f): PageForm<ActionForm>,
+    ConsoleForm { c, form: f }: ConsoleForm<ActionForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     let status = parse_status(Some(&f.status)).ok_or(ConsoleError::Expired(c.lang))?;
     ops::set_status(&p, &c.caller, &id, status).await.or_console(c.lang)?;
     Ok(back_to(&c, &id))
@@ -382,24 +367,18 @@ async fn status(
 
 async fn move_to(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
     Path(id): Path<String>,
-    PageForm(f): PageForm<ActionForm>,
+    ConsoleForm { c, form: f }: ConsoleForm<ActionForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     ops::move_to(&p, &c.caller, &id, f.unit_code.trim(), Some(&f.position)).await.or_console(c.lang)?;
     Ok(back_to(&c, &id))
 }
 
 async fn reset(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
     Path(id): Path<String>,
-    PageForm(f): PageForm<ActionForm>,
+    ConsoleForm { c, .. }: ConsoleForm<ActionForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     let path = ops::reset_link(&p, &c.caller, &id).await.or_console(c.lang)?;
     let body = ResultBody {
         message: super::texts::of(c.lang).setup_link_note.to_owned(),
@@ -411,36 +390,27 @@ async fn reset(
 
 async fn unlock(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
     Path(id): Path<String>,
-    PageForm(f): PageForm<ActionForm>,
+    ConsoleForm { c, .. }: ConsoleForm<ActionForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     ops::unlock(&p, &c.caller, &id).await.or_console(c.lang)?;
     Ok(back_to(&c, &id))
 }
 
 async fn end_sessions(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
     Path(id): Path<String>,
-    PageForm(f): PageForm<ActionForm>,
+    ConsoleForm { c, .. }: ConsoleForm<ActionForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     ops::end_sessions(&p, &c.caller, &id).await.or_console(c.lang)?;
     Ok(back_to(&c, &id))
 }
 
 async fn set_roles(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
     Path(id): Path<String>,
-    PageForm(f): PageForm<ActionForm>,
+    ConsoleForm { c, form: f }: ConsoleForm<ActionForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     let roles: Vec<String> = f.roles.split(',').map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect();
     ops::set_roles(&p, &c.caller, &id, f.client_id.trim(), &roles).await.or_console(c.lang)?;
     Ok(back_to(&c, &id))
@@ -449,12 +419,9 @@ async fn set_roles(
 /// Makes the officer a unit administrator (super administrators): the unit is named by code.
 async fn grant(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
     Path(id): Path<String>,
-    PageForm(f): PageForm<ActionForm>,
+    ConsoleForm { c, form: f }: ConsoleForm<ActionForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     let unit = c.caller.unit_code_in_scope(&p, &f.unit_code).await.or_console(c.lang)?;
     ops::grant(&p, &c.caller, &id, &unit.id).await.or_console(c.lang)?;
     Ok(back_to(&c, &id))
@@ -462,12 +429,11 @@ async fn grant(
 
 async fn revoke_grant(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
     Path(id): Path<String>,
-    PageForm(f): PageForm<ActionForm>,
+    ConsoleForm { c, form: f }: ConsoleForm<ActionForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     ops::revoke_grant(&p, &c.caller, &id, &f.unit_id).await.or_console(c.lang)?;
     Ok(back_to(&c, &id))
 }
+
+csrf_field!(OfficerForm, ActionForm);

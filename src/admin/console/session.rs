@@ -16,7 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Console, ConsoleError, OrConsole, check_form, pages, texts};
+use super::{Console, ConsoleError, ConsoleForm, OrConsole, csrf_field, pages, texts};
 use crate::admin::authz::{self, Caller};
 use crate::admin::error::AdminError;
 use crate::clock::unix_now;
@@ -26,7 +26,6 @@ use crate::oidc::Provider;
 use crate::oidc::logout::logout_session;
 use crate::oidc::request::Params;
 use crate::oidc::resource::live_access_token;
-use crate::oidc::routes::login::PageForm;
 use crate::oidc::session;
 use crate::web::page::Lang;
 
@@ -181,10 +180,8 @@ pub(super) struct CsrfForm {
 pub(super) async fn logout(
     State(p): State<Provider>,
     headers: HeaderMap,
-    c: Console,
-    PageForm(f): PageForm<CsrfForm>,
+    ConsoleForm { c, .. }: ConsoleForm<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     let lang = c.lang;
     let gid = match stored(&p, &headers).await.or_console(lang)? {
         Some(s) => live_access_token(&p, &s.token)
@@ -211,3 +208,5 @@ pub(super) async fn logout(
     session::set_cookie(&p, COOKIE, None, 0, r.headers_mut());
     Ok(r)
 }
+
+csrf_field!(CsrfForm);

@@ -4,17 +4,16 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::pages::{self, Chrome, ResultBody};
-use super::{Console, ConsoleError, OrConsole, check_form, lenient};
+use super::{Console, ConsoleError, ConsoleForm, OrConsole, csrf_field, lenient};
 use crate::admin::ops::units as ops;
 use crate::officers::{DirectoryError, NewUnit, Unit, UnitKind};
 use crate::oidc::Provider;
-use crate::oidc::routes::login::PageForm;
 use crate::web::page;
 
 /// A province has thousands of units: a page shows at most this many (narrow with the filter).
@@ -111,11 +110,8 @@ struct UnitForm {
 
 async fn create(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
-    PageForm(f): PageForm<UnitForm>,
+    ConsoleForm { c, form: f }: ConsoleForm<UnitForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     let kind = serde_json::from_value::<UnitKind>(serde_json::Value::String(f.kind.clone()))
         .map_err(|_| DirectoryError::invalid("kind", "unknown unit kind"))
         .or_console(c.lang)?;
@@ -127,12 +123,9 @@ async fn create(
 
 async fn rename(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
     Path(id): Path<String>,
-    PageForm(f): PageForm<UnitForm>,
+    ConsoleForm { c, form: f }: ConsoleForm<UnitForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     ops::rename(&p, &c.caller, &id, f.name.trim()).await.or_console(c.lang)?;
     Ok(back(&c))
 }
@@ -143,11 +136,8 @@ async fn unit_id(p: &Provider, code: &str) -> Result<String, DirectoryError> {
 
 async fn merge(
     State(p): State<Provider>,
-    headers: HeaderMap,
-    c: Console,
-    PageForm(f): PageForm<UnitForm>,
+    ConsoleForm { c, form: f }: ConsoleForm<UnitForm>,
 ) -> Result<Response, ConsoleError> {
-    check_form(&c, &headers, &f.csrf)?;
     let lang = c.lang;
     c.caller.require_super().or_console(lang)?;
     let into = unit_id(&p, &f.into).await.or_console(lang)?;
@@ -159,3 +149,5 @@ async fn merge(
     let body = ResultBody { message: format!("{} {moved}", super::texts::of(lang).merged), ..Default::default() };
     Ok(pages::result(&c, |t| t.merge_heading, body, "/admin/units"))
 }
+
+csrf_field!(UnitForm);
