@@ -185,16 +185,8 @@ async fn import(mut config: Config, file: &Path, opts: ImportOptions, links_out:
     }
     let interrupted = report.errors.iter().any(|e| e.field == BATCH_FAILED);
     if report.applied && report.created + report.updated > 0 {
-        let detail = json!({
-            "via": "cli",
-            "file_sha256": crate::crypto::sha256_hex_bytes(&csv),
-            "rows": report.rows,
-            "created": report.created,
-            "updated": report.updated,
-            "unchanged": report.unchanged,
-            "errors": report.errors.len(),
-            "partial": opts.partial,
-        });
+        let mut detail = report.audit_detail(&csv, opts.partial);
+        detail["via"] = json!("cli");
         audit(&db, Action::AdminOfficersImported, detail).await?;
     }
     let outcome = if interrupted {

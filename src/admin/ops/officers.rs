@@ -10,7 +10,6 @@ use crate::admin::error::AdminError;
 use crate::admin::store::{OfficerPatch, OfficerSearch};
 use crate::audit::Action;
 use crate::clock::unix_now;
-use crate::crypto::sha256_hex_bytes;
 use crate::officers::auth::lockout;
 use crate::officers::directory::AdminRole;
 use crate::officers::import::{ImportOptions, ImportReport, import_csv};
@@ -233,15 +232,7 @@ pub async fn import(
     let within = c.unit_code_in_scope(p, unit_code).await?;
     let report = import_csv(&p.db, csv, opts, Some(&within), unix_now(), &|_, _| {}).await?;
     if report.applied && report.created + report.updated > 0 {
-        let detail = json!({
-            "file_sha256": sha256_hex_bytes(csv),
-            "rows": report.rows,
-            "created": report.created,
-            "updated": report.updated,
-            "unchanged": report.unchanged,
-            "errors": report.errors.len(),
-            "partial": opts.partial,
-        });
+        let detail = report.audit_detail(csv, opts.partial);
         record(p, c, Action::AdminOfficersImported, ("unit", &within.id), Some(&within.id), detail).await?;
     }
     Ok(report)

@@ -66,6 +66,22 @@ pub struct ImportReport {
     pub setup_links: Vec<(String, String)>,
 }
 
+impl ImportReport {
+    /// What the audit log keeps of an applied import: the file's hash and the counts, never
+    /// the rows (personal data) or the set-up links.
+    pub fn audit_detail(&self, csv: &[u8], partial: bool) -> serde_json::Value {
+        serde_json::json!({
+            "file_sha256": crate::crypto::sha256_hex_bytes(csv),
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": self.errors.len(),
+            "partial": partial,
+        })
+    }
+}
+
 /// `client:role;client:role` → roles per client. `client:` alone names the client with no
 /// roles, which clears that client's roles.
 pub fn parse_roles(s: &str) -> Result<RolesByClient, String> {
