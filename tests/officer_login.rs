@@ -436,3 +436,56 @@ async fn concurrent_replay(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(totp_code_accepted_once_under_concurrency, super::concurrent_replay);
+
+/// An officer suspended outside the API and console (the CLI, or SQL) loses everything at its
+/// next use: userinfo, a refresh, a code issued before, and the single sign-on session.
+async fn suspended_elsewhere(backend: Backend) {
+    let Some(op) = start(backend).await else { return };
+    let (o, secret) = officer(&op, "cb.tam", true).await;
+    let b = Browser::new();
+    let (_, tx) = password_step(&op, &b, "cb.tam", PASSWORD).await;
+    let r = post(&op, &b, "/login/officer/otp", &[("tx", &tx), ("code", &code(&secret.unwrap()))]).await;
+    let code_a = to_client(&op, &b, r).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code_a.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let tokens: serde_json::Value = http()
+        .post(op.url("/token"))
+        .basic_auth("eoffice", Some(SECRET))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (access, refresh) = (tokens["access_token"].as_str().unwrap(), tokens["refresh_token"].as_str().unwrap());
+    // A second service's login rides the session: a code at once, not yet redeemed.
+    let r = b.http.get(auth_url(&op.base, Some(MFA))).send().await.unwrap();
+    let code_b =
+        url::Url::parse(&location(&r)).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+
+    op.state.db.set_officer_status(&o.id, OfficerStatus::Suspended, 5).await.unwrap();
+    let r = http().get(op.url("/userinfo")).bearer_auth(access).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let refresh_form = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+    let r = http().post(op.url("/token")).basic_auth("eoffice", Some(SECRET)).form(&refresh_form).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"], "invalid_grant");
+    let form_b = [
+        ("grant_type", "authorization_code"),
+        ("code", code_b.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let r = http().post(op.url("/token")).basic_auth("eoffice", Some(SECRET)).form(&form_b).send().await.unwrap();
+    assert_eq!(r.status(), 400, "a code issued before the suspension");
+    // The session is gone: the next login asks again (and the password step refuses).
+    let r = b.http.get(auth_url(&op.base, Some(MFA))).send().await.unwrap();
+    assert!(location(&r).starts_with("/login?tx="), "{}", location(&r));
+    op.stop().await;
+}
+on_both_backends!(suspension_outside_the_api_ends_everything, super::suspended_elsewhere);

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::DirectoryError;
-use crate::oidc::claims::{ClaimSource, ClaimsFuture, Scope};
+use crate::oidc::claims::{ActiveFuture, ClaimSource, ClaimsFuture, Scope};
 use crate::store::{Db, DbError};
 use crate::web::page::Text;
 
@@ -50,11 +50,22 @@ impl ClaimSource for OfficerClaims {
     }
 
     fn claims<'a>(&'a self, account_id: &'a str, client_id: &'a str) -> ClaimsFuture<'a> {
+        Box::pin(async move { self.read(account_id, client_id).await.map_err(db_error) })
+    }
+
+    /// Only an active officer is served; a suspended or disabled one (by the API, the console,
+    /// the CLI or SQL) loses sessions and tokens at their next use.
+    fn active<'a>(&'a self, account_id: &'a str) -> ActiveFuture<'a> {
         Box::pin(async move {
-            self.read(account_id, client_id).await.map_err(|e| match e {
-                DirectoryError::Db(d) => d,
-                other => DbError::Query(other.to_string()),
-            })
+            let officer = self.db.officer(account_id).await.map_err(db_error)?;
+            Ok(officer.is_some_and(|o| o.status == super::OfficerStatus::Active))
         })
+    }
+}
+
+fn db_error(e: DirectoryError) -> DbError {
+    match e {
+        DirectoryError::Db(d) => d,
+        other => DbError::Query(other.to_string()),
     }
 }

@@ -19,7 +19,16 @@ pub trait ClaimSource: Send + Sync {
     /// The `accounts.kind` it serves.
     fn kind(&self) -> &'static str;
     fn claims<'a>(&'a self, account_id: &'a str, client_id: &'a str) -> ClaimsFuture<'a>;
+
+    /// Whether the account may still be served: a feature that can suspend its accounts (an
+    /// officer suspended or disabled) says no here, and the provider then ends its sessions
+    /// and refuses its codes, refreshes and userinfo, however the suspension was made.
+    fn active<'a>(&'a self, _account_id: &'a str) -> ActiveFuture<'a> {
+        Box::pin(async { Ok(true) })
+    }
 }
+
+pub type ActiveFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, DbError>> + Send + 'a>>;
 
 #[derive(Clone, Debug)]
 pub struct Scope {
@@ -80,6 +89,16 @@ impl Scopes {
             out.extend(s.claims(account_id, client_id).await?);
         }
         Ok(out)
+    }
+
+    /// Whether every source of the account's kind still serves it.
+    pub async fn active(&self, kind: &str, account_id: &str) -> Result<bool, DbError> {
+        for s in self.sources.iter().filter(|s| s.kind() == kind) {
+            if !s.active(account_id).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     pub fn names(&self) -> Vec<&'static str> {

@@ -73,6 +73,15 @@ impl Provider {
         Ok(Some(a))
     }
 
+    /// Whether the account still exists and its feature still serves it (see
+    /// [`ClaimSource::active`](crate::oidc::claims::ClaimSource::active)).
+    pub async fn account_active(&self, account_id: &str) -> Result<bool, DbError> {
+        match self.db.account(account_id).await? {
+            Some(a) => self.scopes.active(&a.kind, account_id).await,
+            None => Ok(false),
+        }
+    }
+
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer.trim_end_matches('/'))
     }

@@ -48,6 +48,9 @@ pub async fn userinfo(p: &Provider, token: &str) -> Result<Value, OAuthError> {
     let gid = claims.get("gid").and_then(Value::as_str).unwrap_or_default();
     let grant = p.db.grant(gid).await?.ok_or_else(OAuthError::server_error)?;
     let account = match &grant.account_id {
+        Some(id) if !p.account_active(id).await? => {
+            return Err(OAuthError::new(ErrorCode::InvalidToken, "the account is suspended or disabled"));
+        }
         Some(id) => p.account_for(id, &grant.client_id).await?,
         None => None,
     };

@@ -116,6 +116,9 @@ async fn authorization_still_stands(p: &Provider, client: &Client, data: &CodeDa
     if session::find_by_sid(p, &data.account_id, &data.sid).await?.is_none() {
         return Err(OAuthError::invalid_grant("the session of this authorization code has ended"));
     }
+    if !p.account_active(&data.account_id).await? {
+        return Err(OAuthError::invalid_grant("the account is suspended or disabled"));
+    }
     let scopes = &data.request.scopes;
     if super::consent::consent_required(&p.scopes, client, scopes)
         && !p.db.has_consent(&data.account_id, &client.client_id, scopes).await?
@@ -175,6 +178,10 @@ async fn refresh(p: &Provider, client: &Client, form: &Params) -> Result<TokenRe
         grant.scopes = asked;
     }
     let account = match &grant.account_id {
+        Some(id) if !p.account_active(id).await? => {
+            p.db.revoke_grant(&grant.id, unix_now()).await?;
+            return Err(OAuthError::invalid_grant("the account is suspended or disabled"));
+        }
         Some(id) => p.account_for(id, &client.client_id).await?,
         None => None,
     };

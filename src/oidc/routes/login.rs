@@ -67,7 +67,8 @@ where
     }
 }
 
-/// The SSO session named by the request's cookie, if alive.
+/// The SSO session named by the request's cookie, if alive and its account still served (a
+/// session of a suspended account is ended here, and the request goes on without it).
 pub struct CurrentSession(pub Option<Session>);
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentSession
@@ -79,7 +80,14 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let p = Provider::from_ref(state);
         let lang = Lang::pick(None, &parts.headers);
-        session::from_headers(&p, &parts.headers).await.or_page(lang).map(CurrentSession)
+        let Some(s) = session::from_headers(&p, &parts.headers).await.or_page(lang)? else {
+            return Ok(CurrentSession(None));
+        };
+        if p.account_active(&s.account_id).await.or_page(lang)? {
+            return Ok(CurrentSession(Some(s)));
+        }
+        crate::oidc::logout::logout_session(&p, s).await;
+        Ok(CurrentSession(None))
     }
 }
 
