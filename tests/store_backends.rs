@@ -101,24 +101,29 @@ async fn kv_suite(kv: &Kv) {
     assert_eq!(got, 1, "take-once must hand the value to exactly one caller");
     assert_eq!(kv.get("code").await.unwrap(), None);
 
-    // compare_and_set: only the caller holding the current value wins.
-    kv.set("rt", b"gen1", ttl).await.unwrap();
-    let casers: Vec<_> = (0..32)
+    // mark_used: of concurrent callers exactly one sees the unmarked value; the others see
+    // the marker it left; a missing key is nothing.
+    kv.set("once", b"the-code-data", ttl).await.unwrap();
+    let markers: Vec<_> = (0..32)
         .map(|i| {
             let kv = kv.clone();
-            tokio::spawn(async move {
-                kv.compare_and_set("rt", b"gen1", format!("gen2-{i}").as_bytes(), ttl).await.unwrap()
-            })
+            tokio::spawn(
+                async move { kv.mark_used("once", b"used:", format!("used:{i}").as_bytes(), ttl).await.unwrap() },
+            )
         })
         .collect();
-    let mut wins = 0;
-    for c in casers {
-        if c.await.unwrap() {
-            wins += 1;
+    let mut fresh = 0;
+    for m in markers {
+        let seen = m.await.unwrap().expect("the key exists");
+        if seen == b"the-code-data" {
+            fresh += 1;
+        } else {
+            assert!(seen.starts_with(b"used:"), "a later caller sees the marker");
         }
     }
-    assert_eq!(wins, 1, "exactly one compare-and-set may win");
-    assert!(!kv.compare_and_set("missing", b"x", b"y", ttl).await.unwrap());
+    assert_eq!(fresh, 1, "exactly one caller may mark the value used");
+    assert!(kv.get("once").await.unwrap().unwrap().starts_with(b"used:"));
+    assert_eq!(kv.mark_used("missing", b"used:", b"used:x", ttl).await.unwrap(), None);
 
     // incr with TTL from the first increment.
     let counters: Vec<_> = (0..50)

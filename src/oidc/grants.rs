@@ -52,23 +52,18 @@ pub enum Redeem {
     Unknown,
 }
 
-/// Marks the code used, atomically: of two concurrent redemptions exactly one gets `Fresh`,
-/// and the other sees the marker, so a replay is detected even in a race. Only the code's own
+/// Marks the code used, atomically and in one round trip: of two concurrent redemptions
+/// exactly one gets `Fresh`, and the other sees the marker, so a replay is detected even in a
+/// race. Only the code's own
 /// client (authenticated by the caller) can reach it; for any other it is `Unknown`.
 pub async fn redeem_code(p: &Provider, client_id: &str, code: &str, grant_id: &str) -> Result<Redeem, KvError> {
+    let marker = [USED_PREFIX, grant_id.as_bytes()].concat();
     let key = code_key(client_id, code);
-    let Some(current) = p.kv.get(&key).await? else { return Ok(Redeem::Unknown) };
+    let Some(current) = p.kv.mark_used(&key, USED_PREFIX, &marker, USED_CODE_MEMORY).await? else {
+        return Ok(Redeem::Unknown);
+    };
     if let Some(gid) = current.strip_prefix(USED_PREFIX) {
         return Ok(Redeem::Replayed { grant_id: String::from_utf8_lossy(gid).into_owned() });
-    }
-    let marker = [USED_PREFIX, grant_id.as_bytes()].concat();
-    if !p.kv.compare_and_set(&key, &current, &marker, USED_CODE_MEMORY).await? {
-        return match p.kv.get(&key).await? {
-            Some(v) if v.starts_with(USED_PREFIX) => {
-                Ok(Redeem::Replayed { grant_id: String::from_utf8_lossy(&v[USED_PREFIX.len()..]).into_owned() })
-            }
-            _ => Ok(Redeem::Unknown),
-        };
     }
     match serde_json::from_slice(&current) {
         Ok(data) => Ok(Redeem::Fresh(Box::new(data))),

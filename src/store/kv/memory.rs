@@ -116,14 +116,25 @@ impl MemoryKv {
         Ok(())
     }
 
-    pub fn compare_and_set(&self, key: &str, expected: &[u8], new: &[u8], ttl: Duration) -> Result<bool, KvError> {
+    pub fn mark_used(
+        &self,
+        key: &str,
+        prefix: &[u8],
+        marker: &[u8],
+        ttl: Duration,
+    ) -> Result<Option<Vec<u8>>, KvError> {
         let mut shard = self.shard(key);
         match Self::live(&mut shard, key) {
-            Some(e) if matches!(&e.value, Value::Bytes(v) if v == expected) => {
-                *e = Entry { value: Value::Bytes(new.to_vec()), expires: Instant::now() + ttl };
-                Ok(true)
-            }
-            _ => Ok(false),
+            Some(e) => match &e.value {
+                Value::Bytes(v) if v.starts_with(prefix) => Ok(Some(v.clone())),
+                Value::Bytes(v) => {
+                    let old = v.clone();
+                    *e = Entry { value: Value::Bytes(marker.to_vec()), expires: Instant::now() + ttl };
+                    Ok(Some(old))
+                }
+                _ => Err(KvError::Misuse(format!("{key} does not hold bytes"))),
+            },
+            None => Ok(None),
         }
     }
 

@@ -84,15 +84,17 @@ impl Kv {
         dispatch!(self, kv => kv.delete(key))
     }
 
-    /// Replaces the value only if it still equals `expected`; true on success.
-    pub async fn compare_and_set(
+    /// Marks a value used in one round trip: returns what `key` held (if anything) and, unless
+    /// that began with `prefix` (already marked), replaces it with `marker` for `ttl`. Of two
+    /// concurrent callers exactly one sees the unmarked value.
+    pub async fn mark_used(
         &self,
         key: &str,
-        expected: &[u8],
-        new: &[u8],
+        prefix: &[u8],
+        marker: &[u8],
         ttl: Duration,
-    ) -> Result<bool, KvError> {
-        dispatch!(self, kv => kv.compare_and_set(key, expected, new, ttl))
+    ) -> Result<Option<Vec<u8>>, KvError> {
+        dispatch!(self, kv => kv.mark_used(key, prefix, marker, ttl))
     }
 
     /// Increments a counter; the TTL starts with the first increment (fixed windows).

@@ -26,7 +26,7 @@ pub struct RedisKv {
 
 // Scripts run atomically on the server; each touches the keys it declares, so Cluster routes
 // them by their (shared) slot.
-const CAS: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end";
+const MARK_USED: &str = "local v = redis.call('GET', KEYS[1]) if not v then return false end if string.sub(v, 1, string.len(ARGV[1])) ~= ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end return v";
 const INCR_TTL: &str =
     "local v = redis.call('INCR', KEYS[1]) if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v";
 const SADD_TTL: &str = "redis.call('SADD', KEYS[1], ARGV[1]) if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 1";
@@ -145,16 +145,15 @@ impl RedisKv {
         self.run::<()>(cmd).await
     }
 
-    pub async fn compare_and_set(
+    pub async fn mark_used(
         &self,
         key: &str,
-        expected: &[u8],
-        new: &[u8],
+        prefix: &[u8],
+        marker: &[u8],
         ttl: Duration,
-    ) -> Result<bool, KvError> {
+    ) -> Result<Option<Vec<u8>>, KvError> {
         let ttl = ttl_ms(ttl).to_string();
-        let done: i64 = self.script(CAS, &[self.key(key)], &[expected, new, ttl.as_bytes()]).await?;
-        Ok(done == 1)
+        self.script(MARK_USED, &[self.key(key)], &[prefix, marker, ttl.as_bytes()]).await
     }
 
     pub async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, KvError> {
