@@ -56,6 +56,12 @@ struct ScenarioArgs {
     /// Override scenario.kind: login, sso_login, client_credentials, refresh, userinfo or day.
     #[arg(long)]
     kind: Option<String>,
+    /// Override provider.scope (space separated).
+    #[arg(long)]
+    scope: Option<String>,
+    /// Use this identity list (CSV with a header row) instead of the scenario's.
+    #[arg(long)]
+    identities: Option<PathBuf>,
     /// Skip this many identities (after `where`), e.g. those an earlier run used.
     #[arg(long)]
     skip_identities: Option<usize>,
@@ -176,6 +182,8 @@ fn overrides(s: &ScenarioArgs, l: Option<&LoadArgs>) -> anyhow::Result<Overrides
         client_secret: s.client_secret.clone(),
         redirect_uri: s.redirect_uri.clone(),
         kind: s.kind.clone(),
+        scope: s.scope.clone(),
+        identities_file: s.identities.clone(),
         load,
         identities_skip: s.skip_identities,
     })

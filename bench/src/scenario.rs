@@ -273,6 +273,8 @@ pub struct Overrides {
     pub client_secret: Option<String>,
     pub redirect_uri: Option<String>,
     pub kind: Option<String>,
+    pub scope: Option<String>,
+    pub identities_file: Option<PathBuf>,
     pub load: LoadFile,
     pub identities_skip: Option<usize>,
 }
@@ -301,6 +303,22 @@ impl Scenario {
         }
         if let Some(v) = &o.kind {
             f.scenario.kind = v.clone();
+        }
+        if let Some(v) = &o.scope {
+            f.provider.scope = v.clone();
+        }
+        if let Some(file) = &o.identities_file {
+            // A file named on the command line is relative to the current directory.
+            let abs = std::env::current_dir().map(|d| d.join(file)).unwrap_or_else(|_| file.clone());
+            match f.identities.as_mut() {
+                Some(ids) => {
+                    ids.file = Some(abs);
+                    ids.inline.clear();
+                }
+                None => {
+                    f.identities = Some(IdentitiesFile { file: Some(abs), inline: vec![], where_: vec![], skip: 0 })
+                }
+            }
         }
         if let (Some(ids), Some(skip)) = (f.identities.as_mut(), o.identities_skip) {
             ids.skip = skip;
@@ -450,7 +468,11 @@ impl Scenario {
             },
             self.identities.rows.len(),
             self.identities.source,
-            self.identities.columns.join(", "),
+            if self.identities.columns.len() > 6 {
+                format!("{}, … {} in all", self.identities.columns[..6].join(", "), self.identities.columns.len())
+            } else {
+                self.identities.columns.join(", ")
+            },
             self.load.describe(self.users),
         )
     }
