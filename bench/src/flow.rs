@@ -165,8 +165,8 @@ impl Ctx {
     }
 
     /// Runs one operation and records it. Operations needing a session start with a login when
-    /// the user has none (recorded as a login).
-    pub async fn run_op(&self, vu: &mut Vu, op: Op) {
+    /// the user has none (recorded as a login). Returns whether it succeeded.
+    pub async fn run_op(&self, vu: &mut Vu, op: Op) -> bool {
         let op = if op.needs_session() && !vu.has_session() { Op::Login } else { op };
         let t0 = Instant::now();
         let r = match op {
@@ -177,12 +177,16 @@ impl Ctx {
             Op::ClientCredentials => self.client_credentials().await,
         };
         match r {
-            Ok(()) => self.rec.op_ok(op.name(), t0.elapsed()),
+            Ok(()) => {
+                self.rec.op_ok(op.name(), t0.elapsed());
+                true
+            }
             Err(f) => {
-                if matches!(op, Op::Login | Op::SsoLogin) {
-                    vu.tokens = None;
-                }
-                self.rec.op_failed(&format!("{}: {}", op.name(), f.kind), &f.detail)
+                // Whatever the user held may be spent or revoked now: the next operation that
+                // needs a session starts with a new login.
+                vu.tokens = None;
+                self.rec.op_failed(&format!("{}: {}", op.name(), f.kind), &f.detail);
+                false
             }
         }
     }

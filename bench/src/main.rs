@@ -59,6 +59,10 @@ struct ScenarioArgs {
     /// Override provider.scope (space separated).
     #[arg(long)]
     scope: Option<String>,
+    /// Add or replace an authorization parameter, NAME=VALUE (templated), e.g. prompt=consent
+    /// (repeatable).
+    #[arg(long = "param", value_parser = parse_param)]
+    params: Vec<(String, String)>,
     /// Use this identity list (CSV with a header row) instead of the scenario's.
     #[arg(long)]
     identities: Option<PathBuf>,
@@ -147,6 +151,13 @@ struct CompareArgs {
     reports: Vec<PathBuf>,
 }
 
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("{s:?}: write NAME=VALUE")),
+    }
+}
+
 fn overrides(s: &ScenarioArgs, l: Option<&LoadArgs>) -> anyhow::Result<Overrides> {
     let mut load = LoadFile::default();
     if let Some(l) = l {
@@ -183,6 +194,7 @@ fn overrides(s: &ScenarioArgs, l: Option<&LoadArgs>) -> anyhow::Result<Overrides
         redirect_uri: s.redirect_uri.clone(),
         kind: s.kind.clone(),
         scope: s.scope.clone(),
+        authorize_params: s.params.clone(),
         identities_file: s.identities.clone(),
         load,
         identities_skip: s.skip_identities,

@@ -18,6 +18,9 @@ use crate::report::{CpuReport, ProcCpu, Report};
 use crate::scenario::{Op, Scenario};
 use crate::stats::Recorder;
 
+/// How long a closed-model virtual user waits after a failed operation.
+pub const FAILURE_PAUSE: Duration = Duration::from_millis(100);
+
 pub struct RunOptions {
     pub pids: Vec<u32>,
     pub quiet: bool,
@@ -113,7 +116,7 @@ async fn prepare(ctx: &Ctx, n: usize, quiet: bool) -> anyhow::Result<Vec<Arc<Mut
         set.spawn(async move {
             let _p = sem.acquire_owned().await;
             let mut vu = Vu::new(i);
-            ctx.run_op(&mut vu, Op::Login).await;
+            let _ = ctx.run_op(&mut vu, Op::Login).await;
             pb.inc(1);
             vu
         });
@@ -199,13 +202,16 @@ pub async fn run(sc: Arc<Scenario>, opts: RunOptions) -> anyhow::Result<Report> 
                         ctx.rec.in_flight.fetch_add(1, Ordering::Relaxed);
                         let op = pick(&sc.mix);
                         // A run ends at its deadline: an operation still going then is not counted.
-                        match deadline {
-                            Some(d) => {
-                                let _ = tokio::time::timeout_at(d.into(), ctx.run_op(&mut vu, op)).await;
-                            }
+                        let ok = match deadline {
+                            Some(d) => tokio::time::timeout_at(d.into(), ctx.run_op(&mut vu, op)).await.unwrap_or(true),
                             None => ctx.run_op(&mut vu, op).await,
-                        }
+                        };
                         ctx.rec.in_flight.fetch_sub(1, Ordering::Relaxed);
+                        // After a failure a user pauses a moment (as people do) instead of
+                        // hammering in a tight loop: a failure that sends nothing would spin.
+                        if !ok {
+                            tokio::time::sleep(FAILURE_PAUSE).await;
+                        }
                     }
                 });
             }
@@ -237,7 +243,7 @@ pub async fn run(sc: Arc<Scenario>, opts: RunOptions) -> anyhow::Result<Report> 
                     match vu {
                         Some(vu) => ctx.run_op(&mut *vu.lock().await, op).await,
                         None => ctx.run_op(&mut Vu::new(i), op).await,
-                    }
+                    };
                     ctx.rec.in_flight.fetch_sub(1, Ordering::Relaxed);
                 });
             }

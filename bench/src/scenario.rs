@@ -274,6 +274,8 @@ pub struct Overrides {
     pub redirect_uri: Option<String>,
     pub kind: Option<String>,
     pub scope: Option<String>,
+    /// Extra or replaced authorization parameters (templated like the file's).
+    pub authorize_params: Vec<(String, String)>,
     pub identities_file: Option<PathBuf>,
     pub load: LoadFile,
     pub identities_skip: Option<usize>,
@@ -306,6 +308,9 @@ impl Scenario {
         }
         if let Some(v) = &o.scope {
             f.provider.scope = v.clone();
+        }
+        for (k, v) in &o.authorize_params {
+            f.provider.authorize_params.insert(k.clone(), v.clone());
         }
         if let Some(file) = &o.identities_file {
             // A file named on the command line is relative to the current directory.
