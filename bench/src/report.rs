@@ -353,30 +353,35 @@ fn latency_table(title: &str, rows: &[Latency]) -> String {
     o
 }
 
-/// Side by side: server CPU per operation of each report, and the ratio to the first.
+/// Side by side: server CPU per operation of each report (the first PID given, and all PIDs
+/// summed), and the ratio of the first PID's to the first report's.
 pub fn compare(reports: &[Report]) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{:<34} {:>8} {:>8} {:>10} {:>12} {:>10} {:>9}",
-        "run", "ok", "failed", "ops/s", "CPU µs/op", "vs first", "p99 ms"
+        "{:<34} {:>7} {:>7} {:>9} {:>13} {:>9} {:>14} {:>9}",
+        "run", "ok", "failed", "ops/s", "server µs/op", "ratio", "all PIDs µs/op", "p99 ms"
     );
-    let base = reports.first().and_then(|r| r.server_cpu.as_ref()).map(|c| c.us_per_op);
+    let first_pid = |r: &Report| r.server_cpu.as_ref().and_then(|c| c.processes.first()).map(|p| p.us_per_op);
+    let base = reports.first().and_then(first_pid);
     for r in reports {
-        let cpu = r.server_cpu.as_ref().map(|c| c.us_per_op);
+        let cpu = first_pid(r);
+        let all = r.server_cpu.as_ref().map(|c| c.us_per_op);
         let p99 = r.operations.last().map(|l| l.p99_ms).unwrap_or(f64::NAN);
+        let fmt = |v: Option<f64>| v.map(|c| format!("{c:.0}")).unwrap_or_else(|| "-".into());
         let _ = writeln!(
             o,
-            "{:<34} {:>8} {:>8} {:>10.1} {:>12} {:>10} {:>9.1}",
+            "{:<34} {:>7} {:>7} {:>9.1} {:>13} {:>9} {:>14} {:>9.1}",
             if r.label.is_empty() { &r.issuer } else { &r.label },
             r.ops_ok,
             r.ops_failed,
             r.throughput_per_s,
-            cpu.map(|c| format!("{c:.0}")).unwrap_or_else(|| "-".into()),
+            fmt(cpu),
             match (cpu, base) {
                 (Some(c), Some(b)) if b > 0.0 => format!("{:.2}×", c / b),
                 _ => "-".into(),
             },
+            fmt(all),
             p99
         );
     }
