@@ -361,12 +361,11 @@ impl Ctx {
         let (issuer, client) = (&self.shared.ep.issuer, &self.sc().provider.client_id);
         let mut r = oidc::verify_id_token(token, &keys.current(), issuer, client, nonce);
         if matches!(r, Err(oidc::IdTokenError::UnknownKey(_))) && keys.may_refresh() {
-            if let Some(uri) = &self.shared.ep.jwks_uri {
-                if let Ok(resp) = self.shared.http.get(uri.clone()).send().await {
-                    if let Ok(set) = KeyStore::parse(&resp.bytes().await.unwrap_or_default()) {
-                        keys.replace(set);
-                    }
-                }
+            if let Some(uri) = &self.shared.ep.jwks_uri
+                && let Ok(resp) = self.shared.http.get(uri.clone()).send().await
+                && let Ok(set) = KeyStore::parse(&resp.bytes().await.unwrap_or_default())
+            {
+                keys.replace(set);
             }
             r = oidc::verify_id_token(token, &keys.current(), issuer, client, nonce);
         }
@@ -482,10 +481,10 @@ fn analyze(body: &str, url: &Url, sc: &Scenario, row: &[String], vu: usize) -> A
             Err(e) => Action::Unexpected(format!("page {:?}: {e}", rule.name)),
         };
     }
-    if sc.meta_refresh_is_queue {
-        if let Some((delay, next)) = page.meta_refresh() {
-            return Action::Queue { page: "meta-refresh".into(), delay, next };
-        }
+    if sc.meta_refresh_is_queue
+        && let Some((delay, next)) = page.meta_refresh()
+    {
+        return Action::Queue { page: "meta-refresh".into(), delay, next };
     }
     Action::Unexpected(format!("no page rule matches (title {:?})", page.title().unwrap_or_default()))
 }

@@ -53,7 +53,7 @@ pub fn parse_duration(s: &str) -> anyhow::Result<Duration> {
         "h" => n * 3600.0,
         u => bail!("invalid duration {s:?}: unknown unit {u:?} (ms, s, m, h)"),
     };
-    if !secs.is_finite() || secs < 0.0 || secs > 7.0 * 86400.0 {
+    if !secs.is_finite() || !(0.0..=7.0 * 86400.0).contains(&secs) {
         bail!("invalid duration {s:?}: must be between 0 and 7 days");
     }
     Ok(Duration::from_secs_f64(secs))

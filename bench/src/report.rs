@@ -152,7 +152,7 @@ impl Report {
         steps.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(&b.name)));
         let mut errors: Vec<ErrorCount> =
             s.errors.iter().map(|(k, n, e)| ErrorCount { kind: k.clone(), count: *n, example: e.clone() }).collect();
-        errors.sort_by(|a, b| b.count.cmp(&a.count));
+        errors.sort_by_key(|e| std::cmp::Reverse(e.count));
         let secs = wall.as_secs_f64().max(1e-9);
         let timeline = s
             .timeline
