@@ -15,7 +15,8 @@
 # CPU per complete login for each and the ratio. Reports (JSON, SVG) go to $OUT.
 #
 # Environment: COMPARE_LOGINS (2000 per measured run), COMPARE_USERS (8 virtual users),
-# COMPARE_ROUNDS (1), COMPARE_WARMUP (200 logins), COMPARE_OUT (target dir's bench-compare/),
+# COMPARE_ROUNDS (1), COMPARE_WARMUP (200 logins), COMPARE_SPIKE (e.g. 10000/10s: then an
+# open-model spike against each, reporting time-to-tokens), COMPARE_OUT (target dir's bench-compare/),
 # OIDC_PROVIDER_VERSION (9.13.3), PG_URL (postgres://postgres@127.0.0.1:5432, serve only),
 # REDIS_URL (redis://127.0.0.1:6379, serve only), KEEP=1 keeps the scratch folder.
 # Only loopback addresses are used; every process started here is stopped at the end.
@@ -41,7 +42,9 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 OUT=${COMPARE_OUT:-$TARGET_DIR/bench-compare}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 REDIS=${REDIS_URL:-redis://127.0.0.1:6379}
-CITIZENS=$((WARMUP + LOGINS * ROUNDS * 12 / 10 + 2000))
+SPIKE=${COMPARE_SPIKE:-}
+SPIKE_COUNT=${SPIKE%%/*}
+CITIZENS=$((WARMUP + LOGINS * ROUNDS * 12 / 10 + ${SPIKE_COUNT:-0} * 12 / 10 + 2000))
 BIN=$TARGET_DIR/release
 SCENARIO=$ROOT/bench/scenarios/citizen-login.toml
 
@@ -185,7 +188,7 @@ if [[ $BACKEND == serve ]]; then
   for pid in $(psql "$PG_URL/postgres" -Atc "SELECT pid FROM pg_stat_activity WHERE datname = '$DB'"); do EXTRA+=(--pid "$pid"); done
   REDIS_PID=$(redis-cli -u "$REDIS" info server 2>/dev/null | sed -n 's/^process_id:\([0-9]*\).*/\1/p')
   [[ -n $REDIS_PID ]] && EXTRA+=(--pid "$REDIS_PID")
-  DBINFO=" + ${#EXTRA[@]}/2 database/Redis processes"
+  DBINFO=" + $((${#EXTRA[@]} / 2)) database/Redis processes"
 fi
 
 REPORTS=()
@@ -196,15 +199,25 @@ for round in $(seq 1 "$ROUNDS"); do
     --label "xacthuc $MODE, round $round" --json "$OUT/xacthuc-$MODE-$round.json" --svg "$OUT/xacthuc-$MODE-$round.svg"
   m1=$(cpu_ticks "$MOCKS_PID")
   NEXT=$((NEXT + LOGINS + USERS))
-  echo "mocks process (e-ID + population) CPU during that run: $(( (m1 - m0) * 10000 )) µs in all (clock ticks of 10 ms)"
+  TICK_US=$((1000000 / $(getconf CLK_TCK)))
+  echo "mocks process (e-ID + population), CPU during that run: $(( (m1 - m0) * TICK_US )) µs in all, $(( (m1 - m0) * TICK_US / LOGINS )) µs per login"
   BENCH "${N[@]}" --users "$USERS" --iterations "$LOGINS" --pid "$NODE_PID" \
     --label "node-oidc-provider, round $round" --json "$OUT/node-$round.json" --svg "$OUT/node-$round.svg"
   REPORTS+=("$OUT/node-$round.json" "$OUT/xacthuc-$MODE-$round.json")
 done
 
+if [[ -n $SPIKE ]]; then
+  say "spike: $SPIKE logins arriving (open model), against each"
+  BENCH "${X[@]}" --spike "$SPIKE" --skip-identities $NEXT --pid "$OP_PID" "${EXTRA[@]}" --label "xacthuc $MODE, spike $SPIKE" \
+    --json "$OUT/xacthuc-$MODE-spike.json" --svg "$OUT/xacthuc-$MODE-spike.svg"
+  BENCH "${N[@]}" --spike "$SPIKE" --pid "$NODE_PID" --label "node-oidc-provider, spike $SPIKE" \
+    --json "$OUT/node-spike.json" --svg "$OUT/node-spike.svg"
+fi
+
 say "resident memory after the runs: xacthuc $(rss_mib "$OP_PID") MiB, node-oidc-provider $(rss_mib "$NODE_PID") MiB, mocks $(rss_mib "$MOCKS_PID") MiB"
 say "side by side (server = the provider's own process$DBINFO; ratio to the first row)"
 "$BIN/xacthuc-bench" compare "${REPORTS[@]}"
+if [[ -n $SPIKE ]]; then "$BIN/xacthuc-bench" compare "$OUT/node-spike.json" "$OUT/xacthuc-$MODE-spike.json"; fi
 python3 - "${REPORTS[@]}" <<'PY'
 import json, sys
 r = [json.load(open(p)) for p in sys.argv[1:]]
