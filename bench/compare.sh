@@ -17,7 +17,8 @@
 # Environment: COMPARE_LOGINS (2000 per measured run), COMPARE_USERS (8 virtual users),
 # COMPARE_ROUNDS (1), COMPARE_WARMUP (200 logins), COMPARE_SPIKE (e.g. 10000/10s: then an
 # open-model spike against each, reporting time-to-tokens), COMPARE_OUT (target dir's bench-compare/),
-# OIDC_PROVIDER_VERSION (9.13.3), PG_URL (postgres://postgres@127.0.0.1:5432, serve only),
+# COMPARE_PEER_STORE_MAX (the peer's in-memory store size; stock: 1000 entries, an LRU that
+# loses logins beyond ~200 in flight, so give e.g. 1000000 with a spike), OIDC_PROVIDER_VERSION (9.13.3), PG_URL (postgres://postgres@127.0.0.1:5432, serve only),
 # REDIS_URL (redis://127.0.0.1:6379, serve only), KEEP=1 keeps the scratch folder.
 # Only loopback addresses are used; every process started here is stopped at the end.
 set -euo pipefail
@@ -164,7 +165,7 @@ wait_http "http://localhost:$P_OP/readyz" "$OP_PID" "xacthuc $MODE"
 
 say "node-oidc-provider $VERSION on :$P_NODE ($(node --version))"
 PEER_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
-(cd "$SCRATCH/peer" && PORT=$P_NODE CLIENT_SECRET=$PEER_SECRET REDIRECT_URI=$REDIRECT exec node node-oidc-provider.mjs) \
+(cd "$SCRATCH/peer" && STORE_MAX=${COMPARE_PEER_STORE_MAX:-} PORT=$P_NODE CLIENT_SECRET=$PEER_SECRET REDIRECT_URI=$REDIRECT exec node node-oidc-provider.mjs) \
   >"$SCRATCH/peer.log" 2>&1 &
 NODE_PID=$!
 PIDS+=("$NODE_PID")

@@ -7,11 +7,17 @@
 // Run from a folder where `npm install oidc-provider` was done (bench/compare.sh does this):
 //   PORT=3000 CLIENT_SECRET=… node node-oidc-provider.mjs
 // Environment: PORT (3000), ISSUER (http://localhost:PORT), CLIENT_ID (bench), CLIENT_SECRET
-// (required), REDIRECT_URI (http://127.0.0.1:9/bench/callback).
+// (required), REDIRECT_URI (http://127.0.0.1:9/bench/callback), STORE_MAX (the in-memory
+// adapter's capacity; by default the stock 1,000 entries, an LRU that evicts: a login in flight
+// holds about five, so beyond ~200 logins at once the stock adapter loses logins).
 // For benchmarks only: the handler logs in whoever the login_hint names.
 import http from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
+// The stock in-memory adapter's store and its LRU (the package exports no map of entry points,
+// so these deep imports are allowed).
+import { setStorage } from 'oidc-provider/lib/adapters/memory_adapter.js';
+import LRU from 'oidc-provider/lib/helpers/lru.js';
 
 const port = Number(process.env.PORT || 3000);
 const issuer = process.env.ISSUER || `http://localhost:${port}`;
@@ -22,6 +28,8 @@ if (!clientSecret) {
   console.error('node-oidc-provider.mjs: set CLIENT_SECRET');
   process.exit(2);
 }
+
+if (process.env.STORE_MAX) setStorage(new LRU({ maxSize: Number(process.env.STORE_MAX) }));
 
 // ES256 signs the ID tokens; an RSA key too, since RS256 is OpenID's mandatory algorithm.
 const jwk = (type, opts, alg, kid) => ({
