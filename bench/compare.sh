@@ -224,9 +224,9 @@ import json, sys
 r = [json.load(open(p)) for p in sys.argv[1:]]
 for i in range(0, len(r), 2):
     node, x = r[i], r[i + 1]
-    n = node["server_cpu"]["processes"][0]["us_per_op"]
-    xs = x["server_cpu"]["processes"][0]["us_per_op"]
-    others = sum(p["us_per_op"] for p in x["server_cpu"]["processes"][1:])
+    n = node["server_cpu"]["processes"][0]["us_per_op"] or float("nan")
+    xs = x["server_cpu"]["processes"][0]["us_per_op"] or float("nan")
+    others = sum(p["us_per_op"] or 0 for p in x["server_cpu"]["processes"][1:])
     extra = f" (+{others:.0f} µs database and Redis)" if len(x["server_cpu"]["processes"]) > 1 else ""
     print(f"round {i // 2 + 1}: server CPU per complete login: node-oidc-provider {n:.0f} µs, "
           f"{x['label'].split(',')[0]} {xs:.0f} µs{extra}: ratio {xs / n:.2f}×")

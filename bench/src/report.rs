@@ -47,12 +47,21 @@ pub struct ErrorCount {
     pub example: String,
 }
 
+/// JSON has no NaN: serde_json writes it as null; read null back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 #[derive(Debug, Serialize, Deserialize, Clone)]
 pub struct ProcCpu {
     pub pid: u32,
     pub name: String,
+    /// CPU used during the run; 0 when the process exited before the end (then not counted).
     pub cpu_seconds: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub us_per_op: f64,
+    #[serde(default)]
+    pub exited: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, Clone)]
@@ -60,6 +69,7 @@ pub struct CpuReport {
     pub processes: Vec<ProcCpu>,
     pub total_cpu_seconds: f64,
     /// Server CPU (all PIDs summed) per successful operation, in microseconds.
+    #[serde(deserialize_with = "nan_if_null")]
     pub us_per_op: f64,
 }
 
@@ -110,6 +120,7 @@ pub struct Report {
     pub waiting_room: WaitingRoom,
     pub server_cpu: Option<CpuReport>,
     /// The load generator's own CPU per operation (µs): if it nears a core, it limits the run.
+    #[serde(deserialize_with = "nan_if_null")]
     pub client_cpu_us_per_op: f64,
     pub identities_used: usize,
     pub identities_reused: u64,
@@ -247,8 +258,12 @@ impl Report {
                 for p in &c.processes {
                     let _ = writeln!(
                         o,
-                        "  pid {:<8} {:<16} {:>9.3} s  {:>10.0} µs/op",
-                        p.pid, p.name, p.cpu_seconds, p.us_per_op
+                        "  pid {:<8} {:<16} {:>9.3} s  {:>10.0} µs/op{}",
+                        p.pid,
+                        p.name,
+                        p.cpu_seconds,
+                        p.us_per_op,
+                        if p.exited { "  (exited during the run: not counted)" } else { "" }
                     );
                 }
                 if c.processes.len() > 1 {
@@ -413,10 +428,14 @@ mod tests {
 
     #[test]
     fn cpu_per_operation() {
-        let p = |pid, s| ProcCpu { pid, name: "x".into(), cpu_seconds: s, us_per_op: 0.0 };
+        let p = |pid, s| ProcCpu { pid, name: "x".into(), cpu_seconds: s, us_per_op: 0.0, exited: false };
         let c = CpuReport::new(vec![p(1, 2.0), p(2, 0.5)], 1000);
         assert_eq!(c.processes[0].us_per_op, 2000.0);
         assert_eq!(c.us_per_op, 2500.0);
-        assert!(CpuReport::new(vec![p(1, 1.0)], 0).us_per_op.is_nan());
+        let none = CpuReport::new(vec![p(1, 1.0)], 0);
+        assert!(none.us_per_op.is_nan());
+        let json = serde_json::to_string(&none).unwrap();
+        let back: CpuReport = serde_json::from_str(&json).unwrap();
+        assert!(back.us_per_op.is_nan() && back.processes[0].us_per_op.is_nan(), "{json}");
     }
 }

@@ -149,6 +149,7 @@ pub async fn run(sc: Arc<Scenario>, opts: RunOptions) -> anyhow::Result<Report> 
     let rec = Arc::new(Recorder::new());
     let ctx = Ctx { shared: shared.clone(), rec: rec.clone() };
     let cpu_before: Vec<f64> = opts.pids.iter().map(|p| cpu::cpu_seconds(*p).unwrap_or(0.0)).collect();
+    let names: std::collections::HashMap<u32, String> = opts.pids.iter().map(|p| (*p, cpu::process_name(*p))).collect();
     let own_before = cpu::own_cpu_seconds();
     let wall = Instant::now();
     let dropped = Arc::new(AtomicU64::new(0));
@@ -256,11 +257,15 @@ pub async fn run(sc: Arc<Scenario>, opts: RunOptions) -> anyhow::Result<Report> 
         .pids
         .iter()
         .zip(cpu_before)
-        .map(|(pid, before)| ProcCpu {
-            pid: *pid,
-            name: cpu::process_name(*pid),
-            cpu_seconds: cpu::cpu_seconds(*pid).map(|after| after - before).unwrap_or(f64::NAN),
-            us_per_op: 0.0,
+        .map(|(pid, before)| {
+            let after = cpu::cpu_seconds(*pid).ok();
+            ProcCpu {
+                pid: *pid,
+                name: names.get(pid).cloned().unwrap_or_default(),
+                cpu_seconds: after.map_or(0.0, |a| a - before),
+                us_per_op: 0.0,
+                exited: after.is_none(),
+            }
         })
         .collect();
     ticker.abort();
