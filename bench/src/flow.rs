@@ -145,9 +145,16 @@ fn reqwest_failure(e: &reqwest::Error, step: &str) -> Failure {
     fail(format!("{kind} at {step}"), error_chain(e))
 }
 
-/// An error with its causes, "a: b: c" (reqwest hides the useful part in the sources).
+/// An error with its causes, "a: b: c" (reqwest hides the useful part in the sources), with the
+/// query of any URL in it left out (it holds state, PKCE and identity values).
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
+    if let Some(start) = out.find("for url (")
+        && let Some(q) = out[start..].find('?').map(|i| start + i)
+        && let Some(end) = out[q..].find(')').map(|i| q + i)
+    {
+        out.replace_range(q..end, "");
+    }
     let mut src = e.source();
     while let Some(s) = src {
         let s_text = s.to_string();
@@ -497,6 +504,19 @@ fn snippet(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_details_leave_queries_out() {
+        #[derive(Debug)]
+        struct E;
+        impl std::fmt::Display for E {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("error sending request for url (http://op.test/auth?login_hint=0011&state=x): reset")
+            }
+        }
+        impl std::error::Error for E {}
+        assert_eq!(error_chain(&E), "error sending request for url (http://op.test/auth): reset");
+    }
 
     #[test]
     fn step_names_hide_ids() {

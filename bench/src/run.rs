@@ -27,8 +27,40 @@ pub struct RunOptions {
     pub label: String,
 }
 
+/// Resolves each host name once per run and keeps the answer. The system resolver, called per
+/// new connection from a blocking pool, fails under thousands of simultaneous connections
+/// ("Device or resource busy"): that would be the load generator's failure, not the server's.
+#[derive(Default)]
+struct CachingResolver {
+    cache: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<std::net::SocketAddr>>>>,
+    lookups: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl reqwest::dns::Resolve for CachingResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        let (cache, lookups) = (self.cache.clone(), self.lookups.clone());
+        let get =
+            move |cache: &std::sync::Mutex<std::collections::HashMap<String, Vec<std::net::SocketAddr>>>,
+                  host: &str| { cache.lock().unwrap_or_else(|p| p.into_inner()).get(host).cloned() };
+        Box::pin(async move {
+            if let Some(addrs) = get(&cache, &host) {
+                return Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs);
+            }
+            let _one_at_a_time = lookups.lock().await;
+            if let Some(addrs) = get(&cache, &host) {
+                return Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs);
+            }
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            cache.lock().unwrap_or_else(|p| p.into_inner()).insert(host, addrs.clone());
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 pub fn http_client(sc: &Scenario) -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
+        .dns_resolver(Arc::new(CachingResolver::default()))
         .redirect(reqwest::redirect::Policy::none())
         .timeout(sc.request_timeout)
         .connect_timeout(Duration::from_secs(10))
