@@ -12,11 +12,14 @@
 # synthetic population, first login, with consent); registers a client with `xacthuc clients add`;
 # starts the peer (bench/peer/node-oidc-provider.mjs); warms both up; then runs the same scenario
 # (bench/scenarios/citizen-login.toml) against each, alternating, ROUNDS times, and prints server
-# CPU per complete login for each and the ratio. Reports (JSON, SVG) go to $OUT.
+# CPU per complete login (and per other operation in COMPARE_KINDS) for each and the ratio.
+# Reports (JSON, SVG) go to $OUT.
 #
 # Environment: COMPARE_LOGINS (2000 per measured run), COMPARE_USERS (8 virtual users),
-# COMPARE_ROUNDS (1), COMPARE_WARMUP (200 logins), COMPARE_SPIKE (e.g. 10000/10s: then an
-# open-model spike against each, reporting time-to-tokens), COMPARE_OUT (target dir's bench-compare/),
+# COMPARE_ROUNDS (1), COMPARE_KINDS ("login"; add sso_login, client_credentials, refresh,
+# userinfo to measure those operations too, COMPARE_LOGINS of each), COMPARE_WARMUP (200
+# logins), COMPARE_SPIKE (e.g. 10000/10s: then an open-model spike against each, reporting
+# time-to-tokens), COMPARE_OUT (target dir's bench-compare/),
 # COMPARE_PEER_STORE_MAX (the peer's in-memory store size; stock: 1000 entries, an LRU that
 # loses logins beyond ~200 in flight, so give e.g. 1000000 with a spike), OIDC_PROVIDER_VERSION (9.13.3), PG_URL (postgres://postgres@127.0.0.1:5432, serve only),
 # REDIS_URL (redis://127.0.0.1:6379, serve only), KEEP=1 keeps the scratch folder.
@@ -29,7 +32,7 @@ while (($#)); do
   case $1 in
     --backend) BACKEND=${2:?--backend dev|serve}; shift 2 ;;
     --backend=*) BACKEND=${1#*=}; shift ;;
-    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -37,6 +40,7 @@ done
 LOGINS=${COMPARE_LOGINS:-2000}
 USERS=${COMPARE_USERS:-8}
 ROUNDS=${COMPARE_ROUNDS:-1}
+KINDS=${COMPARE_KINDS:-login}
 WARMUP=${COMPARE_WARMUP:-200}
 VERSION=${OIDC_PROVIDER_VERSION:-9.13.3}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -193,18 +197,23 @@ if [[ $BACKEND == serve ]]; then
 fi
 
 REPORTS=()
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
 for round in $(seq 1 "$ROUNDS"); do
-  say "round $round/$ROUNDS: $LOGINS complete logins, $USERS virtual users, against each"
-  m0=$(cpu_ticks "$MOCKS_PID")
-  BENCH "${X[@]}" --users "$USERS" --iterations "$LOGINS" --skip-identities $NEXT --pid "$OP_PID" "${EXTRA[@]}" \
-    --label "xacthuc $MODE, round $round" --json "$OUT/xacthuc-$MODE-$round.json" --svg "$OUT/xacthuc-$MODE-$round.svg"
-  m1=$(cpu_ticks "$MOCKS_PID")
-  NEXT=$((NEXT + LOGINS + USERS))
-  TICK_US=$((1000000 / $(getconf CLK_TCK)))
-  echo "mocks process (e-ID + population), CPU during that run: $(( (m1 - m0) * TICK_US )) µs in all, $(( (m1 - m0) * TICK_US / LOGINS )) µs per login"
-  BENCH "${N[@]}" --users "$USERS" --iterations "$LOGINS" --pid "$NODE_PID" \
-    --label "node-oidc-provider, round $round" --json "$OUT/node-$round.json" --svg "$OUT/node-$round.svg"
-  REPORTS+=("$OUT/node-$round.json" "$OUT/xacthuc-$MODE-$round.json")
+  for kind in $KINDS; do
+    say "round $round/$ROUNDS, $kind: $LOGINS operations, $USERS virtual users, against each"
+    K=(--kind "$kind" --users "$USERS" --iterations "$LOGINS")
+    if [[ $kind == refresh ]]; then K+=(--scope "openid profile offline_access" --param prompt=consent); fi
+    m0=$(cpu_ticks "$MOCKS_PID")
+    BENCH "${X[@]}" "${K[@]}" --skip-identities $NEXT --pid "$OP_PID" "${EXTRA[@]}" \
+      --label "xacthuc $MODE, $kind, round $round" --json "$OUT/xacthuc-$MODE-$kind-$round.json" \
+      --svg "$OUT/xacthuc-$MODE-$kind-$round.svg"
+    m1=$(cpu_ticks "$MOCKS_PID")
+    if [[ $kind == login ]]; then NEXT=$((NEXT + LOGINS + USERS)); else NEXT=$((NEXT + USERS)); fi
+    echo "mocks process (e-ID + population), CPU during that run: $(((m1 - m0) * TICK_US)) µs in all, $(((m1 - m0) * TICK_US / LOGINS)) µs per operation"
+    BENCH "${N[@]}" "${K[@]}" --pid "$NODE_PID" \
+      --label "node-oidc-provider, $kind, round $round" --json "$OUT/node-$kind-$round.json" --svg "$OUT/node-$kind-$round.svg"
+    REPORTS+=("$OUT/node-$kind-$round.json" "$OUT/xacthuc-$MODE-$kind-$round.json")
+  done
 done
 
 if [[ -n $SPIKE ]]; then
@@ -228,7 +237,8 @@ for i in range(0, len(r), 2):
     xs = x["server_cpu"]["processes"][0]["us_per_op"] or float("nan")
     others = sum(p["us_per_op"] or 0 for p in x["server_cpu"]["processes"][1:])
     extra = f" (+{others:.0f} µs database and Redis)" if len(x["server_cpu"]["processes"]) > 1 else ""
-    print(f"round {i // 2 + 1}: server CPU per complete login: node-oidc-provider {n:.0f} µs, "
-          f"{x['label'].split(',')[0]} {xs:.0f} µs{extra}: ratio {xs / n:.2f}×")
+    name, kind, rnd = x["label"].split(", ")
+    what = "complete login" if kind == "login" else kind
+    print(f"{rnd}, server CPU per {what}: node-oidc-provider {n:.0f} µs, {name} {xs:.0f} µs{extra}: ratio {xs / n:.2f}×")
 PY
 echo "reports: $OUT"
