@@ -65,6 +65,9 @@ pub fn http_client(sc: &Scenario) -> anyhow::Result<reqwest::Client> {
         .timeout(sc.request_timeout)
         .connect_timeout(Duration::from_secs(10))
         .pool_idle_timeout(Duration::from_secs(30))
+        // Bounded, so that a spike's connections do not all stay open once it passes (they count
+        // against the open-files limit, with the next spike's).
+        .pool_max_idle_per_host(1024)
         .tcp_nodelay(true)
         .user_agent(concat!("xacthuc-bench/", env!("CARGO_PKG_VERSION")))
         .build()
