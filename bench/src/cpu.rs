@@ -39,17 +39,40 @@ pub fn own_cpu_seconds() -> f64 {
     cpu_seconds(std::process::id()).unwrap_or(0.0)
 }
 
-/// Raises the open-files limit to its hard maximum: an open-model spike holds one connection per
-/// operation in flight.
+/// Raises the open-files limit: an open-model spike holds a connection per operation in flight,
+/// plus connections the pool opens while others are still busy. To the system's ceiling
+/// (`fs.nr_open`, up to 1,048,576) where the process may raise its hard limit (root), else to the
+/// hard limit.
 pub fn raise_nofile_limit() {
+    let ceiling: libc::rlim_t = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+        .min(1_048_576);
     // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
     unsafe {
         let mut l = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < l.rlim_max {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) != 0 {
+            return;
+        }
+        if ceiling > l.rlim_max {
+            let higher = libc::rlimit { rlim_cur: ceiling, rlim_max: ceiling };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &higher) == 0 {
+                return;
+            }
+        }
+        if l.rlim_cur < l.rlim_max {
             l.rlim_cur = l.rlim_max;
             let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &l);
         }
     }
+}
+
+/// The open-files limit now in force (for the report).
+pub fn nofile_limit() -> libc::rlim_t {
+    let mut l = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit with a valid pointer to a local struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) } == 0 { l.rlim_cur } else { 0 }
 }
 
 #[cfg(test)]
@@ -62,6 +85,13 @@ mod tests {
         assert_eq!(parse_stat(line).unwrap(), (731, 95));
         assert!(parse_stat("1 (x) S 1").is_err());
         assert!(parse_stat("garbage").is_err());
+    }
+
+    #[test]
+    fn the_open_files_limit_is_raised_not_lowered() {
+        let before = nofile_limit();
+        raise_nofile_limit();
+        assert!(nofile_limit() >= before);
     }
 
     #[test]

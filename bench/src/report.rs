@@ -122,6 +122,9 @@ pub struct Report {
     /// The load generator's own CPU per operation (µs): if it nears a core, it limits the run.
     #[serde(deserialize_with = "nan_if_null")]
     pub client_cpu_us_per_op: f64,
+    /// The load generator's open-files limit (each operation in flight holds a connection).
+    #[serde(default)]
+    pub client_open_files_limit: u64,
     pub identities_used: usize,
     pub identities_reused: u64,
     /// Set-up logins before the measured run (refresh, userinfo, SSO and day scenarios).
@@ -203,6 +206,7 @@ impl Report {
             },
             server_cpu,
             client_cpu_us_per_op: if ops_ok == 0 { f64::NAN } else { own_cpu * 1e6 / ops_ok as f64 },
+            client_open_files_limit: crate::cpu::nofile_limit() as u64,
             identities_used,
             identities_reused,
             setup,
@@ -275,7 +279,11 @@ impl Report {
                 let _ = writeln!(o, "server CPU: not measured (give --pid)");
             }
         }
-        let _ = writeln!(o, "load generator CPU: {:.0} µs/op", self.client_cpu_us_per_op);
+        let _ = writeln!(
+            o,
+            "load generator CPU: {:.0} µs/op (open-files limit {})",
+            self.client_cpu_us_per_op, self.client_open_files_limit
+        );
         if self.identities_used > 0 {
             let _ = writeln!(
                 o,
