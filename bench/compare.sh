@@ -176,8 +176,8 @@ PIDS+=("$NODE_PID")
 wait_http "http://localhost:$P_NODE/.well-known/openid-configuration" "$NODE_PID" "node-oidc-provider"
 
 BENCH() { "$BIN/xacthuc-bench" run "$SCENARIO" --identities "$SCRATCH/citizens.csv" -q "$@"; }
-X=(--issuer "http://localhost:$P_OP" --client-secret "$SECRET")
-N=(--issuer "http://localhost:$P_NODE" --client-secret "$PEER_SECRET")
+X=(--issuer "http://localhost:$P_OP" "--client-secret=$SECRET") # "=": a secret may begin with "-"
+N=(--issuer "http://localhost:$P_NODE" "--client-secret=$PEER_SECRET")
 NEXT=0 # next unused citizen (after the scenario's `where`)
 
 say "warm-up: $WARMUP logins each"
