@@ -484,6 +484,14 @@ impl Scenario {
 }
 
 fn merge_load(f: &mut LoadFile, o: &LoadFile) {
+    // One end given on the command line replaces the file's ends: `--iterations 3000` means
+    // 3,000 operations, not "3,000 or the file's 20 s, whichever comes first".
+    if o.iterations.is_some() && o.duration.is_none() {
+        f.duration = None;
+    }
+    if o.duration.is_some() && o.iterations.is_none() {
+        f.iterations = None;
+    }
     macro_rules! take {
         ($($field:ident),*) => { $( if o.$field.is_some() { f.$field = o.$field.clone(); } )* };
     }
@@ -650,6 +658,19 @@ duration = "2s"
         assert_eq!(s.provider.issuer, "http://127.0.0.1:9999");
         assert_eq!(s.mix.len(), 5);
         assert!(matches!(s.load, LoadModel::Open { arrivals: Arrivals::Spike { count: 100, .. }, .. }));
+    }
+
+    #[test]
+    fn an_end_on_the_command_line_replaces_the_files() {
+        let o = Overrides { load: LoadFile { iterations: Some(30), ..Default::default() }, ..Default::default() };
+        let s = Scenario::from_str(MIN, Path::new("."), &o).unwrap();
+        assert_eq!(s.load, LoadModel::Closed { duration: None, iterations: Some(30) });
+        let o = Overrides {
+            load: LoadFile { iterations: Some(30), duration: Some("5s".into()), ..Default::default() },
+            ..Default::default()
+        };
+        let s = Scenario::from_str(MIN, Path::new("."), &o).unwrap();
+        assert_eq!(s.load, LoadModel::Closed { duration: Some(Duration::from_secs(5)), iterations: Some(30) });
     }
 
     #[test]
