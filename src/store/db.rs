@@ -64,10 +64,6 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(acquire_timeout)
-            // No ping before each use: it was a round trip per statement and the largest single
-            // cost of a login (profiled: 11.8% of its CPU). A connection the server dropped
-            // then fails a statement (answered 503) instead of being caught by the ping.
-            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
