@@ -106,7 +106,8 @@ async fn list(
     let unit_code = q.unit.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let unit = match unit_code {
         Some(code) => Some(c.caller.unit_code_in_scope(&p, code).await.or_console(lang)?.id),
-        None => None,
+        // An administrator of several subtrees starts with the first (the API asks to name one).
+        None => c.caller.default_roots(&p).await.or_console(lang)?.first().map(|u| u.id.clone()),
     };
     let status = parse_status(q.status.as_deref());
     let filter = OfficerFilter {
@@ -173,7 +174,7 @@ async fn bulk(
             "disable" => ops::set_status(&p, &c.caller, id, OfficerStatus::Disabled).await.map(|_| None),
             "move" => ops::move_to(&p, &c.caller, id, &target, None).await.map(|_| None),
             "reset" => ops::reset_link(&p, &c.caller, id).await.map(Some),
-            _ => return Err(ConsoleError::Expired(c.lang)),
+            _ => return Err(ConsoleError::Admin(c.lang, AdminError::invalid("action", "unknown bulk action"))),
         };
         match outcome {
             Ok(link) => {

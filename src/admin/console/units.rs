@@ -56,9 +56,10 @@ async fn list(
     let q: ListQuery = lenient(q);
     let needle = q.q.as_deref().unwrap_or("").trim().to_lowercase();
     let all = ops::list(&p, &c.caller, None, false).await.or_console(c.lang)?;
-    let code_of = |id: &Option<String>| {
-        id.as_ref().and_then(|id| all.iter().find(|u| &u.id == id)).map(|u| u.code.clone()).unwrap_or_default()
-    };
+    // A province has thousands of units: parents' codes by id, not a search per row.
+    let codes: std::collections::HashMap<&str, &str> = all.iter().map(|u| (u.id.as_str(), u.code.as_str())).collect();
+    let code_of =
+        |id: &Option<String>| id.as_deref().and_then(|id| codes.get(id)).map(|c| (*c).to_owned()).unwrap_or_default();
     let matching: Vec<UnitRow> = all
         .iter()
         .filter(|u| {
