@@ -45,9 +45,15 @@ impl From<TxError> for Next {
             TxError::TooMany => Next::TooMany,
             // Only a new transaction can be too large, and that is answered to the client.
             TxError::TooLarge => Next::Unavailable,
-            TxError::Store(_) => Next::Unavailable,
+            TxError::Store(e) => unavailable("login transaction", &e),
         }
     }
+}
+
+/// A 503 page whose cause goes to the log (the page only says "try again later").
+fn unavailable(what: &str, e: &dyn std::fmt::Display) -> Next {
+    tracing::warn!(error = %e, "login answered 503: {what}");
+    Next::Unavailable
 }
 
 /// An error response to the client, with `state` and the RFC 9207 `iss`.
@@ -204,7 +210,7 @@ pub async fn complete_login(
     };
     let s = match session::create(p, &who.account_id, who.acr, who.amr.clone(), auth_time, previous.as_ref()).await {
         Ok(s) => s,
-        Err(_) => return (Next::Unavailable, None),
+        Err(e) => return (unavailable("session", &e), None),
     };
     tx.session = Some(SessionRef { account_id: s.account_id.clone(), sid: s.sid.clone() });
     (continue_with_session(p, &client, tx, s.clone()).await, Some(s))
@@ -252,16 +258,18 @@ async fn continue_with_session(p: &Provider, client: &Client, mut tx: LoginTx, s
 pub async fn consent_given(p: &Provider, tx: LoginTx, s: Session) -> Next {
     let Ok(Some(account)) = p.account_for(&s.account_id, &tx.request.client_id).await else { return Next::Unavailable };
     let released: Vec<String> = p.scopes.released(&account.profile, &tx.request.scopes).keys().cloned().collect();
-    if p.db.record_consent(&s.account_id, &tx.request.client_id, &tx.request.scopes, &released, now()).await.is_err() {
-        return Next::Unavailable;
+    if let Err(e) =
+        p.db.record_consent(&s.account_id, &tx.request.client_id, &tx.request.scopes, &released, now()).await
+    {
+        return unavailable("consent", &e);
     }
     issue(p, tx, s).await
 }
 
 async fn issue(p: &Provider, tx: LoginTx, mut s: Session) -> Next {
     let _ = tx::drop(p, &tx.id).await;
-    if session::add_client(p, &mut s, &tx.request.client_id).await.is_err() {
-        return Next::Unavailable;
+    if let Err(e) = session::add_client(p, &mut s, &tx.request.client_id).await {
+        return unavailable("session", &e);
     }
     let data = CodeData {
         request: tx.request,
@@ -273,7 +281,7 @@ async fn issue(p: &Provider, tx: LoginTx, mut s: Session) -> Next {
     };
     let code = match grants::issue_code(p, &data).await {
         Ok(c) => c,
-        Err(_) => return Next::Unavailable,
+        Err(e) => return unavailable("authorization code", &e),
     };
     let mut params = vec![("code".to_owned(), code)];
     if let Some(st) = &data.request.state {

@@ -100,15 +100,23 @@ pub trait OrPage<T> {
     fn or_page(self, lang: Lang) -> Result<T, PageError>;
 }
 
+// The cause is logged here, where it is still known: the page only says "try again later", and
+// a burst's 503s must be explainable from the log (store errors carry no secrets).
 impl<T> OrPage<T> for Result<T, KvError> {
     fn or_page(self, lang: Lang) -> Result<T, PageError> {
-        self.map_err(|_| PageError::Unavailable(lang))
+        self.map_err(|e| {
+            tracing::warn!(error = %e, "page answered 503: session store");
+            PageError::Unavailable(lang)
+        })
     }
 }
 
 impl<T> OrPage<T> for Result<T, DbError> {
     fn or_page(self, lang: Lang) -> Result<T, PageError> {
-        self.map_err(|_| PageError::Unavailable(lang))
+        self.map_err(|e| {
+            tracing::warn!(error = %e, "page answered 503: database");
+            PageError::Unavailable(lang)
+        })
     }
 }
 
