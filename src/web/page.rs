@@ -160,6 +160,11 @@ pub fn html(status: StatusCode, page: String) -> Response {
     r
 }
 
+/// A time for the pages (UTC; the pages name the zone).
+pub fn fmt_time(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0).map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
+}
+
 /// The same URL with `lang` set to the other language.
 pub fn switch_url(path_and_query: &str, lang: Lang) -> String {
     let other = lang.other().code();

@@ -10,7 +10,7 @@ use axum::routing::get;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::pages::{self, Chrome};
+use super::pages::Chrome;
 use super::{Console, ConsoleError, OrConsole, lenient};
 use crate::admin::ops::audit::{self as ops, AuditQuery};
 use crate::oidc::Provider;
@@ -99,7 +99,7 @@ async fn list(
         .items
         .into_iter()
         .map(|e| Row {
-            when: pages::fmt_time(e.at),
+            when: page::fmt_time(e.at),
             object: match (&e.object_type, &e.object_id) {
                 (Some(t), Some(id)) => format!("{t}:{id}"),
                 _ => String::new(),

@@ -306,7 +306,7 @@ async fn show(State(p): State<Provider>, c: Console, Path(id): Path<String>) -> 
         status: status_text(t, o.status),
         locked: lock.locked,
         failures: lock.failures,
-        sessions: sessions.into_iter().map(|s| (pages::fmt_time(s.auth_time), s.clients.join(", "))).collect(),
+        sessions: sessions.into_iter().map(|s| (page::fmt_time(s.auth_time), s.clients.join(", "))).collect(),
         roles: roles
             .into_iter()
             .map(|(client, roles)| (client, roles.into_iter().collect::<Vec<_>>().join(", ")))

@@ -107,8 +107,3 @@ pub fn login_failed(lang: Lang) -> Response {
     let page = MessagePage { frame, message: t.login_failed.to_owned(), error: true, link: Some(("/admin", t.retry)) };
     page::render(StatusCode::FORBIDDEN, &page)
 }
-
-/// A time for the pages.
-pub fn fmt_time(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
-}

@@ -65,7 +65,7 @@ async fn list(
         .filter(|u| {
             needle.is_empty() || u.code.to_lowercase().contains(&needle) || u.name.to_lowercase().contains(&needle)
         })
-        .map(|u| UnitRow { u: u.clone(), parent: code_of(&u.parent_id), since: pages::fmt_time(u.valid_from) })
+        .map(|u| UnitRow { u: u.clone(), parent: code_of(&u.parent_id), since: page::fmt_time(u.valid_from) })
         .collect();
     let more = matching.len().saturating_sub(SHOWN);
     let here =

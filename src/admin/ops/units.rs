@@ -18,13 +18,11 @@ pub async fn list(p: &Provider, c: &Caller, root: Option<&str>, with_closed: boo
         Some(id) => vec![c.unit_in_scope(p, id).await?],
         None => c.default_roots(p).await?,
     };
+    // Subtrees of several roots may overlap (a unit under another administered unit).
+    let mut seen = std::collections::HashSet::new();
     let mut out: Vec<Unit> = Vec::new();
     for root in roots {
-        for u in p.db.subtree(&root, with_closed).await? {
-            if !out.iter().any(|v| v.id == u.id) {
-                out.push(u);
-            }
-        }
+        out.extend(p.db.subtree(&root, with_closed).await?.into_iter().filter(|u| seen.insert(u.id.clone())));
     }
     Ok(out)
 }

@@ -113,9 +113,7 @@ pub fn security_message(status: StatusCode, lang: Lang, text: fn(&'static Texts)
     )
 }
 
-/// A time for the pages.
+/// A time for the pages; "—" for never.
 pub fn fmt_time(t: Option<i64>) -> String {
-    t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| "—".into())
+    t.map(page::fmt_time).filter(|s| !s.is_empty()).unwrap_or_else(|| "—".into())
 }

@@ -16,7 +16,7 @@ use crate::clock::unix_now;
 use crate::oidc::provider::Provider;
 use crate::oidc::session::{self, Session};
 use crate::oidc::texts::{self, Texts};
-use crate::web::page::{self, Frame, Lang};
+use crate::web::page::{self, Frame, Lang, fmt_time};
 
 pub fn router() -> Router<Provider> {
     Router::new()
@@ -77,10 +77,6 @@ async fn show(State(p): State<Provider>, lang: Lang, CurrentSession(s): CurrentS
     let name = account.profile.get("name").and_then(|v| v.as_str()).unwrap_or_default();
     let frame = Frame::new(lang, t.account_title).switchable("/account");
     Ok(page::render(StatusCode::OK, &AccountPage { frame, t, name, csrf: s.csrf_token(), consents, sessions }))
-}
-
-fn fmt_time(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
 }
 
 /// A state-changing form of the account page: a live session, a form from our own pages
