@@ -139,9 +139,12 @@ impl Extensions {
         let mut methods = Registry::default();
         let mut acr = Catalog::default();
         let mut scopes = Scopes::default();
-        // Citizens: the national e-ID, and the personal ID under its own scope.
+        // Citizens and organisations: the national e-ID, the personal ID and an organisation's
+        // data under scopes of their own, and which kind of account it was with every login.
         acr.register(citizens::login::CLASSES);
         scopes.register(citizens::login::personal_id_scope());
+        scopes.register(citizens::login::organisation_scope());
+        scopes.release_always(&[citizens::organisations::ACCOUNT_TYPE_CLAIM]);
         if with_citizens {
             methods.register(citizens::login::method());
         }

@@ -71,7 +71,9 @@ pub async fn register_portal(db: &Db, config: &Config, now: i64) -> Result<Strin
         secret_hash: Some(sha256_hex(&secret)),
         post_logout_redirect_uris: vec![format!("{base}/")],
         backchannel_logout_uri: Some(format!("{base}/backchannel-logout")),
-        scopes: ["openid", "profile", "address", "personal_id", "offline_access"].map(String::from).to_vec(),
+        scopes: ["openid", "profile", "address", "personal_id", "organisation", "offline_access"]
+            .map(String::from)
+            .to_vec(),
         ..Client::new(
             PORTAL_CLIENT_ID,
             "Cổng dịch vụ công tỉnh (thử nghiệm)",

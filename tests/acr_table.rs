@@ -1,42 +1,58 @@
 //! Every (requested, reached) pair of the registered assurance levels, written out by hand: a
 //! request for a citizen level is met only by an e-ID login at that level or stronger, a
-//! request for an officer level only by an officer login at that level or stronger.
+//! request for an officer level only by an officer login at that level or stronger, a request
+//! for an organisation only by an organisation's e-ID login; and a request that demands nothing
+//! is never met by an organisation.
 
-use xacthuc::citizens::login::{CLASSES as CITIZEN, EID1, EID2};
+use xacthuc::citizens::login::{CLASSES as EID, EID1, EID2, ORG1, ORG2};
 use xacthuc::officers::acr::{CLASSES as OFFICER, OFFICER_CERT, OFFICER_HWK, OFFICER_MFA};
 use xacthuc::oidc::acr::{Ask, Catalog};
 
-const REACHED: [&str; 5] = [EID1, EID2, OFFICER_MFA, OFFICER_HWK, OFFICER_CERT];
+const REACHED: [&str; 7] = [EID1, EID2, OFFICER_MFA, OFFICER_HWK, OFFICER_CERT, ORG1, ORG2];
 
 fn catalog() -> Catalog {
     let mut c = Catalog::default();
-    c.register(CITIZEN);
+    c.register(EID);
     c.register(OFFICER);
     c
 }
 
-/// (requested acr_values, default acr of the client, met by [eid1, eid2, mfa, hwk, cert])
+/// (requested acr_values, default acr of the client, met by [eid1, eid2, mfa, hwk, cert, org1, org2])
 #[rustfmt::skip]
-const TABLE: &[(&[&str], Option<&str>, [bool; 5])] = &[
-    (&[],                        None,               [true,  true,  true,  true,  true ]),
-    (&[EID1],                    None,               [true,  true,  false, false, false]),
-    (&[EID2],                    None,               [false, true,  false, false, false]),
-    (&[OFFICER_MFA],             None,               [false, false, true,  true,  true ]),
-    (&[OFFICER_HWK],             None,               [false, false, false, true,  true ]),
-    (&[OFFICER_CERT],            None,               [false, false, false, false, true ]),
-    (&[EID2, OFFICER_MFA],       None,               [false, true,  true,  true,  true ]),
-    (&[EID1, OFFICER_CERT],      None,               [true,  true,  false, false, true ]),
-    (&["urn:unknown"],           None,               [true,  true,  true,  true,  true ]),
-    (&["urn:unknown", EID2],     None,               [false, true,  false, false, false]),
+const TABLE: &[(&[&str], Option<&str>, [bool; 7])] = &[
+    (&[],                        None,               [true,  true,  true,  true,  true,  false, false]),
+    (&[EID1],                    None,               [true,  true,  false, false, false, false, false]),
+    (&[EID2],                    None,               [false, true,  false, false, false, false, false]),
+    (&[OFFICER_MFA],             None,               [false, false, true,  true,  true,  false, false]),
+    (&[OFFICER_HWK],             None,               [false, false, false, true,  true,  false, false]),
+    (&[OFFICER_CERT],            None,               [false, false, false, false, true,  false, false]),
+    (&[EID2, OFFICER_MFA],       None,               [false, true,  true,  true,  true,  false, false]),
+    (&[EID1, OFFICER_CERT],      None,               [true,  true,  false, false, true,  false, false]),
+    (&["urn:unknown"],           None,               [true,  true,  true,  true,  true,  false, false]),
+    (&["urn:unknown", EID2],     None,               [false, true,  false, false, false, false, false]),
     // The client's default is a floor of its party: the request may raise it, not lower it,
     // nor move to the other party.
-    (&[],                        Some(EID2),         [false, true,  false, false, false]),
-    (&[EID1],                    Some(EID2),         [false, true,  false, false, false]),
-    (&[OFFICER_CERT],            Some(EID2),         [false, true,  false, false, false]),
-    (&[],                        Some(OFFICER_MFA),  [false, false, true,  true,  true ]),
-    (&[EID2],                    Some(OFFICER_MFA),  [false, false, true,  true,  true ]),
-    (&[OFFICER_HWK],             Some(OFFICER_MFA),  [false, false, false, true,  true ]),
-    (&["urn:unknown"],           Some(OFFICER_HWK),  [false, false, false, true,  true ]),
+    (&[],                        Some(EID2),         [false, true,  false, false, false, false, false]),
+    (&[EID1],                    Some(EID2),         [false, true,  false, false, false, false, false]),
+    (&[OFFICER_CERT],            Some(EID2),         [false, true,  false, false, false, false, false]),
+    (&[],                        Some(OFFICER_MFA),  [false, false, true,  true,  true,  false, false]),
+    (&[EID2],                    Some(OFFICER_MFA),  [false, false, true,  true,  true,  false, false]),
+    (&[OFFICER_HWK],             Some(OFFICER_MFA),  [false, false, false, true,  true,  false, false]),
+    (&["urn:unknown"],           Some(OFFICER_HWK),  [false, false, false, true,  true,  false, false]),
+    // Organisations only where asked for, alone or beside citizens; never through a floor of
+    // another party.
+    (&[ORG1],                    None,               [false, false, false, false, false, true,  true ]),
+    (&[ORG2],                    None,               [false, false, false, false, false, false, true ]),
+    (&[EID1, ORG1],              None,               [true,  true,  false, false, false, true,  true ]),
+    (&[ORG1],                    Some(EID1),         [true,  true,  false, false, false, false, false]),
+    (&[],                        Some(ORG1),         [false, false, false, false, false, true,  true ]),
+    (&[EID2],                    Some(ORG1),         [false, false, false, false, false, true,  true ]),
+    (&[],                        Some("urn:xacthuc:acr:eid1 urn:xacthuc:acr:org-eid1"),
+                                                     [true,  true,  false, false, false, true,  true ]),
+    (&[ORG2],                    Some("urn:xacthuc:acr:eid1 urn:xacthuc:acr:org-eid1"),
+                                                     [false, false, false, false, false, false, true ]),
+    (&[EID2, ORG1],              Some("urn:xacthuc:acr:eid1 urn:xacthuc:acr:org-eid2"),
+                                                     [false, true,  false, false, false, false, true ]),
 ];
 
 #[test]

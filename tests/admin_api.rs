@@ -58,6 +58,7 @@ async fn start(
         acr: ACR,
         amr: if f.single_factor { vec!["pwd".into()] } else { vec!["pwd".into(), "otp".into(), "mfa".into()] },
         auth_time: Some(xacthuc::clock::unix_now()),
+        actor: None,
     };
     Ok(op::finish(&p, &headers, tx, who).await)
 }

@@ -7,8 +7,6 @@ mod support;
 use std::sync::Arc;
 
 use base64::Engine;
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use support::browser::{Browser, ConsentChoice, EidLogin, End};
@@ -90,13 +88,7 @@ async fn refresh(op: &TestOp, refresh_token: &str) -> reqwest::Response {
 
 /// Verifies a JWT with the JWKS fetched over HTTP, as a relying party would.
 async fn verify(op: &TestOp, token: &str, aud: &str) -> Value {
-    let header = jsonwebtoken::decode_header(token).unwrap();
-    let jwks: JwkSet = http().get(op.url("/jwks")).send().await.unwrap().json().await.unwrap();
-    let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("kid in JWKS");
-    let mut v = Validation::new(header.alg);
-    v.set_audience(&[aud]);
-    v.set_issuer(&[&op.base]);
-    jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &v).expect("valid JWT").claims
+    support::rp::verified_claims(op, token, aud).await
 }
 
 async fn login(op: &TestOp, b: &Browser, who: (&str, &str), extra: &[(&str, &str)]) -> End {

@@ -11,8 +11,10 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use url::Url;
-use xacthuc::citizens::upstream::{ClientAuthConfig, ClientKey, Unavailability};
-use xacthuc::citizens::{AccountLevel, CircuitState, GuardConfig, RpError, Upstream, UpstreamConfig, UpstreamError};
+use xacthuc::citizens::upstream::{AccountType, ClientAuthConfig, ClientKey, Unavailability};
+use xacthuc::citizens::{
+    AccountLevel, CircuitState, EidIdentity, EidLogin, GuardConfig, RpError, Upstream, UpstreamConfig, UpstreamError,
+};
 use xacthuc_mocks::citizens::{DemoCase, Population};
 use xacthuc_mocks::vneid::{VneidClient, VneidConfig};
 use xacthuc_mocks::{DemoCitizen, Running, demo_citizens};
@@ -160,7 +162,7 @@ async fn form_and_qr_logins_with_private_key_jwt() {
         serde_json::from_str(&serde_json::to_string(&pending).expect("ser")).expect("de");
 
     let (code, state) = code_and_state(&env.form_login(&url, &who).await);
-    let id = up.complete(&pending, &code, &state).await.expect("complete");
+    let id = citizen(up.complete(&pending, &code, &state).await.expect("complete"));
     assert_eq!(id.personal_id.as_str(), who.personal_id);
     assert_eq!(id.full_name, who.name);
     assert_eq!(id.birth_date.to_string(), "1988-03-14");
@@ -175,8 +177,56 @@ async fn form_and_qr_logins_with_private_key_jwt() {
     let (url, pending) = up.begin(Some(AccountLevel::Level1), None).await.expect("begin");
     assert_eq!(param(&url, "acr_values").as_deref(), Some("1"));
     let (code, state) = code_and_state(&env.qr_login(&url, &who).await);
-    let id = up.complete(&pending, &code, &state).await.expect("complete QR");
+    let id = citizen(up.complete(&pending, &code, &state).await.expect("complete QR"));
     assert_eq!(id.amr, ["swk", "mfa"]);
+    env.mock.shutdown().await;
+}
+
+fn citizen(login: EidLogin) -> EidIdentity {
+    match login {
+        EidLogin::Citizen(c) => c,
+        other => panic!("a citizen's login expected, got {other:?}"),
+    }
+}
+
+/// Enterprise and organisation accounts come back as organisations, with the tax code or
+/// TechID, name, address and the legal representative the e-ID reports.
+#[tokio::test]
+async fn enterprise_and_organisation_accounts_parse_with_their_representative() {
+    let env = Env::start().await;
+    let up = Upstream::new(env.config()).expect("upstream");
+    let ngoc = demo(DemoCase::NormalLevel2);
+    for (case, kind) in
+        [(DemoCase::Enterprise, AccountType::Enterprise), (DemoCase::Organisation, AccountType::Organisation)]
+    {
+        let who = demo(case);
+        let (url, pending) = up.begin(None, None).await.expect("begin");
+        let (code, state) = code_and_state(&env.form_login(&url, &who).await);
+        let EidLogin::Organisation(org) = up.complete(&pending, &code, &state).await.expect("complete") else {
+            panic!("{case:?} must be an organisation");
+        };
+        assert_eq!(org.account_type, kind);
+        assert_eq!(org.name, who.name);
+        assert!(org.address.as_deref().is_some_and(|a| !a.is_empty()));
+        assert!(org.tech_id.is_some());
+        let rep = org.representative.clone().expect("NguoiDaiDien");
+        assert!(rep.personal_id.is_some() && rep.birth_date.is_some());
+        if case == DemoCase::Enterprise {
+            assert_eq!(org.tax_code.as_deref(), Some(who.login.as_str()));
+            assert_eq!(org.key(), who.login);
+            assert_eq!(rep.full_name, ngoc.name);
+            assert_eq!(rep.personal_id.map(|p| p.as_str().to_string()), Some(ngoc.personal_id.clone()));
+        } else {
+            assert_eq!(org.tax_code, None, "an organisation has no tax code");
+        }
+    }
+    // A dissolved enterprise: the e-ID refuses it, and we pass the refusal on.
+    let who = demo(DemoCase::DissolvedEnterprise);
+    let (url, pending) = up.begin(None, None).await.expect("begin");
+    let back = env.form_login(&url, &who).await;
+    let error = param(&back, "error").expect("an error callback");
+    let e = up.callback_error(&pending, pending.state(), &error, param(&back, "error_description").as_deref());
+    assert!(matches!(e, UpstreamError::Denied { ref error, .. } if error == "access_denied"), "{e:?}");
     env.mock.shutdown().await;
 }
 
@@ -191,7 +241,7 @@ async fn client_secret_post_works_too() {
     let who = demo(DemoCase::NameDiffersInCase);
     let (url, pending) = up.begin(None, None).await.expect("begin");
     let (code, state) = code_and_state(&env.form_login(&url, &who).await);
-    assert_eq!(up.complete(&pending, &code, &state).await.expect("complete").full_name, "Nguyễn Văn An");
+    assert_eq!(citizen(up.complete(&pending, &code, &state).await.expect("complete")).full_name, "Nguyễn Văn An");
     env.mock.shutdown().await;
 }
 

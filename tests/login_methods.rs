@@ -59,6 +59,7 @@ async fn start(
         acr: PIN,
         amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
         auth_time,
+        actor: None,
     };
     Ok(op::finish(&p, &headers, tx, who).await)
 }

@@ -40,14 +40,16 @@ impl LoginAudit {
 impl LoginObserver for LoginAudit {
     fn succeeded(&self, who: &Authenticated, attempt: Attempt<'_>) {
         self.spawn(
+            // A person acting for an organisation is the actor; the organisation is the object.
             Event::new(Action::LoginSucceeded)
-                .actor(Actor::Account(who.account_id.clone()))
+                .actor(Actor::Account(who.actor.clone().unwrap_or_else(|| who.account_id.clone())))
                 .object("account", &who.account_id)
                 .detail(json!({
                     "method": who.method,
                     "client_id": attempt.client_id,
                     "outcome": "success",
                     "account_id": who.account_id,
+                    "acting_account_id": who.actor,
                     "acr": who.acr,
                     "amr": who.amr,
                 })),

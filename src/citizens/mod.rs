@@ -14,8 +14,10 @@
 //!    `PendingUpstream` in the login transaction (server-side: it holds the PKCE verifier),
 //!    indexed by `pending.state()` if convenient.
 //! 2. On the callback: `error=…` → `Upstream::callback_error`; otherwise
-//!    `Upstream::complete(&pending, code, state)` → `EidIdentity`.
-//! 3. `PopulationClient::verify(&identity)` → `PopulationRecord`.
+//!    `Upstream::complete(&pending, code, state)` → `EidLogin`: a citizen's `EidIdentity`, or
+//!    an organisation's `OrgIdentity` ([`organisations`]).
+//! 3. `PopulationClient::verify(&identity)` → `PopulationRecord` (for an organisation, of its
+//!    legal representative).
 //! 4. At token / UserInfo time: `citizen_claims(&identity, &record, ClaimOptions { personal_id })`
 //!    with `personal_id` decided by the consent logic; the `acr` comes from `identity.level`.
 //!
@@ -31,6 +33,7 @@
 pub mod claims;
 pub mod login;
 mod national_formats;
+pub mod organisations;
 pub mod population;
 pub mod resilience;
 pub mod routes;
@@ -41,7 +44,7 @@ use serde::{Deserialize, Serialize};
 pub use claims::{CitizenClaims, ClaimOptions, PERSONAL_ID_CLAIM, PERSONAL_ID_SCOPE, citizen_claims};
 pub use population::{PopulationClient, PopulationConfig, PopulationRecord, VerifyError};
 pub use resilience::{CircuitState, GuardConfig};
-pub use upstream::{EidIdentity, PendingUpstream, Upstream, UpstreamConfig, UpstreamError};
+pub use upstream::{EidIdentity, EidLogin, OrgIdentity, PendingUpstream, Upstream, UpstreamConfig, UpstreamError};
 
 /// e-ID account level (Decree 69/2024). Level 2 was verified in person with fingerprints; it is
 /// what a service asks for when it needs the strongest identification.

@@ -13,9 +13,15 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::login::{self, METHOD};
-use super::{ClaimOptions, Message, PendingUpstream, PopulationClient, RpError, Upstream, citizen_claims};
+use super::organisations::{self, ACCOUNT_TYPE_CLAIM};
+use super::upstream::AccountType;
+use super::{
+    ClaimOptions, EidIdentity, EidLogin, Message, OrgIdentity, PendingUpstream, PopulationClient, PopulationRecord,
+    RpError, Upstream, UpstreamError, VerifyError, citizen_claims,
+};
 use crate::crypto::sha256_hex;
 use crate::oidc::Provider;
+use crate::oidc::claims::ACTOR_KEY;
 use crate::oidc::login::Authenticated;
 use crate::oidc::routes::login::{self as op, PageForm};
 use crate::oidc::routes::pages::{OrPage, PageError};
@@ -61,7 +67,7 @@ async fn start(
     PageForm(f): PageForm<StartForm>,
 ) -> Result<Response, PageError> {
     let (mut tx, lang) = op::begin(&c.oidc, &headers, &f.tx, METHOD).await?;
-    let level = login::level_to_ask(tx.requirement.min_strength(crate::oidc::acr::Party::Citizen));
+    let level = login::level_to_ask(&tx.requirement);
     let (mut url, pending) = match c.upstream.begin(level, tx.request.login_hint.as_deref()).await {
         Ok(x) => x,
         Err(e) => return Ok(failure_page(&c, &tx, lang, e.message(), e.rp_error(), e.retryable())),
@@ -105,30 +111,130 @@ async fn callback(
         (_, Some(err)) => Err(c.upstream.callback_error(&pending, state, err, q.error_description.as_deref())),
         (None, None) => return Err(PageError::Expired(lang)),
     };
-    let eid = match eid {
+    let login = match eid {
         Ok(e) => e,
         Err(e) => return Ok(failure_page(&c, &tx, lang, e.message(), e.rp_error(), e.retryable())),
     };
-    let record = match c.population.verify(&eid).await {
-        Ok(r) => r,
-        Err(e) => return Ok(failure_page(&c, &tx, lang, e.message(), e.rp_error(), e.retryable())),
+    let acr = login::acr_of(&login);
+    let who = match &login {
+        // The wrong kind of account for this service is refused before any further work; the
+        // person may go back to the e-ID and choose the other account.
+        _ if c.oidc.acr.level(acr).is_none_or(|l| tx.requirement.min_strength(l.party).is_none()) => {
+            let e = UpstreamError::UnsupportedAccount(account_type(&login));
+            Err(Refusal::Shown { msg: e.message(), rp: e.rp_error(), retryable: e.retryable() })
+        }
+        EidLogin::Citizen(eid) => citizen(&c, eid, acr, lang).await,
+        EidLogin::Organisation(org) => organisation(&c, org, acr, lang).await,
     };
-    // The profile keeps every claim; what a service receives is decided per grant by scope.
+    match who {
+        Ok(who) => Ok(op::finish(&c.oidc, &headers, tx, who).await),
+        Err(Refusal::Page(e)) => Err(e),
+        Err(Refusal::Shown { msg, rp, retryable }) => Ok(failure_page(&c, &tx, lang, msg, rp, retryable)),
+    }
+}
+
+/// Why a login the e-ID vouched for goes no further: an error page of the provider's, or a
+/// failure shown to the person with what to do.
+enum Refusal {
+    Page(PageError),
+    Shown { msg: Message, rp: RpError, retryable: bool },
+}
+
+impl From<PageError> for Refusal {
+    fn from(e: PageError) -> Self {
+        Refusal::Page(e)
+    }
+}
+
+impl From<VerifyError> for Refusal {
+    fn from(e: VerifyError) -> Self {
+        Refusal::Shown { msg: e.message(), rp: e.rp_error(), retryable: e.retryable() }
+    }
+}
+
+fn account_type(login: &EidLogin) -> AccountType {
+    match login {
+        EidLogin::Citizen(_) => AccountType::Citizen,
+        EidLogin::Organisation(o) => o.account_type,
+    }
+}
+
+/// The profile of a citizen verified against the population database: every claim, released
+/// per grant by scope.
+fn citizen_profile(eid: &EidIdentity, record: &PopulationRecord) -> serde_json::Value {
     let mut profile =
-        serde_json::Value::Object(citizen_claims(&eid, &record, ClaimOptions { personal_id: true }).to_json());
+        serde_json::Value::Object(citizen_claims(eid, record, ClaimOptions { personal_id: true }).to_json());
+    profile[ACCOUNT_TYPE_CLAIM] = serde_json::json!(AccountType::Citizen.as_str());
+    profile
+}
+
+fn citizen_key(eid: &EidIdentity) -> String {
+    format!("vneid:{}", eid.personal_id.as_str())
+}
+
+/// A citizen: checked against the population database, then their account created or
+/// refreshed.
+async fn citizen(c: &CitizenLogin, eid: &EidIdentity, acr: &'static str, lang: Lang) -> Result<Authenticated, Refusal> {
+    let record = c.population.verify(eid).await?;
+    let mut profile = citizen_profile(eid, &record);
     profile["eid_level"] = serde_json::json!(eid.level as u8);
-    let external = format!("vneid:{}", eid.personal_id.as_str());
-    let account =
-        c.oidc.db.upsert_account("citizen", &external, &profile, crate::clock::unix_now()).await.or_page(lang)?;
-    let who = Authenticated {
+    let account = c
+        .oidc
+        .db
+        .upsert_account("citizen", &citizen_key(eid), &profile, crate::clock::unix_now())
+        .await
+        .or_page(lang)?;
+    Ok(Authenticated {
         method: METHOD,
         account_id: account.id,
-        acr: login::acr_of(&eid),
+        acr,
         // What the e-ID reported, and nothing guessed.
         amr: eid.amr.clone(),
         auth_time: eid.auth_time,
+        actor: None,
+    })
+}
+
+/// An enterprise or organisation. A legal representative the e-ID identifies by personal ID is
+/// checked like a citizen, and is the person acting for the organisation; one who fails the
+/// check stops the login, since nobody verified would then be acting for it.
+async fn organisation(
+    c: &CitizenLogin,
+    org: &OrgIdentity,
+    acr: &'static str,
+    lang: Lang,
+) -> Result<Authenticated, Refusal> {
+    let now = crate::clock::unix_now();
+    let person = org.representative.as_ref().and_then(|r| organisations::representative_as_person(org, r));
+    let actor = match &person {
+        Some(person) => {
+            let record = c.population.verify(person).await.map_err(|e| match e.rp_error() {
+                RpError::AccessDenied => Refusal::Shown {
+                    msg: organisations::REPRESENTATIVE_NOT_VERIFIED,
+                    rp: RpError::AccessDenied,
+                    retryable: false,
+                },
+                _ => Refusal::from(e),
+            })?;
+            let profile = citizen_profile(person, &record);
+            Some(c.oidc.db.ensure_account("citizen", &citizen_key(person), &profile, now).await.or_page(lang)?)
+        }
+        None => None,
     };
-    Ok(op::finish(&c.oidc, &headers, tx, who).await)
+    let mut profile = organisations::profile(org, actor.is_some());
+    if let Some(a) = &actor {
+        profile[ACTOR_KEY] = serde_json::json!(a);
+    }
+    let key = organisations::external_key(org);
+    let account = c.oidc.db.upsert_account(organisations::ACCOUNT_KIND, &key, &profile, now).await.or_page(lang)?;
+    Ok(Authenticated {
+        method: METHOD,
+        account_id: account.id,
+        acr,
+        amr: org.amr.clone(),
+        auth_time: org.auth_time,
+        actor,
+    })
 }
 
 #[derive(Template)]

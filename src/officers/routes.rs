@@ -432,6 +432,13 @@ async fn finish(a: &OfficerAuth, headers: &HeaderMap, mut tx: LoginTx, officer: 
     if tx.set_method_state(METHOD, &Step::default()).is_err() {
         return crate::oidc::routes::pages::unavailable(Lang::pick(None, headers));
     }
-    let who = Authenticated { method: METHOD, account_id: officer.id.clone(), acr, amr, auth_time: Some(unix_now()) };
+    let who = Authenticated {
+        method: METHOD,
+        account_id: officer.id.clone(),
+        acr,
+        amr,
+        auth_time: Some(unix_now()),
+        actor: None,
+    };
     op::finish(&a.oidc, headers, tx, who).await
 }

@@ -1,7 +1,11 @@
 //! Assurance: how strongly the user was identified and authenticated, kept apart from who the
-//! user is. A level is a party (a citizen, an officer) and a strength within that party; levels
-//! of different parties never satisfy each other, so a citizen's strongest login can never pass
-//! where a service demands an officer.
+//! user is. A level is a party (a citizen, an officer, an organisation) and a strength within
+//! that party; levels of different parties never satisfy each other, so a citizen's strongest
+//! login can never pass where a service demands an officer.
+//!
+//! Organisations are served only to services that ask for them: a request with no demand at
+//! all accepts people (citizens, officers), never an organisation, because a service written
+//! for people would otherwise take an enterprise's login for a person's.
 //!
 //! The provider knows no `acr` value of its own: each feature declares its classes and `app.rs`
 //! registers them in a [`Catalog`].
@@ -16,6 +20,16 @@ use crate::web::page::Text;
 pub enum Party {
     Citizen,
     Officer,
+    /// An enterprise or organisation, logged in through its national e-ID account by a person
+    /// acting for it.
+    Organisation,
+}
+
+impl Party {
+    /// Whether a request that demands nothing accepts this party.
+    fn served_without_demand(self) -> bool {
+        self != Party::Organisation
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,7 +82,10 @@ pub enum Ask {
 
 impl Requirement {
     pub fn met_by(&self, reached: Level) -> bool {
-        self.any_of.is_empty() || self.any_of.iter().any(|d| reached.meets(*d))
+        if self.any_of.is_empty() {
+            return reached.party.served_without_demand();
+        }
+        self.any_of.iter().any(|d| reached.meets(*d))
     }
 
     /// Whether a method producing `levels` can meet this demand with one of them.
@@ -79,7 +96,7 @@ impl Requirement {
     /// The weakest strength of `party` that meets the demand; `None` if that party cannot.
     pub fn min_strength(&self, party: Party) -> Option<u8> {
         if self.any_of.is_empty() {
-            return Some(0);
+            return party.served_without_demand().then_some(0);
         }
         self.any_of.iter().filter(|l| l.party == party).map(|l| l.strength).min()
     }
@@ -113,23 +130,26 @@ impl Catalog {
     ///   request is served without a demand; an essential one cannot be met and fails.
     /// - Known values are demands: the user reaches one of them or the login fails, never a
     ///   weaker login.
-    /// - The client's registered default is a floor the (browser-controlled) request may raise
-    ///   but never lower, nor move to another party.
+    /// - The client's registered default (one value, or several separated by spaces, like
+    ///   `default_acr_values` in OIDC Dynamic Registration) is a floor per party that the
+    ///   (browser-controlled) request may raise but never lower, nor move to another party.
+    ///   Several values let a service accept several parties, citizens and organisations.
     pub fn requirement(
         &self,
         requested: &[String],
         ask: Ask,
         default_acr: Option<&str>,
     ) -> Result<Requirement, String> {
-        let floor = match default_acr {
-            Some(d) => Some(self.level(d).ok_or_else(|| format!("the client's default acr {d} is not supported"))?),
-            None => None,
-        };
+        let mut floors: Vec<Level> = Vec::new();
+        for d in default_acr.unwrap_or("").split_ascii_whitespace() {
+            floors.push(self.level(d).ok_or_else(|| format!("the client's default acr {d} is not supported"))?);
+        }
         let mut any_of: Vec<Level> = requested.iter().filter_map(|a| self.level(a)).collect();
-        if let Some(f) = floor {
-            any_of.retain(|l| l.party == f.party);
+        if !floors.is_empty() {
+            let floor_of = |p: Party| floors.iter().filter(|f| f.party == p).map(|f| f.strength).min();
+            any_of.retain(|l| floor_of(l.party).is_some());
             for l in &mut any_of {
-                l.strength = l.strength.max(f.strength);
+                l.strength = l.strength.max(floor_of(l.party).unwrap_or(0));
             }
         }
         if any_of.is_empty() {
@@ -139,7 +159,7 @@ impl Catalog {
                     self.values().join(" ")
                 ));
             }
-            any_of.extend(floor);
+            any_of.extend(floors);
         }
         Ok(Requirement { any_of })
     }

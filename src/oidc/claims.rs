@@ -40,9 +40,17 @@ pub struct Scope {
     pub always_consent: bool,
 }
 
+/// The profile key naming the account that acted for this one (an organisation's legal
+/// representative). It is never released as it stands: the provider turns it into an RFC 8693
+/// `act` claim holding the actor's subject as the client sees it.
+pub const ACTOR_KEY: &str = "actor_account";
+
 #[derive(Clone)]
 pub struct Scopes {
     all: Vec<Scope>,
+    /// Claims released whatever the scopes: what a client must know to read the rest (which
+    /// kind of account logged in).
+    always: Vec<&'static str>,
     sources: Vec<Arc<dyn ClaimSource>>,
 }
 
@@ -67,6 +75,7 @@ impl Default for Scopes {
                     Some(Text::new("Duy trì truy cập khi bạn không trực tuyến", "Keep access while you are offline")),
                 ),
             ],
+            always: Vec::new(),
             sources: Vec::new(),
         }
     }
@@ -76,6 +85,15 @@ impl Scopes {
     pub fn register(&mut self, s: Scope) {
         self.all.retain(|k| k.name != s.name);
         self.all.push(s);
+    }
+
+    /// Releases these claims with every token and userinfo answer, whatever the scopes.
+    pub fn release_always(&mut self, claims: &[&'static str]) {
+        for c in claims {
+            if !self.always.contains(c) {
+                self.always.push(c);
+            }
+        }
     }
 
     pub fn register_source(&mut self, s: Arc<dyn ClaimSource>) {
@@ -112,6 +130,8 @@ impl Scopes {
     pub fn supported_claims(&self) -> Vec<&'static str> {
         let mut all =
             vec!["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "at_hash"];
+        all.push("act");
+        all.extend_from_slice(&self.always);
         for s in &self.all {
             all.extend_from_slice(s.claims);
         }
@@ -121,6 +141,11 @@ impl Scopes {
     /// The profile claims a set of granted scopes releases.
     pub fn released(&self, profile: &Value, scopes: &[String]) -> Map<String, Value> {
         let mut out = Map::new();
+        for &claim in &self.always {
+            if let Some(v) = profile.get(claim).filter(|v| !v.is_null()) {
+                out.insert(claim.to_owned(), v.clone());
+            }
+        }
         for scope in scopes.iter().filter_map(|s| self.get(s)) {
             for &claim in scope.claims {
                 if let Some(v) = profile.get(claim).filter(|v| !v.is_null()) {

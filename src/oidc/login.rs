@@ -42,6 +42,9 @@ pub struct Authenticated {
     /// When the user actually authenticated, if the method knows. Required whenever the
     /// request carries `max_age`: a method that cannot tell fails closed.
     pub auth_time: Option<i64>,
+    /// The account of the person who acted for this one, when the account is not a person's
+    /// (an organisation's legal representative). The audit log names them as the actor.
+    pub actor: Option<String>,
 }
 
 /// Why a login ended without success; the relying party gets the matching OAuth error.

@@ -92,7 +92,7 @@ pub fn id_token(p: &Provider, i: IdTokenInput<'_>) -> Result<String, crate::toke
     }
     // Claims go in the ID token too, so clients that skip userinfo still get what was consented.
     if let Some(account) = i.account {
-        for (k, v) in p.scopes.released(&account.profile, &i.grant.scopes) {
+        for (k, v) in p.released(i.client, &account.profile, &i.grant.scopes) {
             c.entry(k).or_insert(v);
         }
     }

@@ -82,6 +82,22 @@ impl Provider {
         }
     }
 
+    /// What a client receives about an account under these scopes: the claims the scopes
+    /// release, plus, when someone acted for the account, `act` naming that person by the
+    /// subject this client knows them by (RFC 8693 §4.1).
+    pub fn released(
+        &self,
+        client: &Client,
+        profile: &serde_json::Value,
+        scopes: &[String],
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let mut out = self.scopes.released(profile, scopes);
+        if let Some(actor) = profile.get(crate::oidc::claims::ACTOR_KEY).and_then(|v| v.as_str()) {
+            out.insert("act".into(), serde_json::json!({ "sub": self.subject_for(client, actor) }));
+        }
+        out
+    }
+
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer.trim_end_matches('/'))
     }

@@ -57,7 +57,8 @@ pub async fn userinfo(p: &Provider, token: &str) -> Result<Value, OAuthError> {
     let mut out = Map::new();
     out.insert("sub".into(), claims.get("sub").cloned().unwrap_or(Value::Null));
     if let Some(a) = account {
-        out.extend(p.scopes.released(&a.profile, &scopes));
+        let client = p.clients.get(&grant.client_id).await?.ok_or_else(OAuthError::server_error)?;
+        out.extend(p.released(&client, &a.profile, &scopes));
     }
     Ok(Value::Object(out))
 }

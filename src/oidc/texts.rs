@@ -39,6 +39,7 @@ pub struct Texts {
     pub account_sessions: &'static str,
     pub account_logged_in: &'static str,
     pub account_services: &'static str,
+    pub account_acting: &'static str,
     pub account_this_session: &'static str,
 }
 
@@ -97,6 +98,7 @@ pub static VI: Texts = Texts {
     account_sessions: "Phiên đăng nhập",
     account_logged_in: "Đăng nhập lúc",
     account_services: "Dịch vụ",
+    account_acting: "Người đăng nhập thay mặt:",
     account_this_session: " (phiên này)",
 };
 
@@ -149,6 +151,7 @@ pub static EN: Texts = Texts {
     account_sessions: "Sessions",
     account_logged_in: "Logged in",
     account_services: "Services",
+    account_acting: "Logged in on its behalf by:",
     account_this_session: " (this session)",
 };
 

@@ -16,7 +16,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use super::PortalConfig;
 use super::backchannel::{self, Rejection};
 use super::pages::{self, Notice, OrPage, PageError};
-use super::rp::{PortalError, Rp, describe_error};
+use super::rp::{LoginKind, PortalError, Rp, describe_error};
 use super::session::{self, Store};
 use crate::web::page::Lang;
 
@@ -107,8 +107,12 @@ async fn home(State(app): State<App>, headers: HeaderMap, Query(q): Params) -> R
 
 async fn login(State(app): State<App>, headers: HeaderMap, Query(q): Params) -> Result<Response, PageError> {
     let lang = page_lang(q.get("lang"), &headers);
-    let level2 = q.get("level").is_some_and(|l| l == "2");
-    let (url, pending) = app.rp.authorization_url(level2, lang.code()).await.or_page(lang)?;
+    let kind = match (q.get("kind").map(String::as_str), q.get("level").map(String::as_str)) {
+        (Some("organisation"), _) => LoginKind::Organisation,
+        (_, Some("2")) => LoginKind::CitizenLevel2,
+        _ => LoginKind::Citizen,
+    };
+    let (url, pending) = app.rp.authorization_url(kind, lang.code()).await.or_page(lang)?;
     let (id, mut s, _) = app.store.get_or_new(&headers);
     s.pending.push(pending);
     app.store.put(&id, s);

@@ -121,6 +121,7 @@ fn explain_acr(t: &'static Texts, acr: Option<&str>) -> &'static str {
     match acr {
         Some("urn:xacthuc:acr:eid1") => t.acr.eid1,
         Some("urn:xacthuc:acr:eid2") => t.acr.eid2,
+        Some("urn:xacthuc:acr:org-eid1" | "urn:xacthuc:acr:org-eid2") => t.acr.org,
         Some("urn:xacthuc:acr:officer-mfa") => t.acr.officer_mfa,
         Some("urn:xacthuc:acr:officer-hwk") => t.acr.officer_hwk,
         Some("urn:xacthuc:acr:officer-pwd") => t.acr.officer_pwd,

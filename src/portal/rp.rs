@@ -36,8 +36,39 @@ use super::session::{LoggedIn, Pending};
 
 /// What we ask for. `offline_access` is allowed to us but a demo page has no use for refresh.
 pub const SCOPES: [&str; 3] = ["profile", "address", "personal_id"];
+pub const ORGANISATION_SCOPES: [&str; 2] = ["profile", "organisation"];
 /// The level-2 e-ID account class (identity verified in person).
 pub const ACR_EID2: &str = "urn:xacthuc:acr:eid2";
+/// An enterprise's or organisation's e-ID account, at level 1 or 2.
+pub const ACR_ORG: [&str; 2] = ["urn:xacthuc:acr:org-eid1", "urn:xacthuc:acr:org-eid2"];
+
+/// Whom the person logs in as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginKind {
+    Citizen,
+    /// A citizen with a level-2 e-ID account.
+    CitizenLevel2,
+    /// An enterprise or organisation, with its data under the `organisation` scope.
+    Organisation,
+}
+
+impl LoginKind {
+    /// An organisation has no personal ID or residence; it has its own data.
+    fn scopes(self) -> &'static [&'static str] {
+        match self {
+            LoginKind::Organisation => &ORGANISATION_SCOPES,
+            _ => &SCOPES,
+        }
+    }
+
+    fn acr_values(self) -> Vec<String> {
+        match self {
+            LoginKind::Citizen => Vec::new(),
+            LoginKind::CitizenLevel2 => vec![ACR_EID2.to_owned()],
+            LoginKind::Organisation => ACR_ORG.map(str::to_owned).to_vec(),
+        }
+    }
+}
 /// Discovery is re-fetched after this long, so configuration changes reach a running portal.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 /// An unknown `kid` triggers a JWKS fetch at most this often, so forged tokens cannot make us
@@ -177,24 +208,29 @@ impl Rp {
     }
 
     /// The authorization request URL plus what `/callback` needs to check the answer.
-    pub async fn authorization_url(&self, level2: bool, lang: &'static str) -> Result<(String, Pending), PortalError> {
+    pub async fn authorization_url(
+        &self,
+        kind: LoginKind,
+        lang: &'static str,
+    ) -> Result<(String, Pending), PortalError> {
         let op = self.op().await?;
         let client = self.client(&op)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut req = client
             .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
-            .add_scopes(SCOPES.iter().map(|s| Scope::new((*s).to_owned())))
+            .add_scopes(kind.scopes().iter().map(|s| Scope::new((*s).to_owned())))
             .set_pkce_challenge(challenge)
             .add_extra_param("ui_locales", lang);
-        if level2 {
-            req = req.add_auth_context_value(AuthenticationContextClass::new(ACR_EID2.to_owned()));
+        let acr_accepted = kind.acr_values();
+        for acr in &acr_accepted {
+            req = req.add_auth_context_value(AuthenticationContextClass::new(acr.clone()));
         }
         let (url, state, nonce) = req.url();
         let pending = Pending {
             state: state.secret().clone(),
             nonce: nonce.secret().clone(),
             pkce_verifier: verifier.secret().clone(),
-            acr_required: level2.then(|| ACR_EID2.to_owned()),
+            acr_accepted,
             lang,
             started: Instant::now(),
         };
@@ -267,14 +303,15 @@ impl Rp {
         pending: &Pending,
     ) -> Result<(), PortalError> {
         let client = self.client(op)?;
-        let required = pending.acr_required.clone();
+        let accepted = pending.acr_accepted.clone();
         let verifier: CoreIdTokenVerifier = client.id_token_verifier().set_auth_context_verifier_fn(move |acr| {
             // A service that asked for a citizen at level 2 must get exactly that: e-ID level 2
-            // is the strongest citizen level, and an officer's login is not a citizen's.
-            match (&required, acr) {
-                (None, _) => Ok(()),
-                (Some(req), Some(got)) if got.as_str() == req => Ok(()),
-                (Some(req), got) => Err(format!("asked for {req}, got {}", got.map(|a| a.as_str()).unwrap_or("none"))),
+            // is the strongest citizen level, and an officer's or an enterprise's login is not a
+            // citizen's.
+            match acr {
+                _ if accepted.is_empty() => Ok(()),
+                Some(got) if accepted.iter().any(|a| a == got.as_str()) => Ok(()),
+                got => Err(format!("asked for {accepted:?}, got {}", got.map(|a| a.as_str()).unwrap_or("none"))),
             }
         });
         let nonce = Nonce::new(pending.nonce.clone());

@@ -33,8 +33,9 @@ pub struct Pending {
     pub state: String,
     pub nonce: String,
     pub pkce_verifier: String,
-    /// The `acr` the user asked for, which the ID token must meet.
-    pub acr_required: Option<String>,
+    /// The `acr` values the user asked for, one of which the ID token must carry; empty when
+    /// any will do.
+    pub acr_accepted: Vec<String>,
     pub lang: &'static str,
     pub started: Instant,
 }

@@ -15,6 +15,7 @@ pub struct Texts {
     pub login: &'static str,
     pub login_level2: &'static str,
     pub level2_note: &'static str,
+    pub login_organisation: &'static str,
     pub hello: &'static str,
     pub acr_heading: &'static str,
     pub claims_heading: &'static str,
@@ -42,6 +43,7 @@ pub struct Texts {
 pub struct AcrTexts {
     pub eid1: &'static str,
     pub eid2: &'static str,
+    pub org: &'static str,
     pub officer_mfa: &'static str,
     pub officer_hwk: &'static str,
     pub officer_pwd: &'static str,
@@ -67,6 +69,7 @@ pub static VI: Texts = Texts {
     login: "Đăng nhập",
     login_level2: "Đăng nhập với tài khoản mức 2",
     level2_note: "Một số thủ tục yêu cầu tài khoản định danh điện tử mức 2 (đã xác minh trực tiếp).",
+    login_organisation: "Đăng nhập cho doanh nghiệp, tổ chức",
     hello: "Xin chào",
     acr_heading: "Mức xác thực",
     claims_heading: "Thông tin nhận được từ hệ thống xác thực",
@@ -80,6 +83,7 @@ pub static VI: Texts = Texts {
     acr: AcrTexts {
         eid1: "Mức 1: tài khoản định danh điện tử mức 1; thông tin đã được đối chiếu với Cơ sở dữ liệu quốc gia về dân cư.",
         eid2: "Mức 2: danh tính đã được xác minh trực tiếp (vân tay hoặc ảnh chân dung). Đủ cho các thủ tục yêu cầu mức 2.",
+        org: "Doanh nghiệp, tổ chức: tài khoản định danh điện tử của tổ chức, do người đại diện đăng nhập.",
         officer_mfa: "Cán bộ: mật khẩu và yếu tố xác thực thứ hai.",
         officer_hwk: "Cán bộ: mật khẩu và khóa bảo mật (passkey).",
         officer_pwd: "Cán bộ: chỉ mật khẩu.",
@@ -118,6 +122,7 @@ pub static EN: Texts = Texts {
     login: "Log in",
     login_level2: "Log in with a level-2 account",
     level2_note: "Some procedures require a level-2 electronic identification account (verified in person).",
+    login_organisation: "Log in for a business or organisation",
     hello: "Hello",
     acr_heading: "Authentication level",
     claims_heading: "Claims received from the identity service",
@@ -131,6 +136,7 @@ pub static EN: Texts = Texts {
     acr: AcrTexts {
         eid1: "Level 1: electronic identification account at level 1; details checked against the national population database.",
         eid2: "Level 2: identity verified in person (fingerprints or portrait). Enough for procedures that require level 2.",
+        org: "Business or organisation: the organisation's electronic identification account, used by its representative.",
         officer_mfa: "Officer: password plus a second factor.",
         officer_hwk: "Officer: password plus a security key (passkey).",
         officer_pwd: "Officer: password only.",

@@ -13,6 +13,20 @@ use xacthuc::oidc::clients::{AuthMethod, Client};
 use super::browser::Browser;
 use super::op::{TestOp, http};
 
+/// A JWT's claims, verified with the JWKS fetched over HTTP as a relying party would, by an
+/// independent library.
+pub async fn verified_claims(op: &TestOp, token: &str, aud: &str) -> Value {
+    let header = jsonwebtoken::decode_header(token).expect("JWT header");
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        http().get(op.url("/jwks")).send().await.expect("JWKS").json().await.expect("JWKS JSON");
+    let jwk = jwks.find(header.kid.as_deref().expect("kid")).expect("kid in JWKS");
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.set_audience(&[aud]);
+    v.set_issuer(&[&op.base]);
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).expect("JWK");
+    jsonwebtoken::decode::<Value>(token, &key, &v).expect("valid JWT").claims
+}
+
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K9.qwertyuiopasdfghjklzxcvbnm0123456789";
 
 /// A confidential client (client_secret_basic) with one redirect URI on a host of its own.

@@ -26,6 +26,8 @@ pub enum DemoCase {
     ChildUnder14,
     Enterprise,
     Organisation,
+    EnterpriseUnregisteredRepresentative,
+    DissolvedEnterprise,
 }
 
 impl DemoCase {
@@ -39,8 +41,16 @@ impl DemoCase {
             DemoCase::Deceased => "population record says deceased; e-ID login still works",
             DemoCase::RevokedCard => "card revoked in the population record; level 2",
             DemoCase::ChildUnder14 => "child under 14, level 1, no card",
-            DemoCase::Enterprise => "enterprise account (LoaiTaiKhoan 2), log in with tax code",
-            DemoCase::Organisation => "organisation account (LoaiTaiKhoan 3), log in with TechID",
+            DemoCase::Enterprise => {
+                "enterprise account (LoaiTaiKhoan 2), log in with tax code; representative is demo citizen Trần Thị Bích Ngọc"
+            }
+            DemoCase::Organisation => {
+                "organisation account (LoaiTaiKhoan 3), log in with its code; representative is demo citizen Nguyễn Văn An"
+            }
+            DemoCase::EnterpriseUnregisteredRepresentative => {
+                "enterprise whose legal representative is not in the population database (login must be refused)"
+            }
+            DemoCase::DissolvedEnterprise => "dissolved enterprise: the e-ID refuses the login with access_denied",
         }
     }
 }
@@ -121,22 +131,66 @@ pub struct DemoOrg {
     pub login: &'static str,
     pub name: &'static str,
     pub passcode: &'static str,
+    /// Head-office address (`DiaChi`).
+    pub address: &'static str,
+    pub representative: DemoRepresentative,
 }
 
-pub const DEMO_ORGS: [DemoOrg; 2] = [
+/// The legal representative (`NguoiDaiDien`) the e-ID reports for a demo organisation.
+#[derive(Debug, Clone, Copy)]
+pub enum DemoRepresentative {
+    /// The demo citizen at this index (in the population database).
+    Demo(u32),
+    /// A person with a well-formed personal ID that the population database never holds
+    /// ([`UNREGISTERED_REPRESENTATIVE_ID`]).
+    Unregistered { name: &'static str, birth_date: &'static str },
+}
+
+/// A personal ID no generated population contains (the index skips it): the representative of
+/// the demo enterprise whose representative is not in the population database.
+pub const UNREGISTERED_REPRESENTATIVE_ID: &str = "001080999999";
+
+pub const DEMO_ORGS: [DemoOrg; 4] = [
     DemoOrg {
         case: DemoCase::Enterprise,
         login: "0101234567",
         name: "Công ty TNHH Phần mềm Sông Hồng",
         passcode: "246810",
+        address: "Số 12 phố Tràng Tiền, Phường Hoàn Kiếm, Thành phố Hà Nội",
+        representative: DemoRepresentative::Demo(0),
     },
     DemoOrg {
         case: DemoCase::Organisation,
         login: "TC000000001",
         name: "Hợp tác xã Nông nghiệp Tân Lập",
         passcode: "135790",
+        address: "Thôn Tân Lập, Xã Tân Lập, Tỉnh Tây Ninh",
+        representative: DemoRepresentative::Demo(2),
+    },
+    DemoOrg {
+        case: DemoCase::EnterpriseUnregisteredRepresentative,
+        login: "0312345678",
+        name: "Công ty Cổ phần Thương mại Bến Thành",
+        passcode: "112233",
+        address: "Số 8 đường Lê Lợi, Phường Sài Gòn, Thành phố Hồ Chí Minh",
+        representative: DemoRepresentative::Unregistered { name: "Lý Văn Phúc", birth_date: "19800412" },
+    },
+    DemoOrg {
+        case: DemoCase::DissolvedEnterprise,
+        login: "0100000001",
+        name: "Công ty TNHH Xây dựng Hồng Hà",
+        passcode: "000111",
+        address: "Số 3 phố Hàng Bài, Phường Hoàn Kiếm, Thành phố Hà Nội",
+        representative: DemoRepresentative::Demo(4),
     },
 ];
+
+impl DemoOrg {
+    /// `LoaiTaiKhoan`: 2 enterprise, 3 organisation.
+    pub fn account_type(&self) -> u8 {
+        if self.case == DemoCase::Organisation { 3 } else { 2 }
+    }
+}
 
 fn demo_id(index: u32) -> PersonalId {
     let s = &SPECS[index as usize];
@@ -204,7 +258,7 @@ pub fn demo_citizens() -> Vec<DemoCitizen> {
         personal_id: String::new(),
         passcode: o.passcode.to_string(),
         level: 2,
-        account_type: if o.case == DemoCase::Enterprise { 2 } else { 3 },
+        account_type: o.account_type(),
         name: o.name.to_string(),
         population_name: String::new(),
         case: o.case,

@@ -10,7 +10,10 @@ mod tables;
 
 use std::collections::HashMap;
 
-pub use demo::{DEMO_COUNT, DEMO_ORGS, DemoCase, DemoCitizen, DemoOrg, demo_citizens};
+pub use demo::{
+    DEMO_COUNT, DEMO_ORGS, DemoCase, DemoCitizen, DemoOrg, DemoRepresentative, UNREGISTERED_REPRESENTATIVE_ID,
+    demo_citizen, demo_citizens,
+};
 pub use generate::{BLOCK, generate, generate_block, generate_range, serial_for};
 pub use model::{AccountKind, Address, CardStatus, Citizen, LifeStatus, NameVariant, REFERENCE_DATE, passcode_for};
 pub use output::{OutputFormat, generate_to, write_citizens, write_header};
@@ -37,6 +40,10 @@ impl Population {
         let mut households: HashMap<PersonalId, Vec<u32>> = HashMap::new();
         for (pos, c) in citizens.iter().enumerate() {
             let pos = pos as u32;
+            // The demo unregistered representative is absent whatever the seed and size.
+            if c.personal_id.as_str() == UNREGISTERED_REPRESENTATIVE_ID {
+                continue;
+            }
             // Beyond a million citizens IDs may collide (see `serial_for`); keep the first.
             if by_id.insert(c.personal_id, pos).is_some() {
                 continue;

@@ -5,7 +5,10 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use vn_identity::PersonalId;
 
-use crate::citizens::{DEMO_ORGS, DemoCase, Population, passcode_for};
+use crate::citizens::{
+    DEMO_ORGS, DemoCase, DemoOrg, DemoRepresentative, Population, UNREGISTERED_REPRESENTATIVE_ID, demo_citizen,
+    passcode_for,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountKind {
@@ -22,6 +25,8 @@ pub struct Account {
     pub login: String,
     pub level: u8,
     pub passcode: String,
+    /// A dissolved enterprise: the e-ID refuses its login (`access_denied`).
+    pub dissolved: bool,
     claims: Map<String, Value>,
 }
 
@@ -30,7 +35,7 @@ impl Account {
     pub fn find(population: &Population, login: &str) -> Option<Account> {
         let login = login.trim();
         if let Some(org) = DEMO_ORGS.iter().find(|o| o.login == login) {
-            return Some(org_account(org.case, org.login, org.name, org.passcode));
+            return Some(org_account(org));
         }
         let id = PersonalId::parse(login).ok()?;
         let c = population.get(&id)?;
@@ -49,6 +54,7 @@ impl Account {
             login: login.to_string(),
             level,
             passcode: passcode_for(&id),
+            dissolved: false,
             claims,
         })
     }
@@ -63,22 +69,45 @@ impl Account {
     }
 }
 
-fn org_account(case: DemoCase, login: &str, name: &str, passcode: &str) -> Account {
+fn org_account(org: &DemoOrg) -> Account {
+    let login = org.login;
     let mut claims = Map::new();
     claims.insert("sub".into(), json!(subject(login)));
     claims.insert("TechID".into(), json!(tech_id(login)));
     claims.insert("loginIdp".into(), json!("BCA"));
-    let kind = if case == DemoCase::Enterprise {
-        claims.insert("LoaiTaiKhoan".into(), json!("2"));
-        claims.insert("MaSoDoanhNghiep".into(), json!(login));
-        claims.insert("TenDoanhNghiep".into(), json!(name));
-        AccountKind::Enterprise
-    } else {
-        claims.insert("LoaiTaiKhoan".into(), json!("3"));
-        claims.insert("TenToChuc".into(), json!(name));
+    claims.insert("LoaiTaiKhoan".into(), json!(org.account_type().to_string()));
+    claims.insert("DiaChi".into(), json!(org.address));
+    claims.insert("NguoiDaiDien".into(), representative(org.representative));
+    let kind = if org.case == DemoCase::Organisation {
+        claims.insert("TenToChuc".into(), json!(org.name));
         AccountKind::Organisation
+    } else {
+        claims.insert("MaSoDoanhNghiep".into(), json!(login));
+        claims.insert("TenDoanhNghiep".into(), json!(org.name));
+        AccountKind::Enterprise
     };
-    Account { kind, login: login.to_string(), level: 2, passcode: passcode.to_string(), claims }
+    Account {
+        kind,
+        login: login.to_string(),
+        level: 2,
+        passcode: org.passcode.to_string(),
+        dissolved: org.case == DemoCase::DissolvedEnterprise,
+        claims,
+    }
+}
+
+/// `NguoiDaiDien` as an object with what a population check needs (our invention: the real
+/// shape is not public).
+fn representative(r: DemoRepresentative) -> Value {
+    match r {
+        DemoRepresentative::Demo(i) => {
+            let c = demo_citizen(i);
+            json!({ "HoVaTen": c.name, "SoDinhDanh": c.personal_id.as_str(), "NgayThangNamSinh": c.birth_date_compact() })
+        }
+        DemoRepresentative::Unregistered { name, birth_date } => {
+            json!({ "HoVaTen": name, "SoDinhDanh": UNREGISTERED_REPRESENTATIVE_ID, "NgayThangNamSinh": birth_date })
+        }
+    }
 }
 
 /// A stable UUID-shaped subject per account (Keycloak realms use UUIDs), derived so that the

@@ -224,6 +224,14 @@ fn complete(s: &Shared, txn_id: &str, account: Account, amr: Vec<&'static str>) 
             req.state.as_deref(),
         ));
     }
+    if account.dissolved {
+        return Some(error_url(
+            &req.redirect_uri,
+            "access_denied",
+            "Doanh nghiệp đã giải thể, tài khoản định danh điện tử đã bị khóa (enterprise dissolved; e-ID account locked)",
+            req.state.as_deref(),
+        ));
+    }
     let code = random_token();
     let t = now();
     let mut codes = s.store.codes.lock().ok()?;

@@ -70,7 +70,8 @@ pub async fn discovery(State(s): State<Shared>) -> Json<Value> {
         "scopes_supported": ["openid"],
         "acr_values_supported": ["1", "2"],
         "claims_supported": ["sub", "SoDinhDanh", "HoVaTen", "NgayThangNamSinh", "GioiTinh",
-            "LoaiTaiKhoan", "MaSoDoanhNghiep", "TenDoanhNghiep", "TechID", "loginIdp", "acr", "amr"],
+            "LoaiTaiKhoan", "MaSoDoanhNghiep", "TenDoanhNghiep", "TenToChuc", "DiaChi", "NguoiDaiDien", "TechID",
+            "loginIdp", "acr", "amr"],
         "ui_locales_supported": ["vi"],
     }))
 }

@@ -51,8 +51,9 @@ pub enum UpstreamError {
     /// The pending login is older than the configured lifetime.
     #[error("the login transaction expired")]
     Expired,
-    /// Enterprise and organisation accounts carry no personal ID; only citizens log in here.
-    #[error("e-ID account type {0:?} is not supported")]
+    /// The person logged in at the e-ID with a kind of account (a citizen's, an enterprise's,
+    /// an organisation's) that the service does not accept.
+    #[error("e-ID account type {0:?} is not accepted by this service")]
     UnsupportedAccount(AccountType),
     #[error("upstream configuration: {0}")]
     Config(String),
@@ -77,10 +78,7 @@ impl UpstreamError {
 
     /// Whether the citizen page should offer "try again" (same login, later or now).
     pub fn retryable(&self) -> bool {
-        !matches!(
-            self,
-            UpstreamError::LevelTooLow { .. } | UpstreamError::UnsupportedAccount(_) | UpstreamError::Config(_)
-        ) && !self.is_level_denial()
+        !matches!(self, UpstreamError::LevelTooLow { .. } | UpstreamError::Config(_)) && !self.is_level_denial()
     }
 
     /// Seconds a page or `Retry-After` should suggest before retrying, when it is worth waiting.
@@ -118,11 +116,17 @@ impl UpstreamError {
                 vi: "Phiên đăng nhập đã hết hạn hoặc không hợp lệ. Vui lòng đăng nhập lại từ đầu.",
                 en: "Your login session expired or is not valid. Please start the login again.",
             },
+            UpstreamError::UnsupportedAccount(AccountType::Citizen) => Message {
+                vi: "Dịch vụ này dành cho doanh nghiệp và tổ chức. Vui lòng đăng nhập lại và chọn \
+                     tài khoản định danh điện tử của doanh nghiệp hoặc tổ chức.",
+                en: "This service is for enterprises and organisations. Please log in again and \
+                     choose the enterprise's or organisation's e-ID account.",
+            },
             UpstreamError::UnsupportedAccount(_) => Message {
-                vi: "Dịch vụ này dành cho tài khoản định danh điện tử của công dân. \
-                     Tài khoản doanh nghiệp hoặc tổ chức chưa được hỗ trợ.",
-                en: "This service is for citizens' e-ID accounts. \
-                     Enterprise and organisation accounts are not supported.",
+                vi: "Dịch vụ này dành cho công dân. Vui lòng đăng nhập lại bằng tài khoản định danh \
+                     điện tử cá nhân, không phải tài khoản của doanh nghiệp hoặc tổ chức.",
+                en: "This service is for citizens. Please log in again with your personal e-ID \
+                     account, not an enterprise's or organisation's.",
             },
             UpstreamError::CodeRejected { .. }
             | UpstreamError::TokenRejected(_)

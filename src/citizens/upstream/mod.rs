@@ -41,7 +41,7 @@ pub use self::client_auth::{ClientAuthConfig, ClientKey};
 pub use self::error::{Unavailability, UpstreamError};
 use self::http::{HttpClient, HttpError};
 use self::identity::VneidClaims;
-pub use self::identity::{AccountType, EidIdentity};
+pub use self::identity::{AccountType, EidIdentity, EidLogin, OrgIdentity, Representative};
 use self::metadata::{EidMetadata, MetadataCache};
 use super::AccountLevel;
 use super::resilience::{CircuitState, Guard, GuardConfig};
@@ -271,7 +271,7 @@ impl Upstream {
         pending: &PendingUpstream,
         code: &str,
         returned_state: &str,
-    ) -> Result<EidIdentity, UpstreamError> {
+    ) -> Result<EidLogin, UpstreamError> {
         self.check_callback(pending, returned_state)?;
         let eid = self.metadata.get(&self.http, &self.guard).await?;
         let response = self.redeem(&eid, pending, code).await?;
@@ -292,18 +292,24 @@ impl Upstream {
         if claims.authorized_party().is_some_and(|azp| azp.as_str() != self.client_id.as_str()) {
             return Err(UpstreamError::TokenRejected("azp is another client".into()));
         }
-        let identity = EidIdentity::from_claims(&claims)?;
+        let login = EidLogin::from_claims(&claims)?;
         if let Some(required) = pending.acr_min
-            && identity.level < required
+            && login.level() < required
         {
-            return Err(UpstreamError::LevelTooLow { required, got: identity.level });
+            return Err(UpstreamError::LevelTooLow { required, got: login.level() });
         }
-        tracing::info!(
-            personal_id = %super::mask_personal_id(identity.personal_id.as_str()),
-            level = ?identity.level,
-            "e-ID login verified"
-        );
-        Ok(identity)
+        match &login {
+            EidLogin::Citizen(c) => tracing::info!(
+                personal_id = %super::mask_personal_id(c.personal_id.as_str()),
+                level = ?c.level,
+                "e-ID login verified"
+            ),
+            // A tax code or TechID is public register data, not personal data.
+            EidLogin::Organisation(o) => {
+                tracing::info!(organisation = o.key(), kind = ?o.account_type, level = ?o.level, "e-ID organisation login verified")
+            }
+        }
+        Ok(login)
     }
 
     /// The error for a callback carrying `error=…` instead of a code. The state is checked

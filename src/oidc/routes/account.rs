@@ -31,6 +31,8 @@ struct AccountPage<'a> {
     frame: Frame,
     t: &'static Texts,
     name: &'a str,
+    /// The person who logged in for this account (an organisation's legal representative).
+    acting: Option<String>,
     csrf: String,
     consents: Vec<ConsentRow>,
     sessions: Vec<SessionRow>,
@@ -75,8 +77,15 @@ async fn show(State(p): State<Provider>, lang: Lang, CurrentSession(s): CurrentS
         .collect();
     let t = texts::of(lang);
     let name = account.profile.get("name").and_then(|v| v.as_str()).unwrap_or_default();
+    let acting = match account.profile.get(crate::oidc::claims::ACTOR_KEY).and_then(|v| v.as_str()) {
+        Some(actor) => {
+            p.db.account(actor).await.or_page(lang)?.and_then(|a| a.profile.get("name")?.as_str().map(str::to_owned))
+        }
+        None => None,
+    };
     let frame = Frame::new(lang, t.account_title).switchable("/account");
-    Ok(page::render(StatusCode::OK, &AccountPage { frame, t, name, csrf: s.csrf_token(), consents, sessions }))
+    let csrf = s.csrf_token();
+    Ok(page::render(StatusCode::OK, &AccountPage { frame, t, name, acting, csrf, consents, sessions }))
 }
 
 /// A state-changing form of the account page: a live session, a form from our own pages
