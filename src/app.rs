@@ -253,6 +253,7 @@ pub fn router(state: AppState) -> Router {
             Some(c) => citizens::routes::router().with_state(c),
             None => Router::new(),
         })
+        .merge(verification_routes(&state))
         .merge(state.extra_routes.clone())
         .merge(officer_routes(&state))
         .merge(crate::admin::router(state.oidc.clone()))
@@ -276,6 +277,20 @@ pub fn router(state: AppState) -> Router {
                 .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
                 .layer(RequestBodyLimitLayer::new(body_limit)),
         )
+}
+
+/// Population-data verification for counters and forms: it needs the population database,
+/// which the citizen login configures.
+fn verification_routes(state: &AppState) -> Router {
+    match &state.citizens {
+        Some(c) => crate::verification::routes::router(crate::verification::Verification {
+            oidc: state.oidc.clone(),
+            population: c.population.clone(),
+            audit: state.audit.clone(),
+            limits: crate::verification::Limits::default(),
+        }),
+        None => Router::new(),
+    }
 }
 
 /// The officer login's pages; without them (parameters refused) the method's button leads to

@@ -30,4 +30,5 @@ pub mod portal;
 pub mod serve;
 pub mod store;
 pub mod tokens;
+pub mod verification;
 pub mod web;

@@ -204,17 +204,7 @@ async fn officer_token_with(op: &TestOp, account: &str, single_factor: &str) -> 
 }
 
 async fn client_token(op: &TestOp, client_id: &str, scope: &str) -> String {
-    let t: Value = http()
-        .post(op.url("/token"))
-        .basic_auth(client_id, Some(SECRET))
-        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    t["access_token"].as_str().unwrap_or_else(|| panic!("a token: {t}")).to_owned()
+    support::rp::client_credentials_token(op, client_id, SECRET, scope).await
 }
 
 /// Calls the API; the status and the JSON body (Null when empty).

@@ -96,6 +96,7 @@ actions! {
     ConsentGranted => "consent.granted",
     ConsentWithdrawn => "consent.withdrawn",
     TokenRevoked => "token.revoked",
+    PopulationVerified => "population.verified",
 }
 
 impl std::fmt::Display for Action {

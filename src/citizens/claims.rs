@@ -152,6 +152,7 @@ mod tests {
         };
         let record = PopulationRecord {
             personal_id: id,
+            old_id: None,
             full_name: record_name.into(),
             birth_date: birth,
             gender: Some(Gender::Female),

@@ -42,7 +42,7 @@ pub mod upstream;
 use serde::{Deserialize, Serialize};
 
 pub use claims::{CitizenClaims, ClaimOptions, PERSONAL_ID_CLAIM, PERSONAL_ID_SCOPE, citizen_claims};
-pub use population::{PopulationClient, PopulationConfig, PopulationRecord, VerifyError};
+pub use population::{PersonKey, PopulationClient, PopulationConfig, PopulationRecord, RecordAnswer, VerifyError};
 pub use resilience::{CircuitState, GuardConfig};
 pub use upstream::{EidIdentity, EidLogin, OrgIdentity, PendingUpstream, Upstream, UpstreamConfig, UpstreamError};
 

@@ -27,6 +27,21 @@ pub async fn verified_claims(op: &TestOp, token: &str, aud: &str) -> Value {
     jsonwebtoken::decode::<Value>(token, &key, &v).expect("valid JWT").claims
 }
 
+/// An access token from the client_credentials grant (client_secret_basic).
+pub async fn client_credentials_token(op: &TestOp, client_id: &str, secret: &str, scope: &str) -> String {
+    let t: Value = http()
+        .post(op.url("/token"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+        .send()
+        .await
+        .expect("token request")
+        .json()
+        .await
+        .expect("token JSON");
+    t["access_token"].as_str().unwrap_or_else(|| panic!("a token: {t}")).to_owned()
+}
+
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K9.qwertyuiopasdfghjklzxcvbnm0123456789";
 
 /// A confidential client (client_secret_basic) with one redirect URI on a host of its own.

@@ -63,6 +63,9 @@ pub struct DemoCitizen {
     pub login: String,
     /// Personal ID, for citizens (empty for enterprise and organisation accounts).
     pub personal_id: String,
+    /// The old 9-digit CMND number the population database links, for citizens born before
+    /// 2000; empty otherwise.
+    pub old_id: String,
     pub passcode: String,
     /// e-ID account level (`acr`).
     pub level: u8,
@@ -244,6 +247,7 @@ pub fn demo_citizens() -> Vec<DemoCitizen> {
             DemoCitizen {
                 login: c.personal_id.to_string(),
                 personal_id: c.personal_id.to_string(),
+                old_id: c.old_id().unwrap_or_default(),
                 passcode: passcode_for(&c.personal_id),
                 level: c.eid_level.unwrap_or(1),
                 account_type: 1,
@@ -256,6 +260,7 @@ pub fn demo_citizens() -> Vec<DemoCitizen> {
     out.extend(DEMO_ORGS.iter().map(|o| DemoCitizen {
         login: o.login.to_string(),
         personal_id: String::new(),
+        old_id: String::new(),
         passcode: o.passcode.to_string(),
         level: 2,
         account_type: o.account_type(),

@@ -15,7 +15,9 @@ pub use demo::{
     demo_citizen, demo_citizens,
 };
 pub use generate::{BLOCK, generate, generate_block, generate_range, serial_for};
-pub use model::{AccountKind, Address, CardStatus, Citizen, LifeStatus, NameVariant, REFERENCE_DATE, passcode_for};
+pub use model::{
+    AccountKind, Address, CardStatus, Citizen, LifeStatus, NameVariant, REFERENCE_DATE, old_id_for, passcode_for,
+};
 pub use output::{OutputFormat, generate_to, write_citizens, write_header};
 pub(crate) use rng::Rng;
 
@@ -26,6 +28,8 @@ use vn_identity::PersonalId;
 pub struct Population {
     citizens: Vec<Citizen>,
     by_id: HashMap<PersonalId, u32>,
+    /// Old CMND numbers (born before 2000) to the citizen; a rare collision keeps the first.
+    by_old_id: HashMap<String, u32>,
     households: HashMap<PersonalId, Vec<u32>>,
 }
 
@@ -37,6 +41,7 @@ impl Population {
 
     pub fn from_citizens(citizens: Vec<Citizen>) -> Self {
         let mut by_id = HashMap::with_capacity(citizens.len());
+        let mut by_old_id = HashMap::new();
         let mut households: HashMap<PersonalId, Vec<u32>> = HashMap::new();
         for (pos, c) in citizens.iter().enumerate() {
             let pos = pos as u32;
@@ -49,12 +54,20 @@ impl Population {
                 continue;
             }
             households.entry(c.household_head).or_default().push(pos);
+            if let Some(old) = c.old_id() {
+                by_old_id.entry(old).or_insert(pos);
+            }
         }
-        Population { citizens, by_id, households }
+        Population { citizens, by_id, by_old_id, households }
     }
 
     pub fn get(&self, id: &PersonalId) -> Option<&Citizen> {
         self.by_id.get(id).and_then(|&i| self.citizens.get(i as usize))
+    }
+
+    /// The citizen an old 9-digit CMND number is linked to.
+    pub fn by_old_id(&self, old_id: &str) -> Option<&Citizen> {
+        self.by_old_id.get(old_id).and_then(|&i| self.citizens.get(i as usize))
     }
 
     /// Members of the household whose head is `head`, head first.

@@ -122,11 +122,31 @@ impl Citizen {
         (y - self.birth_year).saturating_sub(u16::from(!had_birthday))
     }
 
+    /// The old 9-digit identity card number (CMND) the population database links to the
+    /// personal ID, for people born before 2000 (who were issued one before the 12-digit
+    /// citizen ID card). See [`old_id_for`].
+    pub fn old_id(&self) -> Option<String> {
+        old_id_for(&self.personal_id, self.birth_year)
+    }
+
     /// The e-ID passcode of a synthetic citizen: digits 7–12 of the personal ID. A documented
     /// rule rather than a stored secret, so testers can log in as anyone.
     pub fn passcode(&self) -> String {
         passcode_for(&self.personal_id)
     }
+}
+
+/// Our invention: a CMND number derived from the personal ID (two digits of the old province
+/// of birth registration, then seven digits of a hash), so it is stable without storage. Real
+/// CMND numbers were issued by the province of residence at 14; nobody links them this way.
+pub fn old_id_for(id: &PersonalId, birth_year: u16) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    if birth_year >= 2000 {
+        return None;
+    }
+    let h = Sha256::new().chain_update(b"cmnd").chain_update(id.as_str().as_bytes()).finalize();
+    let n = u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]) % 10_000_000;
+    Some(format!("{}{n:07}", &id.as_str()[1..3]))
 }
 
 pub fn passcode_for(id: &PersonalId) -> String {

@@ -77,6 +77,10 @@ const LOG_CAP: usize = 10_000;
 struct LookupRequest {
     #[serde(rename = "SoDinhDanh")]
     personal_id: String,
+    /// The old 9-digit CMND number, accepted instead of `SoDinhDanh` (our invention: the
+    /// platform's field name for it is not public).
+    #[serde(rename = "SoCMND")]
+    old_id: Option<String>,
     #[serde(rename = "HoVaTen")]
     name: Option<String>,
     #[serde(rename = "Nam")]
@@ -190,11 +194,18 @@ fn precheck(s: &Shared, headers: &HeaderMap, body: Parsed) -> Result<LookupReque
 }
 
 fn find<'a>(s: &'a Shared, req: &LookupRequest) -> Result<&'a crate::citizens::Citizen, (&'static str, String)> {
+    let not_found = || ("not_found", soap::fault(FaultCode::NotFound, "Không tìm thấy thông tin công dân"));
+    if req.personal_id.trim().is_empty()
+        && let Some(old) = req.old_id.as_deref().map(str::trim)
+    {
+        if old.len() != 9 || !old.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(("invalid", soap::fault(FaultCode::InvalidRequest, "SoCMND phải gồm 9 chữ số")));
+        }
+        return s.population.by_old_id(old).ok_or_else(not_found);
+    }
     let id = PersonalId::parse(req.personal_id.trim())
         .map_err(|e| ("invalid", soap::fault(FaultCode::InvalidRequest, &format!("SoDinhDanh không hợp lệ: {e}"))))?;
-    s.population
-        .get(&id)
-        .ok_or_else(|| ("not_found", soap::fault(FaultCode::NotFound, "Không tìm thấy thông tin công dân")))
+    s.population.get(&id).ok_or_else(not_found)
 }
 
 fn head_name(s: &Shared, c: &crate::citizens::Citizen) -> String {

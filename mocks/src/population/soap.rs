@@ -75,6 +75,9 @@ fn congdan(out: &mut String, c: &Citizen, head_name: &str) {
         escape(c.religion),
         escape(c.nationality),
     );
+    if let Some(old) = c.old_id() {
+        let _ = write!(out, "<SoCMND>{old}</SoCMND>");
+    }
     address(out, "QueQuan", &c.origin, false);
     address(out, "ThuongTru", &c.permanent, true);
     address(out, "NoiOHienTai", &c.current, true);

@@ -121,6 +121,30 @@ enum Lookup {
     Deceased,
 }
 
+/// The platform's answer to one request.
+enum Exchange {
+    Records(Vec<PopulationRecord>),
+    NotFound,
+    Mismatch,
+    Deceased,
+}
+
+/// How a person is looked up: the 12-digit personal ID, or the old 9-digit CMND number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PersonKey {
+    PersonalId(PersonalId),
+    OldId(String),
+}
+
+/// What the database says about one person.
+#[derive(Debug, Clone)]
+pub enum RecordAnswer {
+    Found(Box<PopulationRecord>),
+    NotFound,
+    /// The database confirms the number but releases no record of a deceased person.
+    Deceased,
+}
+
 struct LookupExpiry {
     found: Duration,
     negative: Duration,
@@ -215,6 +239,62 @@ impl PopulationClient {
     }
 
     async fn post(&self, body: &serde_json::Value, id: &PersonalId) -> Result<Lookup, VerifyError> {
+        Ok(match self.exchange(body).await? {
+            Exchange::NotFound => Lookup::NotFound,
+            Exchange::Mismatch => Lookup::Mismatch,
+            Exchange::Deceased => Lookup::Deceased,
+            Exchange::Records(records) if records.is_empty() => Lookup::NotFound,
+            Exchange::Records(records) => records
+                .into_iter()
+                .find(|r| r.personal_id == *id)
+                .map(|r| Lookup::Found(Arc::new(r)))
+                .ok_or(VerifyError::Mismatch { field: MismatchField::PersonalId })?,
+        })
+    }
+
+    /// The record of one person, by personal ID or old CMND number, for a comparison the
+    /// caller makes field by field (a one-stop counter checking keyed data). Only the number
+    /// is sent; `officer_code` and `service_code` tell the platform's audit who asked and for
+    /// what. Not cached: a counter wants today's record.
+    pub async fn record(
+        &self,
+        key: &PersonKey,
+        officer_code: &str,
+        service_code: &str,
+    ) -> Result<RecordAnswer, VerifyError> {
+        let mut body = json!({
+            "MaYeuCau": uuid::Uuid::now_v7().to_string(),
+            "MaCanBo": officer_code,
+            "MaDVC": service_code,
+        });
+        if let Some(obj) = body.as_object_mut() {
+            match key {
+                PersonKey::PersonalId(id) => obj.insert("SoDinhDanh".into(), json!(id.as_str())),
+                PersonKey::OldId(old) => obj.insert("SoCMND".into(), json!(old)),
+            };
+            if let Some(code) = &self.cfg.integration_code {
+                obj.insert("MaTichHop".into(), json!(code));
+            }
+        }
+        let answer = self.guard.run(self.exchange(&body), VerifyError::is_upstream_fault).await;
+        Ok(match answer.map_err(VerifyError::from)? {
+            Exchange::Deceased => RecordAnswer::Deceased,
+            Exchange::NotFound | Exchange::Mismatch => RecordAnswer::NotFound,
+            Exchange::Records(records) => {
+                let wanted = |r: &PopulationRecord| match key {
+                    PersonKey::PersonalId(id) => r.personal_id == *id,
+                    PersonKey::OldId(old) => r.old_id.as_deref() == Some(old.as_str()),
+                };
+                match records.into_iter().find(wanted) {
+                    Some(r) => RecordAnswer::Found(Box::new(r)),
+                    None => RecordAnswer::NotFound,
+                }
+            }
+        })
+    }
+
+    /// One request to the platform and its definitive answer.
+    async fn exchange(&self, body: &serde_json::Value) -> Result<Exchange, VerifyError> {
         let mut response = self
             .http
             .post(self.url.clone())
@@ -248,18 +328,13 @@ impl PopulationClient {
             serde_json::from_slice(&bytes).map_err(|e| VerifyError::InvalidResponse(format!("JSON: {e}")))?;
         match soap::parse(&envelope.message).map_err(VerifyError::InvalidResponse)? {
             soap::Answer::Fault { code, message } => match code.as_deref() {
-                Some("KHONG_TIM_THAY") => Ok(Lookup::NotFound),
-                Some("THONG_TIN_KHONG_KHOP") => Ok(Lookup::Mismatch),
-                Some("CONG_DAN_DA_MAT") => Ok(Lookup::Deceased),
+                Some("KHONG_TIM_THAY") => Ok(Exchange::NotFound),
+                Some("THONG_TIN_KHONG_KHOP") => Ok(Exchange::Mismatch),
+                Some("CONG_DAN_DA_MAT") => Ok(Exchange::Deceased),
                 Some("YEU_CAU_KHONG_HOP_LE") => Err(VerifyError::Rejected(message)),
                 _ => Err(VerifyError::InvalidResponse(format!("unknown SOAP fault {code:?}: {message}"))),
             },
-            soap::Answer::Records(records) if records.is_empty() => Ok(Lookup::NotFound),
-            soap::Answer::Records(records) => records
-                .into_iter()
-                .find(|r| r.personal_id == *id)
-                .map(|r| Lookup::Found(Arc::new(r)))
-                .ok_or(VerifyError::Mismatch { field: MismatchField::PersonalId }),
+            soap::Answer::Records(records) => Ok(Exchange::Records(records)),
         }
     }
 }

@@ -76,6 +76,8 @@ pub struct HouseholdHead {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PopulationRecord {
     pub personal_id: PersonalId,
+    /// The old 9-digit identity card number (CMND) the database links, if any (`SoCMND`).
+    pub old_id: Option<String>,
     /// As stored (trimmed); may be upper-case or in NFD. Compare with `vn_identity::names_match`.
     pub full_name: String,
     pub birth_date: NaiveDate,
@@ -144,6 +146,7 @@ fn congdan(n: Node) -> Result<PopulationRecord, String> {
     };
     Ok(PopulationRecord {
         personal_id,
+        old_id: text(n, "SoCMND").filter(|s| s.len() == 9 && s.bytes().all(|b| b.is_ascii_digit())),
         full_name,
         birth_date,
         gender: text(n, "GioiTinh").as_deref().and_then(parse_gender),
