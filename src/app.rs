@@ -362,6 +362,7 @@ pub fn spawn_background_jobs(state: &AppState) {
         Duration::from_secs(c.key_rotation_days * 86_400),
     );
     oidc::purge::spawn(state.db.clone(), Duration::from_secs(3600));
+    crate::provisioning::deliver::spawn(state.oidc.clone(), Duration::from_secs(5));
 }
 
 /// The readiness probe sees only the stores it checks.

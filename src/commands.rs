@@ -157,7 +157,7 @@ pub async fn list_clients(mut config: Config) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn ring(config: &mut Config) -> Result<(Db, KeyRing), Failure> {
+pub(crate) async fn ring(config: &mut Config) -> Result<(Db, KeyRing), Failure> {
     if config.master_key.is_none() {
         // Dev layout: the generated development key.
         let path = config.keys_dir.join("dev-master.key");

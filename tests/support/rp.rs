@@ -16,13 +16,32 @@ use super::op::{TestOp, http};
 /// A JWT's claims, verified with the JWKS fetched over HTTP as a relying party would, by an
 /// independent library.
 pub async fn verified_claims(op: &TestOp, token: &str, aud: &str) -> Value {
+    verified_with(op, token, aud, |_| {}).await
+}
+
+/// The same for a Security Event Token (RFC 8417), which carries no `exp`.
+pub async fn verified_set(op: &TestOp, token: &str, aud: &str) -> Value {
+    verified_with(op, token, aud, |v| {
+        v.validate_exp = false;
+        v.required_spec_claims = ["iss", "aud"].into_iter().map(String::from).collect();
+    })
+    .await
+}
+
+async fn verified_with(
+    op: &TestOp,
+    token: &str,
+    aud: &str,
+    tweak: impl FnOnce(&mut jsonwebtoken::Validation),
+) -> Value {
     let header = jsonwebtoken::decode_header(token).expect("JWT header");
     let jwks: jsonwebtoken::jwk::JwkSet =
         http().get(op.url("/jwks")).send().await.expect("JWKS").json().await.expect("JWKS JSON");
     let jwk = jwks.find(header.kid.as_deref().expect("kid")).expect("kid in JWKS");
     let mut v = jsonwebtoken::Validation::new(header.alg);
     v.set_audience(&[aud]);
-    v.set_issuer(&[&op.base]);
+    v.set_issuer(&[&op.config.issuer]);
+    tweak(&mut v);
     let key = jsonwebtoken::DecodingKey::from_jwk(jwk).expect("JWK");
     jsonwebtoken::decode::<Value>(token, &key, &v).expect("valid JWT").claims
 }

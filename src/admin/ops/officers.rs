@@ -18,6 +18,7 @@ use crate::officers::{DirectoryError, NewOfficer, Officer, OfficerStatus, Unit};
 use crate::oidc::Provider;
 use crate::oidc::logout::logout_session;
 use crate::oidc::session::{self, Session};
+use crate::provisioning::{self, Change};
 
 /// What to list: a unit's subtree (the caller's only unit by default), optionally by status
 /// and username prefix, a page at a time after a username.
@@ -93,6 +94,8 @@ pub async fn move_to(
     let position = position.map(str::trim).filter(|s| !s.is_empty());
     let officer = p.db.move_officer(id, &target.code, position, unix_now()).await?;
     record(p, c, Action::AdminOfficerMoved, ("officer", id), None, json!({ "unit": target.id })).await?;
+    let (officer_id, username, unit_code) = (officer.id.clone(), officer.username.clone(), target.code.clone());
+    provisioning::changed(p, Change::OfficerMoved { officer_id, username, unit_code }).await;
     Ok(officer)
 }
 
@@ -104,7 +107,10 @@ pub async fn set_status(p: &Provider, c: &Caller, id: &str, status: OfficerStatu
         end_all(p, id).await?;
     }
     record(p, c, Action::AdminOfficerStatus, ("officer", id), None, json!({ "status": status.as_str() })).await?;
-    Ok(p.db.officer(id).await?.ok_or(DirectoryError::NotFound("officer"))?)
+    let officer = p.db.officer(id).await?.ok_or(DirectoryError::NotFound("officer"))?;
+    let (officer_id, username, status) = (officer.id.clone(), officer.username.clone(), status.as_str().to_owned());
+    provisioning::changed(p, Change::OfficerStatus { officer_id, username, status }).await;
+    Ok(officer)
 }
 
 /// Issues a one-time password reset link (older links stop working); returns its path.

@@ -10,6 +10,7 @@ use crate::audit::Action;
 use crate::clock::unix_now;
 use crate::officers::{NewUnit, Unit};
 use crate::oidc::Provider;
+use crate::provisioning::{self, Change};
 
 /// The units under `root` (default: every unit the caller administers), each once, parents
 /// before children; closed (merged, dissolved) units too if asked.
@@ -39,6 +40,8 @@ pub async fn rename(p: &Provider, c: &Caller, id: &str, name: &str) -> Result<Un
     c.require_super()?;
     let unit = p.db.rename_unit(id, name, unix_now()).await?;
     record(p, c, Action::AdminUnitRenamed, ("unit", &unit.id), Some(&unit.id), json!({ "name": unit.name })).await?;
+    let change = Change::UnitRenamed { unit_id: unit.id.clone(), code: unit.code.clone(), name: unit.name.clone() };
+    provisioning::changed(p, change).await;
     Ok(unit)
 }
 
@@ -49,8 +52,26 @@ pub async fn merge(p: &Provider, c: &Caller, into: &str, from: &[String]) -> Res
     if from.is_empty() {
         return Err(AdminError::invalid("from", "name at least one unit"));
     }
+    // The merged units' codes, read before they are retired, for downstream systems.
+    let mut from_codes = Vec::with_capacity(from.len());
+    for id in from {
+        from_codes.extend(p.db.unit(id).await?.map(|u| u.code));
+    }
     let moved = p.db.merge_units(from, into, unix_now()).await?;
     let detail = json!({ "from": from, "officers_moved": moved });
     record(p, c, Action::AdminUnitMerged, ("unit", into), Some(into), detail).await?;
+    if let Some(target) = p.db.unit(into).await? {
+        let mut members: Vec<String> = Vec::new();
+        loop {
+            let after = members.last().cloned().unwrap_or_default();
+            let page = p.db.officers_in(&target, &after, 1000).await?;
+            let full = page.len() == 1000;
+            members.extend(page.into_iter().map(|o| o.username));
+            if !full {
+                break;
+            }
+        }
+        provisioning::changed(p, Change::UnitMerged { into_code: target.code, from_codes, members }).await;
+    }
     Ok(moved)
 }
