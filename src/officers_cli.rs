@@ -2,6 +2,7 @@
 //! progress bar) and export, bulk moves, suspensions and resets. Set-up links are secrets: they
 //! go to a file of their own (mode 0600), never to the terminal or a log.
 
+use crate::provisioning::{self, Change};
 use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -117,6 +118,11 @@ pub async fn run(mut config: Config, command: OfficersCommand) -> Result<(), Fai
             if r.applied {
                 audit(&db, Action::AdminOfficersMoved, json!({ "via": "cli", "unit": unit, "usernames": usernames }))
                     .await?;
+                for o in db.officers_by_usernames(&usernames).await.map_err(runtime)?.into_values() {
+                    let change =
+                        Change::OfficerMoved { officer_id: o.id, username: o.username, unit_code: unit.clone() };
+                    provisioning::changed(&db, change).await;
+                }
             }
             bulk_outcome("moved", &r)
         }
@@ -142,6 +148,11 @@ async fn status(mut config: Config, usernames: &[String], status: OfficerStatus)
     if r.applied {
         let detail = json!({ "via": "cli", "status": status.as_str(), "usernames": usernames });
         audit(&db, Action::AdminOfficersStatusChanged, detail).await?;
+        for o in db.officers_by_usernames(usernames).await.map_err(runtime)?.into_values() {
+            let change =
+                Change::OfficerStatus { officer_id: o.id, username: o.username, status: status.as_str().to_owned() };
+            provisioning::changed(&db, change).await;
+        }
     }
     bulk_outcome(status.as_str(), &r)
 }

@@ -24,7 +24,7 @@ mod store;
 
 use serde::{Deserialize, Serialize};
 
-use crate::oidc::Provider;
+use crate::store::Db;
 
 pub use store::{Delivery, Receiver};
 
@@ -129,9 +129,9 @@ pub async fn register(
 
 /// Queues a change for every receiver. The change itself is already made and audited; a
 /// failure to queue is logged and counted, never turned into a failed operation.
-pub async fn changed(p: &Provider, change: Change) {
+pub async fn changed(db: &Db, change: Change) {
     let now = crate::clock::unix_now();
-    if let Err(e) = p.db.enqueue_change(&change, now).await {
+    if let Err(e) = db.enqueue_change(&change, now).await {
         metrics::counter!("provisioning_enqueue_failures_total").increment(1);
         tracing::error!(error = %e, event = change.event_type(), "PROVISIONING NOT QUEUED: downstream systems will not hear of this change");
     }

@@ -95,7 +95,7 @@ pub async fn move_to(
     let officer = p.db.move_officer(id, &target.code, position, unix_now()).await?;
     record(p, c, Action::AdminOfficerMoved, ("officer", id), None, json!({ "unit": target.id })).await?;
     let (officer_id, username, unit_code) = (officer.id.clone(), officer.username.clone(), target.code.clone());
-    provisioning::changed(p, Change::OfficerMoved { officer_id, username, unit_code }).await;
+    provisioning::changed(&p.db, Change::OfficerMoved { officer_id, username, unit_code }).await;
     Ok(officer)
 }
 
@@ -109,7 +109,7 @@ pub async fn set_status(p: &Provider, c: &Caller, id: &str, status: OfficerStatu
     record(p, c, Action::AdminOfficerStatus, ("officer", id), None, json!({ "status": status.as_str() })).await?;
     let officer = p.db.officer(id).await?.ok_or(DirectoryError::NotFound("officer"))?;
     let (officer_id, username, status) = (officer.id.clone(), officer.username.clone(), status.as_str().to_owned());
-    provisioning::changed(p, Change::OfficerStatus { officer_id, username, status }).await;
+    provisioning::changed(&p.db, Change::OfficerStatus { officer_id, username, status }).await;
     Ok(officer)
 }
 

@@ -41,7 +41,7 @@ pub async fn rename(p: &Provider, c: &Caller, id: &str, name: &str) -> Result<Un
     let unit = p.db.rename_unit(id, name, unix_now()).await?;
     record(p, c, Action::AdminUnitRenamed, ("unit", &unit.id), Some(&unit.id), json!({ "name": unit.name })).await?;
     let change = Change::UnitRenamed { unit_id: unit.id.clone(), code: unit.code.clone(), name: unit.name.clone() };
-    provisioning::changed(p, change).await;
+    provisioning::changed(&p.db, change).await;
     Ok(unit)
 }
 
@@ -71,7 +71,7 @@ pub async fn merge(p: &Provider, c: &Caller, into: &str, from: &[String]) -> Res
                 break;
             }
         }
-        provisioning::changed(p, Change::UnitMerged { into_code: target.code, from_codes, members }).await;
+        provisioning::changed(&p.db, Change::UnitMerged { into_code: target.code, from_codes, members }).await;
     }
     Ok(moved)
 }
