@@ -203,7 +203,11 @@ async fn who_may_ask_limits_and_audit(backend: Backend) {
     assert_eq!(status, 200);
     let filter = xacthuc::audit::AuditFilter { action_prefix: Some("population.".into()), ..Default::default() };
     let entries = op.state.audit.query(&filter, xacthuc::audit::Page::default()).await.unwrap();
-    let by_officer: Vec<_> = entries.iter().filter(|e| e.actor.starts_with("officer:")).collect();
+    let by_officer: Vec<_> =
+        entries.iter().filter(|e| e.action == "population.verified" && e.actor.starts_with("officer:")).collect();
+    let refused: Vec<_> = entries.iter().filter(|e| e.action == "population.refused").collect();
+    assert_eq!(refused.len(), 2, "the caller without the scope and the forged officer token: {entries:?}");
+    assert!(refused.iter().any(|e| e.actor == "client:other"), "{refused:?}");
     assert_eq!(by_officer.len(), 1, "{entries:?}");
     assert!(
         by_officer[0].detail.contains("\"client_id\":\"motcua\"") && !by_officer[0].detail.contains(&ngoc.personal_id)

@@ -97,6 +97,7 @@ actions! {
     ConsentWithdrawn => "consent.withdrawn",
     TokenRevoked => "token.revoked",
     PopulationVerified => "population.verified",
+    PopulationRefused => "population.refused",
 }
 
 impl std::fmt::Display for Action {
