@@ -81,7 +81,9 @@ pub struct ClientArgs {
     /// ID token signing algorithm: ES256, RS256 or EdDSA.
     #[arg(long, default_value = "ES256")]
     pub id_token_alg: String,
-    /// Default acr for this client's logins (e.g. urn:xacthuc:acr:eid2).
+    /// Default acr for this client's logins (e.g. urn:xacthuc:acr:eid2): a floor the request
+    /// may raise but not lower. Several values separated by spaces accept several kinds of
+    /// user, e.g. "urn:xacthuc:acr:eid1 urn:xacthuc:acr:org-eid1" for citizens and businesses.
     #[arg(long)]
     pub default_acr: Option<String>,
     /// Seconds (at most 60; 0 = off) during which presenting the just-rotated refresh token
