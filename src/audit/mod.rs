@@ -87,6 +87,7 @@ actions! {
     AdminClientRedirectUris => "admin.client.redirects",
     AdminClientEnablement => "admin.client.enablement",
     AdminClientRemoved => "admin.client.removed",
+    AdminClientUnit => "admin.client.unit",
     AdminSessionRevoked => "admin.session.revoked",
     AdminOfficersImported => "admin.officers.imported",
     AdminOfficersExported => "admin.officers.exported",

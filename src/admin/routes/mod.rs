@@ -126,6 +126,7 @@ pub fn router(p: Provider) -> Router {
         .routes(routes!(clients::rotate_secret))
         .routes(routes!(clients::set_redirect_uris))
         .routes(routes!(clients::set_disabled))
+        .routes(routes!(clients::get_unit, clients::set_unit))
         .routes(routes!(bulk::import))
         .routes(routes!(bulk::lock_status, bulk::unlock))
         .routes(routes!(audit::query));
