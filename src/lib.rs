@@ -27,6 +27,7 @@ pub mod officers_cli;
 pub mod oidc;
 #[cfg(feature = "dev")]
 pub mod portal;
+pub mod scim;
 pub mod serve;
 pub mod store;
 pub mod tokens;
