@@ -72,8 +72,8 @@ pub fn schemas(issuer: &str, personal_id: bool, unit_codes: Option<&[String]>) -
     let user = vec![
         A::new("userName", "string", "The officer code, used to log in; lower-case, never changes").required().immutable().unique(),
         A::new("displayName", "string", "Full name (Vietnamese order: family, middle, given)").required(),
-        A::new("name", "complex", "The full name").sub(vec![A::new("formatted", "string", "Full name")]),
-        A::new("active", "boolean", "false: suspended (every session ended); deleting disables"),
+        A::new("name", "complex", "The full name, as displayName").read_only().sub(vec![A::new("formatted", "string", "Full name").read_only()]),
+        A::new("active", "boolean", "Every officer has a status: false is suspended (sessions ended); deleting disables").required(),
         typed_value("emails", "The work e-mail address (one)"),
         typed_value("phoneNumbers", "The work phone number (one, 8 to 15 digits)"),
         A::new("groups", "complex", "The officer's unit").multi().read_only().sub(vec![
@@ -82,14 +82,14 @@ pub fn schemas(issuer: &str, personal_id: bool, unit_codes: Option<&[String]>) -
             A::new("$ref", "reference", "The unit's Group").read_only().refs(&["Group"]),
         ]),
     ];
-    let mut unit_code = A::new("unitCode", "string", "The code of the officer's unit; changing it moves the officer").exact();
+    let mut unit_code =
+        A::new("unitCode", "string", "The code of the officer's unit (every officer has one); changing it moves the officer").required().exact();
     if let Some(codes) = unit_codes {
         let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
         unit_code = unit_code.canonical(&codes);
     }
     let mut officer = vec![
         unit_code,
-        A::new("unitName", "string", "The unit's current name").read_only(),
         A::new("position", "string", "Position (chức vụ) in the unit"),
         A::new("setupUrl", "reference", "One-time password set-up link, in the answer to a creation only").read_only().refs(&["external"]),
     ];
@@ -131,7 +131,7 @@ pub fn resource_types(issuer: &str) -> Vec<Value> {
     let rt = |name: &str, endpoint: &str, schema: &str, ext: &str, description: &str| {
         json!({
             "schemas": [RESOURCE_TYPE_SCHEMA], "id": name, "name": name, "description": description,
-            "endpoint": endpoint, "schema": schema, "schemaExtensions": [{ "schema": ext, "required": false }],
+            "endpoint": endpoint, "schema": schema, "schemaExtensions": [{ "schema": ext, "required": true }],
             "meta": { "resourceType": "ResourceType", "location": format!("{issuer}{BASE}/ResourceTypes/{name}") },
         })
     };

@@ -59,6 +59,7 @@ pub enum Column {
     Position,
     PersonalId,
     LastModified,
+    ExternalId,
 }
 
 impl Column {
@@ -77,6 +78,7 @@ impl Column {
             "position" => Column::Position,
             "personalid" if personal_id => Column::PersonalId,
             "meta.lastmodified" => Column::LastModified,
+            "externalid" => Column::ExternalId,
             _ => return None,
         })
     }
@@ -94,6 +96,8 @@ impl Column {
             Column::Position => "o.position",
             Column::PersonalId => "o.personal_id",
             Column::LastModified => "o.updated_at",
+            // The caller's own externalIds, joined as `x`.
+            Column::ExternalId => "x.external_id",
         }
     }
 
@@ -270,7 +274,7 @@ fn escape_like(s: &str) -> String {
 }
 
 /// Group attributes a filter may name.
-const GROUP_ATTRS: &[&str] = &["id", "displayname", "members", "members.value", "code", "kind", "parentcode"];
+const GROUP_ATTRS: &[&str] = &["id", "externalid", "displayname", "members", "members.value", "code", "kind", "parentcode"];
 
 /// Checks that a Group filter names only attributes Groups have.
 pub fn check_group_filter(f: &Filter) -> ScimResult<()> {

@@ -13,7 +13,9 @@ use super::error::{ScimError, ScimResult};
 use super::filter::{self, plain_name};
 use super::groups::{GroupInput, Member, to_json, version};
 use super::list::{self, Query};
-use super::{GROUP_SCHEMA, UNIT_SCHEMA, check_if_match};
+use super::{GROUP_SCHEMA, UNIT_SCHEMA, check_if_match, external_ids};
+
+const KIND: &str = "Group";
 use crate::admin::authz::ScimCaller;
 use crate::admin::ops::{officers as officer_ops, units as ops};
 use crate::officers::{NewUnit, OfficerStatus, Unit};
@@ -50,14 +52,15 @@ async fn load(p: &Provider, sc: &ScimCaller, id: &str) -> ScimResult<Unit> {
 }
 
 /// The Group with its members, and its version.
-async fn full(p: &Provider, u: &Unit) -> ScimResult<(Value, String)> {
+async fn full(p: &Provider, sc: &ScimCaller, u: &Unit) -> ScimResult<(Value, String)> {
     let parent = parent_code(p, u).await?;
     let m = members(p, &u.id).await?;
-    Ok((to_json(u, parent.as_deref(), Some(&m), &p.issuer), version(u, parent.as_deref(), &m)))
+    let external = external_ids::get(&p.db, external_ids::client_of(sc), KIND, &u.id).await?;
+    Ok((to_json(u, parent.as_deref(), Some(&m), external.as_deref(), &p.issuer), version(u, parent.as_deref(), &m)))
 }
 
 pub async fn get(p: &Provider, sc: &ScimCaller, id: &str) -> ScimResult<Value> {
-    Ok(full(p, &load(p, sc, id).await?).await?.0)
+    Ok(full(p, sc, &load(p, sc, id).await?).await?.0)
 }
 
 /// Moves each named officer (keeping their position) into `unit`.
@@ -87,7 +90,10 @@ pub async fn create(p: &Provider, sc: &ScimCaller, body: &Value) -> ScimResult<V
     };
     let unit = ops::create(p, &sc.caller, &NewUnit { code, name: input.display_name.clone(), kind, parent_code }).await?;
     add_members(p, sc, &unit, input.members.as_deref().unwrap_or_default()).await?;
-    Ok(full(p, &unit).await?.0)
+    if let Some(x) = &input.external_id {
+        external_ids::set(&p.db, external_ids::client_of(sc), KIND, &unit.id, Some(x)).await?;
+    }
+    Ok(full(p, sc, &unit).await?.0)
 }
 
 /// Makes the unit what `input` says: a new name is a rename; new members move here; code, kind
@@ -112,18 +118,22 @@ async fn save(p: &Provider, sc: &ScimCaller, u: &Unit, input: &GroupInput) -> Sc
     let renamed = if input.display_name != u.name { Some(ops::rename(p, &sc.caller, &u.id, &input.display_name).await?) } else { None };
     let u = renamed.as_ref().unwrap_or(u);
     add_members(p, sc, u, input.members.as_deref().unwrap_or_default()).await?;
-    Ok(full(p, u).await?.0)
+    let client = external_ids::client_of(sc);
+    if external_ids::get(&p.db, client, KIND, &u.id).await? != input.external_id {
+        external_ids::set(&p.db, client, KIND, &u.id, input.external_id.as_deref()).await?;
+    }
+    Ok(full(p, sc, u).await?.0)
 }
 
 pub async fn replace(p: &Provider, sc: &ScimCaller, id: &str, body: &Value, if_match: Option<&str>) -> ScimResult<Value> {
     let u = load(p, sc, id).await?;
-    check_if_match(if_match, &full(p, &u).await?.1)?;
+    check_if_match(if_match, &full(p, sc, &u).await?.1)?;
     save(p, sc, &u, &GroupInput::parse(body)?).await
 }
 
 pub async fn patch(p: &Provider, sc: &ScimCaller, id: &str, body: &Value, if_match: Option<&str>) -> ScimResult<Value> {
     let u = load(p, sc, id).await?;
-    let (mut v, current) = full(p, &u).await?;
+    let (mut v, current) = full(p, sc, &u).await?;
     check_if_match(if_match, &current)?;
     super::patch::apply(&mut v, body, &[UNIT_SCHEMA])?;
     save(p, sc, &u, &GroupInput::parse(&v)?).await
@@ -180,12 +190,13 @@ pub async fn list(p: &Provider, sc: &ScimCaller, q: &Query) -> ScimResult<Value>
             }
         }
     }
+    let externals = external_ids::all(&p.db, external_ids::client_of(sc), KIND).await?;
     let parent = |u: &Unit| u.parent_id.as_deref().and_then(|id| codes.get(id).copied());
     let mut matching: Vec<(&Unit, Value)> = units
         .iter()
         .map(|u| {
             let m = named_members.get(&u.id).map(Vec::as_slice).unwrap_or_default();
-            (u, to_json(u, parent(u), Some(m), &p.issuer))
+            (u, to_json(u, parent(u), Some(m), externals.get(&u.id).map(String::as_str), &p.issuer))
         })
         .filter(|(_, v)| q.filter.as_ref().is_none_or(|f| filter::matches(f, v)))
         .collect();
@@ -209,7 +220,7 @@ pub async fn list(p: &Provider, sc: &ScimCaller, q: &Query) -> ScimResult<Value>
     let mut page = Vec::new();
     let skip_members = q.excluded.iter().any(|a| a.eq_ignore_ascii_case("members"));
     for (u, _) in matching.into_iter().skip(q.start_index - 1).take(q.count) {
-        let v = if skip_members { to_json(u, parent(u), None, &p.issuer) } else { full(p, u).await?.0 };
+        let v = if skip_members { to_json(u, parent(u), None, externals.get(&u.id).map(String::as_str), &p.issuer) } else { full(p, sc, u).await?.0 };
         page.push(list::project(v, &q.attributes, &q.excluded));
     }
     Ok(list::response(total, q.start_index, page))

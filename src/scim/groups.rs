@@ -27,7 +27,7 @@ pub fn version(u: &Unit, parent_code: Option<&str>, members: &[Member]) -> Strin
 }
 
 /// The Group for a unit. `members` is `None` when they were not loaded (a filter pass).
-pub fn to_json(u: &Unit, parent_code: Option<&str>, members: Option<&[Member]>, issuer: &str) -> Value {
+pub fn to_json(u: &Unit, parent_code: Option<&str>, members: Option<&[Member]>, external_id: Option<&str>, issuer: &str) -> Value {
     let mut ext = json!({ "code": u.code, "kind": u.kind.as_str() });
     if let Some(code) = parent_code {
         ext["parentCode"] = code.into();
@@ -39,6 +39,9 @@ pub fn to_json(u: &Unit, parent_code: Option<&str>, members: Option<&[Member]>, 
         UNIT_SCHEMA: ext,
         "meta": { "resourceType": "Group", "location": format!("{issuer}{BASE}/Groups/{}", u.id) },
     });
+    if let Some(x) = external_id {
+        v["externalId"] = x.into();
+    }
     if let Some(members) = members {
         v["members"] = members
             .iter()
@@ -58,6 +61,7 @@ pub struct GroupInput {
     pub parent_code: Option<String>,
     /// Officer ids; `None` when the body has no `members` (left as they are).
     pub members: Option<Vec<String>>,
+    pub external_id: Option<String>,
 }
 
 fn text(v: Option<&Value>, name: &str) -> ScimResult<Option<String>> {
@@ -111,6 +115,7 @@ impl GroupInput {
             kind,
             parent_code: text(field("parentCode"), "parentCode")?,
             members,
+            external_id: super::users::external_id(v)?,
         })
     }
 }

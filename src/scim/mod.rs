@@ -16,6 +16,7 @@
 pub mod bulk;
 pub mod discovery;
 pub mod error;
+pub mod external_ids;
 pub mod filter;
 pub mod group_ops;
 pub mod groups;

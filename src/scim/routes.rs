@@ -10,7 +10,7 @@ use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 use serde_json::Value;
 
 use super::error::{ScimError, ScimResult};
@@ -218,6 +218,12 @@ async fn schema(State(st): State<St>, Path(id): Path<String>, Caller(c): Caller)
     Ok(Scim(StatusCode::OK, discovery::by_id(caller_schemas(&st, &c).await?, &id, "schema")?))
 }
 
+/// A search across resource types (RFC 7644 §3.4.3 at the root) is not offered: search Users
+/// and Groups each at their own endpoint.
+async fn search_all(Caller(_): Caller) -> ScimError {
+    ScimError::new(501, None, "search /Users/.search and /Groups/.search separately")
+}
+
 async fn not_found() -> ScimError {
     ScimError::not_found("SCIM endpoint")
 }
@@ -226,21 +232,22 @@ async fn method_not_allowed() -> ScimError {
     ScimError::new(405, None, "this method is not allowed on this endpoint")
 }
 
-/// Every SCIM route. `max_payload` is the request body limit the app enforces.
+/// Every SCIM route, under [`BASE`]; any other path there is a SCIM 404. `max_payload` is the
+/// request body limit the app enforces.
 pub fn router(p: Provider, max_payload: usize) -> Router {
-    let at = |path: &str| format!("{BASE}{path}");
-    Router::new()
-        .route(&at("/ServiceProviderConfig"), get(service_provider_config))
-        .route(&at("/ResourceTypes"), get(resource_types))
-        .route(&at("/ResourceTypes/{id}"), get(resource_type))
-        .route(&at("/Schemas"), get(schemas))
-        .route(&at("/Schemas/{id}"), get(schema))
-        .route(&at("/Bulk"), post(bulk_run))
-        .route(&at("/{kind}"), get(list_get).post(create))
-        .route(&at("/{kind}/.search"), post(list_search))
-        .route(&at("/{kind}/{id}"), get(read).put(replace).patch(modify).delete(remove))
-        .route(&at(""), any(not_found))
-        .route(&at("/{*rest}"), any(not_found))
+    let inner = Router::new()
+        .route("/ServiceProviderConfig", get(service_provider_config))
+        .route("/ResourceTypes", get(resource_types))
+        .route("/ResourceTypes/{id}", get(resource_type))
+        .route("/Schemas", get(schemas))
+        .route("/Schemas/{id}", get(schema))
+        .route("/Bulk", post(bulk_run))
+        .route("/.search", post(search_all))
+        .route("/{kind}", get(list_get).post(create))
+        .route("/{kind}/.search", post(list_search))
+        .route("/{kind}/{id}", get(read).put(replace).patch(modify).delete(remove))
+        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(St { p, max_payload })
+        .with_state(St { p, max_payload });
+    Router::new().nest(BASE, inner)
 }

@@ -11,7 +11,7 @@ use super::error::{ScimError, ScimResult};
 use super::filter::{Bind, Column, UserSql};
 use super::list::{self, Query};
 use super::users::{UserInput, to_json, version};
-use super::{OFFICER_SCHEMA, check_if_match};
+use super::{OFFICER_SCHEMA, check_if_match, external_ids};
 use crate::admin::authz::{Caller, ScimCaller};
 use crate::admin::ops::officers as ops;
 use crate::admin::store::OfficerPatch;
@@ -29,13 +29,17 @@ async fn load(p: &Provider, sc: &ScimCaller, id: &str) -> ScimResult<(Officer, U
     Ok((officer, unit))
 }
 
-fn show(p: &Provider, sc: &ScimCaller, o: &Officer, u: &Unit) -> Value {
-    to_json(o, u, sc.personal_id, &p.issuer)
+/// The User as this caller sees it (their externalId, the personal ID if allowed).
+async fn show(p: &Provider, sc: &ScimCaller, o: &Officer, u: &Unit) -> ScimResult<Value> {
+    let external = external_ids::get(&p.db, external_ids::client_of(sc), KIND, &o.id).await?;
+    Ok(to_json(o, u, external.as_deref(), sc.personal_id, &p.issuer))
 }
+
+const KIND: &str = "User";
 
 pub async fn get(p: &Provider, sc: &ScimCaller, id: &str) -> ScimResult<Value> {
     let (o, u) = load(p, sc, id).await?;
-    Ok(show(p, sc, &o, &u))
+    show(p, sc, &o, &u).await
 }
 
 fn refuse_personal_id(sc: &ScimCaller, input: &UserInput) -> ScimResult<()> {
@@ -68,8 +72,11 @@ pub async fn create(p: &Provider, sc: &ScimCaller, body: &Value) -> ScimResult<V
     if !input.active {
         officer = ops::set_status(p, &sc.caller, &officer.id, OfficerStatus::Suspended).await?;
     }
+    if let Some(x) = &input.external_id {
+        external_ids::set(&p.db, external_ids::client_of(sc), KIND, &officer.id, Some(x)).await?;
+    }
     let unit = p.db.unit(&officer.unit_id).await?.ok_or_else(|| ScimError::not_found("unit"))?;
-    let mut v = show(p, sc, &officer, &unit);
+    let mut v = show(p, sc, &officer, &unit).await?;
     v[OFFICER_SCHEMA]["setupUrl"] = format!("{}{setup_path}", p.issuer).into();
     Ok(v)
 }
@@ -107,6 +114,10 @@ async fn save(p: &Provider, sc: &ScimCaller, o: &Officer, unit: &Unit, input: &U
     if o.status != wanted {
         ops::set_status(p, c, &o.id, wanted).await?;
     }
+    let client = external_ids::client_of(sc);
+    if external_ids::get(&p.db, client, KIND, &o.id).await? != input.external_id {
+        external_ids::set(&p.db, client, KIND, &o.id, input.external_id.as_deref()).await?;
+    }
     get(p, sc, &o.id).await
 }
 
@@ -121,8 +132,13 @@ pub async fn replace(p: &Provider, sc: &ScimCaller, id: &str, body: &Value, if_m
 pub async fn patch(p: &Provider, sc: &ScimCaller, id: &str, body: &Value, if_match: Option<&str>) -> ScimResult<Value> {
     let (o, unit) = load(p, sc, id).await?;
     check_if_match(if_match, &version(&o, &unit))?;
-    let mut v = show(p, sc, &o, &unit);
+    let mut v = show(p, sc, &o, &unit).await?;
+    let (display, formatted) = (v["displayName"].clone(), v["name"]["formatted"].clone());
     super::patch::apply(&mut v, body, &[OFFICER_SCHEMA])?;
+    // displayName and name.formatted are one full name: whichever the PATCH changed wins.
+    if v["name"]["formatted"] != formatted && v["displayName"] == display && v["name"]["formatted"].is_string() {
+        v["displayName"] = v["name"]["formatted"].clone();
+    }
     save(p, sc, &o, &unit, &UserInput::parse(&v)?).await
 }
 
@@ -140,8 +156,10 @@ pub async fn list(p: &Provider, sc: &ScimCaller, q: &Query) -> ScimResult<Value>
     if roots.is_empty() {
         return Ok(list::response(0, q.start_index, Vec::new()));
     }
-    let mut binds: Vec<Bind> = roots.iter().map(|r| Bind::Text(format!("{}%", r.path))).collect();
-    let within: Vec<String> = (1..=roots.len()).map(|i| format!("u.path LIKE ${i}")).collect();
+    // $1 is the client (its externalIds), then the subtrees' paths.
+    let mut binds = vec![Bind::Text(external_ids::client_of(sc).to_owned())];
+    binds.extend(roots.iter().map(|r| Bind::Text(format!("{}%", r.path))));
+    let within: Vec<String> = (2..=roots.len() + 1).map(|i| format!("u.path LIKE ${i}")).collect();
     let mut condition = format!("({}) AND o.status <> 'disabled'", within.join(" OR "));
     if let Some(f) = &q.filter {
         let sql = UserSql::translate(f, binds.len() + 1, sc.personal_id)?;
@@ -154,7 +172,8 @@ pub async fn list(p: &Provider, sc: &ScimCaller, q: &Query) -> ScimResult<Value>
             .sql(),
         None => Column::UserName.sql(),
     };
-    let from = "FROM officers o JOIN units u ON u.id = o.unit_id";
+    let from = "FROM officers o JOIN units u ON u.id = o.unit_id LEFT JOIN scim_external_ids x \
+                ON x.client_id = $1 AND x.resource_type = 'User' AND x.resource_id = o.id";
     let total: i64 = fetch(p, &format!("SELECT COUNT(*) {from} WHERE {condition}"), &binds).await?.first().copied().unwrap_or(0);
     let mut resources = Vec::new();
     if q.count > 0 && total > 0 {
@@ -173,7 +192,7 @@ pub async fn list(p: &Provider, sc: &ScimCaller, q: &Query) -> ScimResult<Value>
                 units.insert(u.id.clone(), u);
             }
             if let Some(u) = units.get(&o.unit_id) {
-                resources.push(list::project(show(p, sc, &o, u), &q.attributes, &q.excluded));
+                resources.push(list::project(show(p, sc, &o, u).await?, &q.attributes, &q.excluded));
             }
         }
     }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::error::{ScimError, ScimResult};
 use super::filter::get_ci;
-use super::{BASE, OFFICER_SCHEMA, USER_SCHEMA, etag, timestamp};
+use super::{BASE, OFFICER_SCHEMA, USER_SCHEMA, etag, external_ids, timestamp};
 use crate::crypto::sha256_hex;
 use crate::officers::{Officer, OfficerStatus, Unit};
 
@@ -23,8 +23,8 @@ pub fn version(o: &Officer, unit: &Unit) -> String {
 }
 
 /// The User for an officer in `unit`, as `issuer` publishes it.
-pub fn to_json(o: &Officer, unit: &Unit, show_personal_id: bool, issuer: &str) -> Value {
-    let mut ext = json!({ "unitCode": unit.code, "unitName": unit.name });
+pub fn to_json(o: &Officer, unit: &Unit, external_id: Option<&str>, show_personal_id: bool, issuer: &str) -> Value {
+    let mut ext = json!({ "unitCode": unit.code });
     if let Some(p) = &o.position {
         ext["position"] = p.clone().into();
     }
@@ -47,6 +47,9 @@ pub fn to_json(o: &Officer, unit: &Unit, show_personal_id: bool, issuer: &str) -
             "version": etag(&version(o, unit)),
         },
     });
+    if let Some(x) = external_id {
+        v["externalId"] = x.into();
+    }
     if let Some(e) = &o.email {
         v["emails"] = json!([{ "value": e, "type": "work" }]);
     }
@@ -68,6 +71,7 @@ pub struct UserInput {
     pub position: Option<String>,
     /// `None`: not given (kept as is); `Some(None)`: cleared.
     pub personal_id: Option<Option<String>>,
+    pub external_id: Option<String>,
 }
 
 fn invalid(detail: impl Into<String>) -> ScimError {
@@ -97,6 +101,15 @@ fn primary_value(v: Option<&Value>, name: &str) -> ScimResult<Option<String>> {
         Some(i) => string(get_ci(i, "value"), &format!("{name}.value")),
         None => Ok(None),
     }
+}
+
+/// The client's `externalId`, at most [`external_ids::MAX_LEN`] bytes.
+pub fn external_id(v: &Value) -> ScimResult<Option<String>> {
+    let x = string(get_ci(v, "externalId"), "externalId")?;
+    if x.as_ref().is_some_and(|x| x.len() > external_ids::MAX_LEN) {
+        return Err(invalid(format!("externalId is at most {} bytes", external_ids::MAX_LEN)));
+    }
+    Ok(x)
 }
 
 /// `true`, `false`, or (as some clients send) "True" / "False".
@@ -149,6 +162,7 @@ impl UserInput {
             unit_code: string(ext_field("unitCode"), "unitCode")?,
             position: string(ext_field("position"), "position")?,
             personal_id,
+            external_id: external_id(v)?,
         })
     }
 }
