@@ -508,6 +508,7 @@ async fn the_openapi_document_lists_every_route(backend: Backend) {
         ("/admin/api/clients/{client_id}/secret", &["post"]),
         ("/admin/api/clients/{client_id}/redirect-uris", &["put"]),
         ("/admin/api/clients/{client_id}/disabled", &["put"]),
+        ("/admin/api/clients/{client_id}/unit", &["get", "put"]),
         ("/admin/api/officers/import", &["post"]),
         ("/admin/api/officers/{id}/lock", &["get", "delete"]),
         ("/admin/api/audit", &["get"]),

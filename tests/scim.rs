@@ -91,7 +91,14 @@ struct Answer {
     body: Value,
 }
 
-async fn call(op: &TestOp, token: Option<&str>, method: Method, path: &str, body: Option<Value>, if_match: Option<&str>) -> Answer {
+async fn call(
+    op: &TestOp,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    if_match: Option<&str>,
+) -> Answer {
     let mut r = http().request(method, op.url(&format!("/scim/v2{path}")));
     if let Some(t) = token {
         r = r.bearer_auth(t);
@@ -107,7 +114,11 @@ async fn call(op: &TestOp, token: Option<&str>, method: Method, path: &str, body
     let header = |n: &str| r.headers().get(n).map(|v| v.to_str().unwrap().to_owned());
     let (etag, content_type) = (header("etag"), header("content-type").unwrap_or_default());
     let text = r.text().await.unwrap();
-    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON: {text}")) };
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON: {text}"))
+    };
     Answer { status, etag, content_type, body }
 }
 
@@ -143,20 +154,27 @@ async fn users_are_listed_filtered_paged_and_sorted(backend: Backend) {
     assert!(all.content_type.starts_with("application/scim+json"), "{}", all.content_type);
     assert_eq!(all.body["totalResults"], 7);
     // Filtering: sw, co (case-insensitive), and/or, a value path, the extension's unit code.
-    let q = |f: &str| format!("/Users?filter={}", url::form_urlencoded::byte_serialize(f.as_bytes()).collect::<String>());
+    let q =
+        |f: &str| format!("/Users?filter={}", url::form_urlencoded::byte_serialize(f.as_bytes()).collect::<String>());
     let staff = call(op, Some(&t), Method::GET, &q(r#"userName sw "STAFF.""#), None, None).await;
     assert_eq!(staff.body["totalResults"], 5, "{}", staff.body);
-    let mai = call(op, Some(&t), Method::GET, &q(r#"displayName co "thị mai 3" or userName eq "clerk.b""#), None, None).await;
+    let mai =
+        call(op, Some(&t), Method::GET, &q(r#"displayName co "thị mai 3" or userName eq "clerk.b""#), None, None).await;
     assert_eq!(user_names(&mai.body), ["clerk.b", "staff.3"]);
-    let email = call(op, Some(&t), Method::GET, &q(r#"emails[value ew "@example.vn"] and active eq true"#), None, None).await;
+    let email =
+        call(op, Some(&t), Method::GET, &q(r#"emails[value ew "@example.vn"] and active eq true"#), None, None).await;
     assert_eq!(user_names(&email.body), ["clerk.a1", "clerk.b"]);
     let in_b = call(op, Some(&t), Method::GET, &q(&format!(r#"{OFFICER_EXT}:unitCode eq "B""#)), None, None).await;
     assert_eq!(user_names(&in_b.body), ["clerk.b"]);
-    let by_pid = call(op, Some(&t), Method::GET, &q(&format!(r#"{OFFICER_EXT}:personalId eq "031090000001""#)), None, None).await;
+    let by_pid =
+        call(op, Some(&t), Method::GET, &q(&format!(r#"{OFFICER_EXT}:personalId eq "031090000001""#)), None, None)
+            .await;
     assert_eq!(user_names(&by_pid.body), ["clerk.a1"]);
     assert_eq!(by_pid.body["Resources"][0][OFFICER_EXT]["personalId"], "031090000001");
     // Pagination (1-based) and sorting.
-    let page = call(op, Some(&t), Method::GET, "/Users?startIndex=3&count=2&sortBy=userName&sortOrder=descending", None, None).await;
+    let page =
+        call(op, Some(&t), Method::GET, "/Users?startIndex=3&count=2&sortBy=userName&sortOrder=descending", None, None)
+            .await;
     assert_eq!(page.body["totalResults"], 7);
     assert_eq!(page.body["startIndex"], 3);
     assert_eq!(user_names(&page.body), ["staff.2", "staff.1"]);
@@ -182,7 +200,9 @@ async fn users_are_listed_filtered_paged_and_sorted(backend: Backend) {
     let plain = call(op, Some(&r), Method::GET, &format!("/Users/{}", w.in_a1), None, None).await;
     assert_eq!(plain.status, 200);
     assert!(plain.body[OFFICER_EXT].get("personalId").is_none(), "{}", plain.body);
-    let hidden = call(op, Some(&r), Method::GET, &q(&format!(r#"{OFFICER_EXT}:personalId eq "031090000001""#)), None, None).await;
+    let hidden =
+        call(op, Some(&r), Method::GET, &q(&format!(r#"{OFFICER_EXT}:personalId eq "031090000001""#)), None, None)
+            .await;
     assert_eq!(hidden.body["scimType"], "invalidFilter");
     op_stop(w).await;
 }
@@ -225,7 +245,10 @@ async fn users_change_through_the_admin_operations(backend: Backend) {
     let put = call(op, Some(&t), Method::PUT, &format!("/Users/{id}"), Some(user.clone()), None).await;
     assert_eq!(put.status, 200, "{}", put.body);
     let o = op.state.db.officer(&id).await.unwrap().unwrap();
-    assert_eq!((o.full_name.as_str(), o.email.as_deref(), o.phone.as_deref()), ("Lê Thị Thu Hà", None, Some("0912345678")));
+    assert_eq!(
+        (o.full_name.as_str(), o.email.as_deref(), o.phone.as_deref()),
+        ("Lê Thị Thu Hà", None, Some("0912345678"))
+    );
     assert_eq!(o.position.as_deref(), Some("Chuyên viên"));
     user["userName"] = "someone.else".into();
     let renamed = call(op, Some(&t), Method::PUT, &format!("/Users/{id}"), Some(user), None).await;
@@ -233,7 +256,15 @@ async fn users_change_through_the_admin_operations(backend: Backend) {
 
     // PATCH: suspend (sessions end, status suspended), then move to B with a new position.
     let patch = |ops: Value| json!({ "schemas": [PATCH], "Operations": ops });
-    let off = call(op, Some(&t), Method::PATCH, &format!("/Users/{id}"), Some(patch(json!([{ "op": "replace", "path": "active", "value": false }]))), None).await;
+    let off = call(
+        op,
+        Some(&t),
+        Method::PATCH,
+        &format!("/Users/{id}"),
+        Some(patch(json!([{ "op": "replace", "path": "active", "value": false }]))),
+        None,
+    )
+    .await;
     assert_eq!((off.status, off.body["active"].clone()), (200, json!(false)), "{}", off.body);
     assert_eq!(op.state.db.officer(&id).await.unwrap().unwrap().status, OfficerStatus::Suspended);
     let moved = json!([
@@ -243,7 +274,10 @@ async fn users_change_through_the_admin_operations(backend: Backend) {
     let r = call(op, Some(&t), Method::PATCH, &format!("/Users/{id}"), Some(patch(moved)), None).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let o = op.state.db.officer(&id).await.unwrap().unwrap();
-    assert_eq!((o.unit_id.as_str(), o.position.as_deref(), o.status), (w.b.as_str(), Some("Phó chủ tịch"), OfficerStatus::Active));
+    assert_eq!(
+        (o.unit_id.as_str(), o.position.as_deref(), o.status),
+        (w.b.as_str(), Some("Phó chủ tịch"), OfficerStatus::Active)
+    );
     assert_eq!(r.body["groups"][0]["value"], w.b.as_str());
     let bad = patch(json!([{ "op": "replace", "path": "emails[type eq", "value": "x" }]));
     let r = call(op, Some(&t), Method::PATCH, &format!("/Users/{id}"), Some(bad), None).await;
@@ -261,7 +295,11 @@ async fn users_change_through_the_admin_operations(backend: Backend) {
     for a in ["admin.officer.created", "admin.officer.updated", "admin.officer.status", "admin.officer.moved"] {
         assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
-    assert_eq!(actions.iter().filter(|x| *x == "admin.officer.status").count(), 3, "suspend, reactivate, disable: {actions:?}");
+    assert_eq!(
+        actions.iter().filter(|x| *x == "admin.officer.status").count(),
+        3,
+        "suspend, reactivate, disable: {actions:?}"
+    );
     op_stop(w).await;
 }
 on_both_backends!(users_change_through_the_admin_operations, super::users_change_through_the_admin_operations);
@@ -297,10 +335,26 @@ async fn groups_are_units_with_their_officers(backend: Backend) {
     let t = token(op, "hr", "scim.read scim.write").await;
     let all = call(op, Some(&t), Method::GET, "/Groups?sortBy=displayName", None, None).await;
     assert_eq!(all.body["totalResults"], 4, "{}", all.body);
-    let b = call(op, Some(&t), Method::GET, "/Groups?filter=displayName%20eq%20%22%C4%90%C6%A1n%20v%E1%BB%8B%20B%22", None, None).await;
+    let b = call(
+        op,
+        Some(&t),
+        Method::GET,
+        "/Groups?filter=displayName%20eq%20%22%C4%90%C6%A1n%20v%E1%BB%8B%20B%22",
+        None,
+        None,
+    )
+    .await;
     assert_eq!(b.body["totalResults"], 1, "{}", b.body);
     assert_eq!(b.body["Resources"][0]["members"][0]["value"], w.in_b.as_str());
-    let member_of = call(op, Some(&t), Method::GET, &format!("/Groups?filter=members%5Bvalue%20eq%20%22{}%22%5D", w.in_a1), None, None).await;
+    let member_of = call(
+        op,
+        Some(&t),
+        Method::GET,
+        &format!("/Groups?filter=members%5Bvalue%20eq%20%22{}%22%5D", w.in_a1),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(member_of.body["Resources"][0]["id"], w.a1.as_str(), "{}", member_of.body);
     // Adding a member moves the officer; removing one cannot (an officer has one unit).
     let path = format!("/Groups/{}", w.b);
@@ -366,12 +420,15 @@ async fn scopes_and_the_unit_restriction(backend: Backend) {
     let in_b = json!({ "userName": "new.b", "displayName": "B", OFFICER_EXT: { "unitCode": "B" } });
     assert_eq!(call(op, Some(&t), Method::POST, "/Users", Some(in_b), None).await.status, 403);
     // Without a unit code a new officer joins the client's unit.
-    let created = call(op, Some(&t), Method::POST, "/Users", Some(json!({ "userName": "new.a", "displayName": "A" })), None).await;
+    let created =
+        call(op, Some(&t), Method::POST, "/Users", Some(json!({ "userName": "new.a", "displayName": "A" })), None)
+            .await;
     assert_eq!((created.status, created.body[OFFICER_EXT]["unitCode"].as_str()), (201, Some("A")), "{}", created.body);
     // Moving an officer out of the subtree is refused; units are the province's.
     let out = json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": format!("{OFFICER_EXT}:unitCode"), "value": "B" }] });
     assert_eq!(call(op, Some(&t), Method::PATCH, &format!("/Users/{}", w.in_a1), Some(out), None).await.status, 403);
-    let rename = json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "displayName", "value": "X" }] });
+    let rename =
+        json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "displayName", "value": "X" }] });
     assert_eq!(call(op, Some(&t), Method::PATCH, &format!("/Groups/{}", w.a1), Some(rename), None).await.status, 403);
     // No personal IDs without the scope: not shown, not settable.
     let pid = json!({ "schemas": [PATCH], "Operations": [{ "op": "add", "path": format!("{OFFICER_EXT}:personalId"), "value": "031090000009" }] });
@@ -394,7 +451,10 @@ async fn bulk_runs_within_its_limits(backend: Backend) {
     let spc = call(op, Some(&t), Method::GET, "/ServiceProviderConfig", None, None).await;
     assert_eq!(spc.body["bulk"]["maxOperations"], 100);
     assert_eq!(spc.body["bulk"]["maxPayloadSize"], op.config.body_limit_bytes);
-    assert_eq!((spc.body["patch"]["supported"].clone(), spc.body["etag"]["supported"].clone()), (json!(true), json!(true)));
+    assert_eq!(
+        (spc.body["patch"]["supported"].clone(), spc.body["etag"]["supported"].clone()),
+        (json!(true), json!(true))
+    );
     let bulk = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
         "Operations": [
@@ -406,7 +466,8 @@ async fn bulk_runs_within_its_limits(backend: Backend) {
     });
     let r = call(op, Some(&t), Method::POST, "/Bulk", Some(bulk), None).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let statuses: Vec<&str> = r.body["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> =
+        r.body["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["201", "200", "409", "204"], "{}", r.body);
     let one = op.state.db.officer_by_username("bulk.one").await.unwrap().unwrap();
     assert_eq!(one.unit_id, w.b, "the bulkId reference reached the new officer");
@@ -418,10 +479,26 @@ async fn bulk_runs_within_its_limits(backend: Backend) {
     assert_eq!(r.body["Operations"].as_array().unwrap().len(), 1, "stopped after the first error: {}", r.body);
     assert_eq!(op.state.db.officer(&w.in_a1).await.unwrap().unwrap().status, OfficerStatus::Active);
     let too_many: Vec<Value> = (0..101).map(|_| json!({ "method": "DELETE", "path": "/Users/x" })).collect();
-    let r = call(op, Some(&t), Method::POST, "/Bulk", Some(json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": too_many })), None).await;
+    let r = call(
+        op,
+        Some(&t),
+        Method::POST,
+        "/Bulk",
+        Some(json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": too_many })),
+        None,
+    )
+    .await;
     assert_eq!(r.status, 413, "{}", r.body);
     let reader = token(op, "reader", "scim.read").await;
-    let r = call(op, Some(&reader), Method::POST, "/Bulk", Some(json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [] })), None).await;
+    let r = call(
+        op,
+        Some(&reader),
+        Method::POST,
+        "/Bulk",
+        Some(json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [] })),
+        None,
+    )
+    .await;
     assert_eq!(r.status, 403);
     // Unknown endpoints and methods answer in SCIM's terms.
     let r = call(op, Some(&t), Method::GET, "/Nothing/here", None, None).await;

@@ -192,8 +192,7 @@ pub async fn scim_caller(p: &Provider, token: Option<&str>, wants_write: bool) -
     if grant.account_id.is_some() {
         return Err(AdminError::Forbidden("SCIM takes a client_credentials token"));
     }
-    let personal_id =
-        has(SCIM_PERSONAL_ID_SCOPE) && client_allows(p, &grant.client_id, SCIM_PERSONAL_ID_SCOPE).await?;
+    let personal_id = has(SCIM_PERSONAL_ID_SCOPE) && client_allows(p, &grant.client_id, SCIM_PERSONAL_ID_SCOPE).await?;
     Ok(ScimCaller { caller: automation(p, grant.client_id).await?, write: scope == SCIM_WRITE_SCOPE, personal_id })
 }
 

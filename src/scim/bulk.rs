@@ -27,7 +27,8 @@ fn resolve(text: &str, created: &HashMap<String, String>) -> ScimResult<String> 
     while let Some(at) = rest.find("bulkId:") {
         out.push_str(&rest[..at]);
         let after = &rest[at + 7..];
-        let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))).unwrap_or(after.len());
+        let end =
+            after.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))).unwrap_or(after.len());
         let id = &after[..end];
         let real = created.get(id).ok_or_else(|| ScimError::bad("invalidValue", format!("unknown bulkId {id}")))?;
         out.push_str(real);
@@ -38,7 +39,14 @@ fn resolve(text: &str, created: &HashMap<String, String>) -> ScimResult<String> 
 }
 
 /// One operation: its status and, for a creation or change, the resource.
-async fn one(p: &Provider, sc: &ScimCaller, method: &str, path: &str, data: Option<&Value>, version: Option<&str>) -> ScimResult<(u16, Option<Value>)> {
+async fn one(
+    p: &Provider,
+    sc: &ScimCaller,
+    method: &str,
+    path: &str,
+    data: Option<&Value>,
+    version: Option<&str>,
+) -> ScimResult<(u16, Option<Value>)> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let body = || data.ok_or_else(|| syntax("data is required"));
     match (method, segments.as_slice()) {
@@ -56,7 +64,10 @@ async fn one(p: &Provider, sc: &ScimCaller, method: &str, path: &str, data: Opti
 
 /// Runs a BulkRequest.
 pub async fn run(p: &Provider, sc: &ScimCaller, body: &Value) -> ScimResult<Value> {
-    if !get_ci(body, "schemas").and_then(Value::as_array).is_some_and(|s| s.iter().any(|x| x.as_str() == Some(BULK_REQUEST))) {
+    if !get_ci(body, "schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|x| x.as_str() == Some(BULK_REQUEST)))
+    {
         return Err(syntax(format!("a bulk request names the schema {BULK_REQUEST}")));
     }
     let ops = get_ci(body, "Operations").and_then(Value::as_array).ok_or_else(|| syntax("Operations is required"))?;
@@ -75,9 +86,15 @@ pub async fn run(p: &Provider, sc: &ScimCaller, body: &Value) -> ScimResult<Valu
         let bulk_id = get_ci(op, "bulkId").and_then(Value::as_str).map(str::to_owned);
         let version = get_ci(op, "version").and_then(Value::as_str);
         let outcome = async {
-            let path = resolve(get_ci(op, "path").and_then(Value::as_str).ok_or_else(|| syntax("path is required"))?, &created)?;
+            let path = resolve(
+                get_ci(op, "path").and_then(Value::as_str).ok_or_else(|| syntax("path is required"))?,
+                &created,
+            )?;
             let data = match get_ci(op, "data") {
-                Some(d) => Some(serde_json::from_str::<Value>(&resolve(&d.to_string(), &created)?).map_err(|e| syntax(e.to_string()))?),
+                Some(d) => Some(
+                    serde_json::from_str::<Value>(&resolve(&d.to_string(), &created)?)
+                        .map_err(|e| syntax(e.to_string()))?,
+                ),
                 None => None,
             };
             if method == "POST" && bulk_id.is_none() {

@@ -70,10 +70,20 @@ fn typed_value(name: &str, description: &str) -> A {
 /// (`None` when there are too many to list).
 pub fn schemas(issuer: &str, personal_id: bool, unit_codes: Option<&[String]>) -> Vec<Value> {
     let user = vec![
-        A::new("userName", "string", "The officer code, used to log in; lower-case, never changes").required().immutable().unique(),
+        A::new("userName", "string", "The officer code, used to log in; lower-case, never changes")
+            .required()
+            .immutable()
+            .unique(),
         A::new("displayName", "string", "Full name (Vietnamese order: family, middle, given)").required(),
-        A::new("name", "complex", "The full name, as displayName").read_only().sub(vec![A::new("formatted", "string", "Full name").read_only()]),
-        A::new("active", "boolean", "Every officer has a status: false is suspended (sessions ended); deleting disables").required(),
+        A::new("name", "complex", "The full name, as displayName")
+            .read_only()
+            .sub(vec![A::new("formatted", "string", "Full name").read_only()]),
+        A::new(
+            "active",
+            "boolean",
+            "Every officer has a status: false is suspended (sessions ended); deleting disables",
+        )
+        .required(),
         typed_value("emails", "The work e-mail address (one)"),
         typed_value("phoneNumbers", "The work phone number (one, 8 to 15 digits)"),
         A::new("groups", "complex", "The officer's unit").multi().read_only().sub(vec![
@@ -82,8 +92,13 @@ pub fn schemas(issuer: &str, personal_id: bool, unit_codes: Option<&[String]>) -
             A::new("$ref", "reference", "The unit's Group").read_only().refs(&["Group"]),
         ]),
     ];
-    let mut unit_code =
-        A::new("unitCode", "string", "The code of the officer's unit (every officer has one); changing it moves the officer").required().exact();
+    let mut unit_code = A::new(
+        "unitCode",
+        "string",
+        "The code of the officer's unit (every officer has one); changing it moves the officer",
+    )
+    .required()
+    .exact();
     if let Some(codes) = unit_codes {
         let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
         unit_code = unit_code.canonical(&codes);
@@ -91,7 +106,9 @@ pub fn schemas(issuer: &str, personal_id: bool, unit_codes: Option<&[String]>) -
     let mut officer = vec![
         unit_code,
         A::new("position", "string", "Position (chức vụ) in the unit"),
-        A::new("setupUrl", "reference", "One-time password set-up link, in the answer to a creation only").read_only().refs(&["external"]),
+        A::new("setupUrl", "reference", "One-time password set-up link, in the answer to a creation only")
+            .read_only()
+            .refs(&["external"]),
     ];
     if personal_id {
         officer.push(A::new("personalId", "string", "12-digit personal ID number (CCCD)").exact().unique());
@@ -106,7 +123,11 @@ pub fn schemas(issuer: &str, personal_id: bool, unit_codes: Option<&[String]>) -
     ];
     let kinds = ["province", "department", "agency", "commune", "ward", "special_zone"];
     let unit = vec![
-        A::new("code", "string", "The unit's stable administrative code (1 to 32 of A-Z a-z 0-9 . _ -)").required().immutable().exact().unique(),
+        A::new("code", "string", "The unit's stable administrative code (1 to 32 of A-Z a-z 0-9 . _ -)")
+            .required()
+            .immutable()
+            .exact()
+            .unique(),
         A::new("kind", "string", "What the unit is").required().immutable().canonical(&kinds),
         A::new("parentCode", "string", "The parent unit's code (default: the province)").immutable().exact(),
     ];
@@ -116,14 +137,48 @@ pub fn schemas(issuer: &str, personal_id: bool, unit_codes: Option<&[String]>) -
         schema(OFFICER_SCHEMA, "Officer", "An officer's posting", officer, issuer),
         schema(GROUP_SCHEMA, "Group", "An administrative unit and the officers posted to it", group, issuer),
         schema(UNIT_SCHEMA, "Unit", "An administrative unit's code, kind and parent", unit, issuer),
-        schema(SPC_SCHEMA, "ServiceProviderConfig", "What this service supports",
-            vec![ro("documentationUri", "reference"), ro("patch", "complex"), ro("bulk", "complex"), ro("filter", "complex"),
-                ro("changePassword", "complex"), ro("sort", "complex"), ro("etag", "complex"), ro("authenticationSchemes", "complex").multi()], issuer),
-        schema(RESOURCE_TYPE_SCHEMA, "ResourceType", "A resource type",
-            vec![ro("id", "string"), ro("name", "string"), ro("description", "string"), ro("endpoint", "reference"),
-                ro("schema", "reference"), ro("schemaExtensions", "complex").multi()], issuer),
-        schema(SCHEMA_SCHEMA, "Schema", "A schema",
-            vec![ro("id", "string"), ro("name", "string"), ro("description", "string"), ro("attributes", "complex").multi()], issuer),
+        schema(
+            SPC_SCHEMA,
+            "ServiceProviderConfig",
+            "What this service supports",
+            vec![
+                ro("documentationUri", "reference"),
+                ro("patch", "complex"),
+                ro("bulk", "complex"),
+                ro("filter", "complex"),
+                ro("changePassword", "complex"),
+                ro("sort", "complex"),
+                ro("etag", "complex"),
+                ro("authenticationSchemes", "complex").multi(),
+            ],
+            issuer,
+        ),
+        schema(
+            RESOURCE_TYPE_SCHEMA,
+            "ResourceType",
+            "A resource type",
+            vec![
+                ro("id", "string"),
+                ro("name", "string"),
+                ro("description", "string"),
+                ro("endpoint", "reference"),
+                ro("schema", "reference"),
+                ro("schemaExtensions", "complex").multi(),
+            ],
+            issuer,
+        ),
+        schema(
+            SCHEMA_SCHEMA,
+            "Schema",
+            "A schema",
+            vec![
+                ro("id", "string"),
+                ro("name", "string"),
+                ro("description", "string"),
+                ro("attributes", "complex").multi(),
+            ],
+            issuer,
+        ),
     ]
 }
 

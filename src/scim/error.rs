@@ -47,7 +47,9 @@ impl From<DirectoryError> for ScimError {
     fn from(e: DirectoryError) -> Self {
         match e {
             DirectoryError::NotFound(what) => Self::not_found(what),
-            DirectoryError::Conflict { field } => Self::new(409, Some("uniqueness"), format!("{field} is already used")),
+            DirectoryError::Conflict { field } => {
+                Self::new(409, Some("uniqueness"), format!("{field} is already used"))
+            }
             DirectoryError::Invalid { .. } => Self::bad("invalidValue", e.to_string()),
             DirectoryError::Db(db) => db.into(),
         }

@@ -37,11 +37,13 @@ pub async fn get(db: &Db, client: &str, kind: &str, id: &str) -> Result<Option<S
 
 /// Every externalId the client gave resources of one type, by resource id.
 pub async fn all(db: &Db, client: &str, kind: &str) -> Result<HashMap<String, String>, DbError> {
-    let rows = sqlx::query("SELECT resource_id, external_id FROM scim_external_ids WHERE client_id = $1 AND resource_type = $2")
-        .bind(client)
-        .bind(kind)
-        .fetch_all(db.pool())
-        .await?;
+    let rows = sqlx::query(
+        "SELECT resource_id, external_id FROM scim_external_ids WHERE client_id = $1 AND resource_type = $2",
+    )
+    .bind(client)
+    .bind(kind)
+    .fetch_all(db.pool())
+    .await?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<_, sqlx::Error>>().map_err(DbError::from)
 }
 

@@ -175,7 +175,12 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn join<T>(&mut self, items: &[T], sep: &str, mut each: impl FnMut(&mut Self, &T) -> ScimResult<()>) -> ScimResult<()> {
+    fn join<T>(
+        &mut self,
+        items: &[T],
+        sep: &str,
+        mut each: impl FnMut(&mut Self, &T) -> ScimResult<()>,
+    ) -> ScimResult<()> {
         self.out.condition.push('(');
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
@@ -192,7 +197,9 @@ impl Builder<'_> {
             AttrExp::Present(p) | AttrExp::Comparison(p, _, _) => p,
         };
         let col = match parent {
-            Some(parent) if path.uri.is_none() && path.sub_attr.is_none() && path.name.eq_ignore_ascii_case("value") => {
+            Some(parent)
+                if path.uri.is_none() && path.sub_attr.is_none() && path.name.eq_ignore_ascii_case("value") =>
+            {
                 parent
             }
             Some(_) => return Err(invalid(format!("only value can be filtered inside brackets, not {path}"))),
@@ -224,7 +231,8 @@ impl Builder<'_> {
                 Ok(format!("{c} {sym} {p}"))
             }
             (_, _, CompValue::Str(s)) => {
-                let (expr, v) = if col.folded() { (format!("LOWER({c})"), s.to_lowercase()) } else { (c.to_owned(), s.clone()) };
+                let (expr, v) =
+                    if col.folded() { (format!("LOWER({c})"), s.to_lowercase()) } else { (c.to_owned(), s.clone()) };
                 let v = if col == Column::UserName { v.to_lowercase() } else { v };
                 let like = |pattern: String, b: &mut Self| {
                     let p = b.out.bind(Bind::Text(pattern));
@@ -274,13 +282,13 @@ fn escape_like(s: &str) -> String {
 }
 
 /// Group attributes a filter may name.
-const GROUP_ATTRS: &[&str] = &["id", "externalid", "displayname", "members", "members.value", "code", "kind", "parentcode"];
+const GROUP_ATTRS: &[&str] =
+    &["id", "externalid", "displayname", "members", "members.value", "code", "kind", "parentcode"];
 
 /// Checks that a Group filter names only attributes Groups have.
 pub fn check_group_filter(f: &Filter) -> ScimResult<()> {
-    let ok = |p: &AttrPath| {
-        plain_name(p, &[GROUP_SCHEMA, UNIT_SCHEMA]).is_some_and(|n| GROUP_ATTRS.contains(&n.as_str()))
-    };
+    let ok =
+        |p: &AttrPath| plain_name(p, &[GROUP_SCHEMA, UNIT_SCHEMA]).is_some_and(|n| GROUP_ATTRS.contains(&n.as_str()));
     let check = |p: &AttrPath| if ok(p) { Ok(()) } else { Err(invalid(format!("cannot filter Groups on {p}"))) };
     match f {
         Filter::Attr(AttrExp::Present(p) | AttrExp::Comparison(p, _, _)) => check(p),
@@ -372,9 +380,7 @@ fn compare(actual: &Value, op: &CompareOp, expected: &CompValue) -> bool {
             }
         }
         (Value::Bool(a), CompValue::True | CompValue::False) => a.cmp(&matches!(expected, CompValue::True)),
-        (Value::Number(a), CompValue::Number(b)) => {
-            a.as_f64().partial_cmp(&b.as_f64()).unwrap_or(Ordering::Less)
-        }
+        (Value::Number(a), CompValue::Number(b)) => a.as_f64().partial_cmp(&b.as_f64()).unwrap_or(Ordering::Less),
         (Value::Null, CompValue::Null) => Ordering::Equal,
         _ => return matches!(op, CompareOp::Ne),
     };

@@ -23,13 +23,11 @@ use crate::oidc::Provider;
 
 /// Officers posted directly to the unit (not disabled), by username.
 async fn members(p: &Provider, unit_id: &str) -> ScimResult<Vec<Member>> {
-    let rows = sqlx::query(
-        "SELECT id FROM officers WHERE unit_id = $1 AND status <> 'disabled' ORDER BY username",
-    )
-    .bind(unit_id)
-    .fetch_all(p.db.pool())
-    .await
-    .map_err(crate::store::DbError::from)?;
+    let rows = sqlx::query("SELECT id FROM officers WHERE unit_id = $1 AND status <> 'disabled' ORDER BY username")
+        .bind(unit_id)
+        .fetch_all(p.db.pool())
+        .await
+        .map_err(crate::store::DbError::from)?;
     rows.iter()
         .map(|r| Ok(Member { id: r.try_get(0)? }))
         .collect::<Result<_, sqlx::Error>>()
@@ -79,7 +77,8 @@ async fn add_members(p: &Provider, sc: &ScimCaller, unit: &Unit, ids: &[String])
 /// `parentCode` it goes under the province's root unit.
 pub async fn create(p: &Provider, sc: &ScimCaller, body: &Value) -> ScimResult<Value> {
     let input = GroupInput::parse(body)?;
-    let code = input.code.clone().ok_or_else(|| ScimError::bad("invalidValue", format!("{UNIT_SCHEMA}:code is required")))?;
+    let code =
+        input.code.clone().ok_or_else(|| ScimError::bad("invalidValue", format!("{UNIT_SCHEMA}:code is required")))?;
     let kind = input.kind.ok_or_else(|| ScimError::bad("invalidValue", format!("{UNIT_SCHEMA}:kind is required")))?;
     let parent_code = match &input.parent_code {
         Some(c) => Some(c.clone()),
@@ -88,7 +87,8 @@ pub async fn create(p: &Provider, sc: &ScimCaller, body: &Value) -> ScimResult<V
             _ => None,
         },
     };
-    let unit = ops::create(p, &sc.caller, &NewUnit { code, name: input.display_name.clone(), kind, parent_code }).await?;
+    let unit =
+        ops::create(p, &sc.caller, &NewUnit { code, name: input.display_name.clone(), kind, parent_code }).await?;
     add_members(p, sc, &unit, input.members.as_deref().unwrap_or_default()).await?;
     if let Some(x) = &input.external_id {
         external_ids::set(&p.db, external_ids::client_of(sc), KIND, &unit.id, Some(x)).await?;
@@ -115,7 +115,11 @@ async fn save(p: &Provider, sc: &ScimCaller, u: &Unit, input: &GroupInput) -> Sc
             ));
         }
     }
-    let renamed = if input.display_name != u.name { Some(ops::rename(p, &sc.caller, &u.id, &input.display_name).await?) } else { None };
+    let renamed = if input.display_name != u.name {
+        Some(ops::rename(p, &sc.caller, &u.id, &input.display_name).await?)
+    } else {
+        None
+    };
     let u = renamed.as_ref().unwrap_or(u);
     add_members(p, sc, u, input.members.as_deref().unwrap_or_default()).await?;
     let client = external_ids::client_of(sc);
@@ -125,7 +129,13 @@ async fn save(p: &Provider, sc: &ScimCaller, u: &Unit, input: &GroupInput) -> Sc
     Ok(full(p, sc, u).await?.0)
 }
 
-pub async fn replace(p: &Provider, sc: &ScimCaller, id: &str, body: &Value, if_match: Option<&str>) -> ScimResult<Value> {
+pub async fn replace(
+    p: &Provider,
+    sc: &ScimCaller,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> ScimResult<Value> {
     let u = load(p, sc, id).await?;
     check_if_match(if_match, &full(p, sc, &u).await?.1)?;
     save(p, sc, &u, &GroupInput::parse(body)?).await
@@ -142,16 +152,20 @@ pub async fn patch(p: &Provider, sc: &ScimCaller, id: &str, body: &Value, if_mat
 /// Units are closed by a merge (which moves their officers), never deleted.
 pub async fn delete(p: &Provider, sc: &ScimCaller, id: &str) -> ScimResult<()> {
     load(p, sc, id).await?;
-    Err(ScimError::new(405, None, "units are not deleted: they close by a merge (admin API), which moves their officers"))
+    Err(ScimError::new(
+        405,
+        None,
+        "units are not deleted: they close by a merge (admin API), which moves their officers",
+    ))
 }
 
 /// Officer ids a filter compares `members` (or `members.value`) with.
 fn member_ids(f: &Filter, out: &mut Vec<String>) {
     match f {
-        Filter::Attr(AttrExp::Comparison(p, _, CompValue::Str(s))) => {
-            if plain_name(p, &[GROUP_SCHEMA]).is_some_and(|n| n.starts_with("members")) {
-                out.push(s.clone());
-            }
+        Filter::Attr(AttrExp::Comparison(p, _, CompValue::Str(s)))
+            if plain_name(p, &[GROUP_SCHEMA]).is_some_and(|n| n.starts_with("members")) =>
+        {
+            out.push(s.clone());
         }
         Filter::ValuePath(vp) if vp.attr.name.eq_ignore_ascii_case("members") => {
             let mut values = Vec::new();
@@ -220,7 +234,11 @@ pub async fn list(p: &Provider, sc: &ScimCaller, q: &Query) -> ScimResult<Value>
     let mut page = Vec::new();
     let skip_members = q.excluded.iter().any(|a| a.eq_ignore_ascii_case("members"));
     for (u, _) in matching.into_iter().skip(q.start_index - 1).take(q.count) {
-        let v = if skip_members { to_json(u, parent(u), None, externals.get(&u.id).map(String::as_str), &p.issuer) } else { full(p, sc, u).await?.0 };
+        let v = if skip_members {
+            to_json(u, parent(u), None, externals.get(&u.id).map(String::as_str), &p.issuer)
+        } else {
+            full(p, sc, u).await?.0
+        };
         page.push(list::project(v, &q.attributes, &q.excluded));
     }
     Ok(list::response(total, q.start_index, page))

@@ -27,7 +27,13 @@ pub fn version(u: &Unit, parent_code: Option<&str>, members: &[Member]) -> Strin
 }
 
 /// The Group for a unit. `members` is `None` when they were not loaded (a filter pass).
-pub fn to_json(u: &Unit, parent_code: Option<&str>, members: Option<&[Member]>, external_id: Option<&str>, issuer: &str) -> Value {
+pub fn to_json(
+    u: &Unit,
+    parent_code: Option<&str>,
+    members: Option<&[Member]>,
+    external_id: Option<&str>,
+    issuer: &str,
+) -> Value {
     let mut ext = json!({ "code": u.code, "kind": u.kind.as_str() });
     if let Some(code) = parent_code {
         ext["parentCode"] = code.into();

@@ -27,9 +27,10 @@ fn names(v: Option<&Value>) -> ScimResult<Vec<String>> {
     match v {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(s.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect()),
-        Some(Value::Array(items)) => {
-            items.iter().map(|x| x.as_str().map(str::to_owned).ok_or_else(|| syntax("attribute names are strings"))).collect()
-        }
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|x| x.as_str().map(str::to_owned).ok_or_else(|| syntax("attribute names are strings")))
+            .collect(),
         Some(_) => Err(syntax("attributes are a list of names")),
     }
 }
@@ -43,10 +44,14 @@ fn syntax(detail: &str) -> ScimError {
 fn int(v: Option<&Value>, name: &str) -> ScimResult<Option<i64>> {
     match v {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| ScimError::bad("invalidValue", format!("{name} is an integer"))),
-        Some(Value::String(s)) => {
-            s.trim().parse::<i64>().map(Some).map_err(|_| ScimError::bad("invalidValue", format!("{name} is an integer")))
+        Some(Value::Number(n)) => {
+            n.as_i64().map(Some).ok_or_else(|| ScimError::bad("invalidValue", format!("{name} is an integer")))
         }
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| ScimError::bad("invalidValue", format!("{name} is an integer"))),
         Some(_) => Err(ScimError::bad("invalidValue", format!("{name} is an integer"))),
     }
 }
@@ -95,7 +100,11 @@ impl Query {
     /// The projection asked for on a single resource (GET, POST, PUT, PATCH answers).
     pub fn projection(params: &HashMap<String, String>) -> ScimResult<(Vec<String>, Vec<String>)> {
         let q = Query::from_params(
-            &params.iter().filter(|(k, _)| k.to_ascii_lowercase().ends_with("attributes")).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            &params
+                .iter()
+                .filter(|(k, _)| k.to_ascii_lowercase().ends_with("attributes"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         )?;
         Ok((q.attributes, q.excluded))
     }
@@ -127,17 +136,23 @@ pub fn project(mut v: Value, attributes: &[String], excluded: &[String]) -> Valu
     for (k, val) in obj.iter() {
         let always = matches!(k.as_str(), "id" | "schemas");
         if k.starts_with("urn:") {
-            let inner: Vec<_> = keep.iter().filter(|(u, ..)| u.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(k))).collect();
+            let inner: Vec<_> =
+                keep.iter().filter(|(u, ..)| u.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(k))).collect();
             let whole = keep.iter().any(|(u, n, _)| u.is_none() && n.eq_ignore_ascii_case(k));
             let mut ext = val.clone();
             if !keep.is_empty() && !whole {
                 if inner.is_empty() {
                     continue;
                 }
-                ext = filter_obj(&ext, |name, sub| inner.iter().any(|(_, n, s)| n.eq_ignore_ascii_case(name) && (s.is_none() || sub.is_none())));
+                ext = filter_obj(&ext, |name, sub| {
+                    inner.iter().any(|(_, n, s)| n.eq_ignore_ascii_case(name) && (s.is_none() || sub.is_none()))
+                });
             }
-            let dropped: Vec<_> = drop.iter().filter(|(u, ..)| u.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(k))).collect();
-            ext = filter_obj(&ext, |name, _| !dropped.iter().any(|(_, n, s)| s.is_none() && n.eq_ignore_ascii_case(name)));
+            let dropped: Vec<_> =
+                drop.iter().filter(|(u, ..)| u.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(k))).collect();
+            ext = filter_obj(&ext, |name, _| {
+                !dropped.iter().any(|(_, n, s)| s.is_none() && n.eq_ignore_ascii_case(name))
+            });
             out.insert(k.clone(), ext);
             continue;
         }
@@ -155,14 +170,19 @@ pub fn project(mut v: Value, attributes: &[String], excluded: &[String]) -> Valu
 
 fn filter_obj(v: &Value, keep: impl Fn(&str, Option<&str>) -> bool) -> Value {
     match v.as_object() {
-        Some(o) => Value::Object(o.iter().filter(|(k, _)| keep(k, None)).map(|(k, x)| (k.clone(), x.clone())).collect()),
+        Some(o) => {
+            Value::Object(o.iter().filter(|(k, _)| keep(k, None)).map(|(k, x)| (k.clone(), x.clone())).collect())
+        }
         None => v.clone(),
     }
 }
 
 /// `urn:…:User:position` → (Some(urn), "position", None); `name.formatted` → (None, "name",
 /// Some("formatted")); a bare extension URN → (None, urn, None).
-fn split<'a>(name: &str, mut extensions: impl Iterator<Item = &'a String>) -> Option<(Option<String>, String, Option<String>)> {
+fn split<'a>(
+    name: &str,
+    mut extensions: impl Iterator<Item = &'a String>,
+) -> Option<(Option<String>, String, Option<String>)> {
     let name = name.trim();
     if let Some(urn) = extensions.find(|u| name.len() > u.len() && name[..u.len()].eq_ignore_ascii_case(u)) {
         let rest = name[urn.len()..].trim_start_matches(':');

@@ -66,12 +66,7 @@ pub fn timestamp(t: i64) -> String {
 /// current version (weak and strong forms compare alike), else 412.
 pub fn check_if_match(if_match: Option<&str>, version: &str) -> Result<(), ScimError> {
     let Some(header) = if_match.map(str::trim).filter(|h| !h.is_empty()) else { return Ok(()) };
-    let matches = header.split(',').map(str::trim).any(|t| {
-        t == "*" || t.trim_start_matches("W/").trim_matches('"') == version
-    });
-    if matches {
-        Ok(())
-    } else {
-        Err(ScimError::new(412, None, "the resource changed since that version (If-Match)"))
-    }
+    let matches =
+        header.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/").trim_matches('"') == version);
+    if matches { Ok(()) } else { Err(ScimError::new(412, None, "the resource changed since that version (If-Match)")) }
 }

@@ -50,7 +50,11 @@ pub fn apply(resource: &mut Value, body: &Value, extensions: &[&str]) -> ScimRes
         match path {
             None => {
                 let Some(Value::Object(attrs)) = value else {
-                    return Err(if op == Op::Remove { no_target("remove needs a path") } else { syntax("without a path, the value is an object") });
+                    return Err(if op == Op::Remove {
+                        no_target("remove needs a path")
+                    } else {
+                        syntax("without a path, the value is an object")
+                    });
                 };
                 merge(resource, attrs, op, extensions)?;
             }
@@ -141,7 +145,13 @@ fn known_extension<'a>(path: &AttrPath, extensions: &[&'a str]) -> ScimResult<Op
     }
 }
 
-fn at_path(resource: &mut Value, path: &PatchPath, op: Op, value: Option<Value>, extensions: &[&str]) -> ScimResult<()> {
+fn at_path(
+    resource: &mut Value,
+    path: &PatchPath,
+    op: Op,
+    value: Option<Value>,
+    extensions: &[&str],
+) -> ScimResult<()> {
     match path {
         PatchPath::Attr(p) => {
             let ext = known_extension(p, extensions)?;
@@ -151,7 +161,8 @@ fn at_path(resource: &mut Value, path: &PatchPath, op: Op, value: Option<Value>,
                 (None, _) => set(target, &p.name, value.unwrap_or(Value::Null), op)?,
                 (Some(sub), _) => {
                     let map = target.as_object_mut().ok_or_else(|| no_target(p.to_string()))?;
-                    let key = map.keys().find(|k| k.eq_ignore_ascii_case(&p.name)).cloned().unwrap_or_else(|| p.name.clone());
+                    let key =
+                        map.keys().find(|k| k.eq_ignore_ascii_case(&p.name)).cloned().unwrap_or_else(|| p.name.clone());
                     if op == Op::Remove && !map.contains_key(&key) {
                         return Ok(());
                     }
@@ -183,7 +194,8 @@ fn at_path(resource: &mut Value, path: &PatchPath, op: Op, value: Option<Value>,
                 }
                 _ => return Err(no_target(format!("no value matches {vp}"))),
             };
-            let matching: Vec<usize> = (0..items.len()).filter(|i| filter::matches_val(&vp.filter, &items[*i])).collect();
+            let matching: Vec<usize> =
+                (0..items.len()).filter(|i| filter::matches_val(&vp.filter, &items[*i])).collect();
             if matching.is_empty() && op != Op::Add {
                 return Err(no_target(format!("no value matches {vp}")));
             }

@@ -128,7 +128,13 @@ async fn list_search(State(st): State<St>, Path(k): Path<String>, Caller(c): Cal
     search(&st, &c, k, Query::from_json(&json_body(&body)?)?).await
 }
 
-async fn create(State(st): State<St>, Path(k): Path<String>, Caller(c): Caller, RawQuery(raw): RawQuery, body: Bytes) -> Answer {
+async fn create(
+    State(st): State<St>,
+    Path(k): Path<String>,
+    Caller(c): Caller,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Answer {
     let body = json_body(&body)?;
     let v = match kind(&k)? {
         Kind::Users => user_ops::create(&st.p, &c, &body).await?,
@@ -137,7 +143,12 @@ async fn create(State(st): State<St>, Path(k): Path<String>, Caller(c): Caller, 
     one(StatusCode::CREATED, v, raw)
 }
 
-async fn read(State(st): State<St>, Path((k, id)): Path<(String, String)>, Caller(c): Caller, RawQuery(raw): RawQuery) -> Answer {
+async fn read(
+    State(st): State<St>,
+    Path((k, id)): Path<(String, String)>,
+    Caller(c): Caller,
+    RawQuery(raw): RawQuery,
+) -> Answer {
     let v = match kind(&k)? {
         Kind::Users => user_ops::get(&st.p, &c, &id).await?,
         Kind::Groups => group_ops::get(&st.p, &c, &id).await?,
@@ -177,7 +188,12 @@ async fn modify(
     one(StatusCode::OK, v, raw)
 }
 
-async fn remove(State(st): State<St>, Path((k, id)): Path<(String, String)>, Caller(c): Caller, headers: HeaderMap) -> Result<StatusCode, ScimError> {
+async fn remove(
+    State(st): State<St>,
+    Path((k, id)): Path<(String, String)>,
+    Caller(c): Caller,
+    headers: HeaderMap,
+) -> Result<StatusCode, ScimError> {
     match kind(&k)? {
         Kind::Users => user_ops::delete(&st.p, &c, &id, if_match(&headers).as_deref()).await?,
         Kind::Groups => group_ops::delete(&st.p, &c, &id).await?,
@@ -185,8 +201,13 @@ async fn remove(State(st): State<St>, Path((k, id)): Path<(String, String)>, Cal
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn bulk_run(State(st): State<St>, Caller(c): Caller, body: Result<Bytes, axum::extract::rejection::BytesRejection>) -> Answer {
-    let body = body.map_err(|_| ScimError::new(413, None, format!("a bulk request is at most {} bytes", st.max_payload)))?;
+async fn bulk_run(
+    State(st): State<St>,
+    Caller(c): Caller,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Answer {
+    let body =
+        body.map_err(|_| ScimError::new(413, None, format!("a bulk request is at most {} bytes", st.max_payload)))?;
     Ok(Scim(StatusCode::OK, bulk::run(&st.p, &c, &json_body(&body)?).await?))
 }
 

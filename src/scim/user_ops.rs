@@ -122,7 +122,13 @@ async fn save(p: &Provider, sc: &ScimCaller, o: &Officer, unit: &Unit, input: &U
 }
 
 /// PUT /Users/{id}.
-pub async fn replace(p: &Provider, sc: &ScimCaller, id: &str, body: &Value, if_match: Option<&str>) -> ScimResult<Value> {
+pub async fn replace(
+    p: &Provider,
+    sc: &ScimCaller,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> ScimResult<Value> {
     let (o, unit) = load(p, sc, id).await?;
     check_if_match(if_match, &version(&o, &unit))?;
     save(p, sc, &o, &unit, &UserInput::parse(body)?).await
@@ -174,7 +180,8 @@ pub async fn list(p: &Provider, sc: &ScimCaller, q: &Query) -> ScimResult<Value>
     };
     let from = "FROM officers o JOIN units u ON u.id = o.unit_id LEFT JOIN scim_external_ids x \
                 ON x.client_id = $1 AND x.resource_type = 'User' AND x.resource_id = o.id";
-    let total: i64 = fetch(p, &format!("SELECT COUNT(*) {from} WHERE {condition}"), &binds).await?.first().copied().unwrap_or(0);
+    let total: i64 =
+        fetch(p, &format!("SELECT COUNT(*) {from} WHERE {condition}"), &binds).await?.first().copied().unwrap_or(0);
     let mut resources = Vec::new();
     if q.count > 0 && total > 0 {
         let dir = if q.descending { "DESC" } else { "ASC" };

@@ -17,8 +17,20 @@ use crate::officers::{Officer, OfficerStatus, Unit};
 /// The officer's version: a digest of everything the User shows, so any change (even two in
 /// one second) changes the ETag.
 pub fn version(o: &Officer, unit: &Unit) -> String {
-    let all = json!([o.id, o.username, o.full_name, o.personal_id, o.email, o.phone, unit.id, unit.code, unit.name,
-        o.position, o.status.as_str(), o.updated_at]);
+    let all = json!([
+        o.id,
+        o.username,
+        o.full_name,
+        o.personal_id,
+        o.email,
+        o.phone,
+        unit.id,
+        unit.code,
+        unit.name,
+        o.position,
+        o.status.as_str(),
+        o.updated_at
+    ]);
     sha256_hex(&all.to_string())[..20].to_owned()
 }
 
@@ -93,10 +105,8 @@ fn primary_value(v: Option<&Value>, name: &str) -> ScimResult<Option<String>> {
         Some(Value::Array(items)) => items,
         Some(_) => return Err(invalid(format!("{name} is a list"))),
     };
-    let chosen = items
-        .iter()
-        .find(|i| get_ci(i, "primary").and_then(Value::as_bool) == Some(true))
-        .or_else(|| items.first());
+    let chosen =
+        items.iter().find(|i| get_ci(i, "primary").and_then(Value::as_bool) == Some(true)).or_else(|| items.first());
     match chosen {
         Some(i) => string(get_ci(i, "value"), &format!("{name}.value")),
         None => Ok(None),
@@ -149,7 +159,10 @@ impl UserInput {
         };
         let ext = get_ci(v, OFFICER_SCHEMA);
         let ext_field = |k: &str| ext.and_then(|e| get_ci(e, k));
-        let personal_id = match ext.and_then(|e| e.as_object()).and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("personalId"))) {
+        let personal_id = match ext
+            .and_then(|e| e.as_object())
+            .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("personalId")))
+        {
             Some((_, x)) => Some(string(Some(x), "personalId")?),
             None => None,
         };
