@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::scim::PATCH_SCHEMA;
+use crate::scim::{PATCH_SCHEMA, UNIT_SCHEMA};
 
 fn sql(f: &str, personal_id: bool) -> ScimResult<UserSql> {
     UserSql::translate(&parse(f)?, 3, personal_id)

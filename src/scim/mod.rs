@@ -6,7 +6,7 @@
 //!
 //! - [`error`]: SCIM error bodies (RFC 7644 §3.12).
 //! - [`filter`]: filters (parsed by the `scim_v2` crate, with its depth and term limits) into
-//!   SQL for Users and into a match over JSON for Groups and PATCH value paths.
+//!   SQL for Users; [`matching`]: a match over JSON for Groups and PATCH value paths.
 //! - [`patch`]: PATCH operations applied to a resource's JSON (then saved as a replacement).
 //! - [`users`], [`groups`]: the mapping of officers and units, and their operations.
 //! - [`discovery`]: ServiceProviderConfig, ResourceTypes and Schemas.
@@ -21,6 +21,7 @@ pub mod filter;
 pub mod group_ops;
 pub mod groups;
 pub mod list;
+pub mod matching;
 pub mod patch;
 mod routes;
 pub mod user_ops;
