@@ -250,6 +250,15 @@ async fn users_change_through_the_admin_operations(backend: Backend) {
         ("Lê Thị Thu Hà", None, Some("0912345678"))
     );
     assert_eq!(o.position.as_deref(), Some("Chuyên viên"));
+    // Suspended, a PUT that leaves `active` out keeps the suspension.
+    let off = json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "active", "value": false }] });
+    assert_eq!(call(op, Some(&t), Method::PATCH, &format!("/Users/{id}"), Some(off), None).await.status, 200);
+    let mut quiet = put.body.clone();
+    quiet.as_object_mut().unwrap().remove("active");
+    assert_eq!(call(op, Some(&t), Method::PUT, &format!("/Users/{id}"), Some(quiet), None).await.status, 200);
+    assert_eq!(op.state.db.officer(&id).await.unwrap().unwrap().status, OfficerStatus::Suspended);
+    let on = json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "active", "value": true }] });
+    assert_eq!(call(op, Some(&t), Method::PATCH, &format!("/Users/{id}"), Some(on), None).await.status, 200);
     user["userName"] = "someone.else".into();
     let renamed = call(op, Some(&t), Method::PUT, &format!("/Users/{id}"), Some(user), None).await;
     assert_eq!((renamed.status, renamed.body["scimType"].as_str()), (400, Some("mutability")));
@@ -297,8 +306,8 @@ async fn users_change_through_the_admin_operations(backend: Backend) {
     }
     assert_eq!(
         actions.iter().filter(|x| *x == "admin.officer.status").count(),
-        3,
-        "suspend, reactivate, disable: {actions:?}"
+        5,
+        "two suspensions, two reactivations, a disabling: {actions:?}"
     );
     op_stop(w).await;
 }

@@ -69,7 +69,7 @@ pub async fn create(p: &Provider, sc: &ScimCaller, body: &Value) -> ScimResult<V
         position: input.position.clone(),
     };
     let (mut officer, setup_path) = ops::create(p, &sc.caller, &new).await?;
-    if !input.active {
+    if input.active == Some(false) {
         officer = ops::set_status(p, &sc.caller, &officer.id, OfficerStatus::Suspended).await?;
     }
     if let Some(x) = &input.external_id {
@@ -110,7 +110,11 @@ async fn save(p: &Provider, sc: &ScimCaller, o: &Officer, unit: &Unit, input: &U
     if moving {
         ops::move_to(p, c, &o.id, &target, input.position.as_deref()).await?;
     }
-    let wanted = if input.active { OfficerStatus::Active } else { OfficerStatus::Suspended };
+    let wanted = match input.active {
+        Some(true) => OfficerStatus::Active,
+        Some(false) => OfficerStatus::Suspended,
+        None => o.status,
+    };
     if o.status != wanted {
         ops::set_status(p, c, &o.id, wanted).await?;
     }

@@ -76,7 +76,9 @@ pub fn to_json(o: &Officer, unit: &Unit, external_id: Option<&str>, show_persona
 pub struct UserInput {
     pub user_name: String,
     pub full_name: String,
-    pub active: bool,
+    /// `None`: not given. A new officer is then active; a replaced one keeps their status, so a
+    /// PUT that leaves `active` out never lifts a suspension.
+    pub active: Option<bool>,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub unit_code: Option<String>,
@@ -169,7 +171,7 @@ impl UserInput {
         Ok(UserInput {
             user_name,
             full_name,
-            active: boolean(get_ci(v, "active"))?.unwrap_or(true),
+            active: boolean(get_ci(v, "active"))?,
             email: primary_value(get_ci(v, "emails"), "emails")?,
             phone: primary_value(get_ci(v, "phoneNumbers"), "phoneNumbers")?,
             unit_code: string(ext_field("unitCode"), "unitCode")?,
