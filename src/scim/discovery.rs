@@ -1,6 +1,7 @@
 //! Discovery (RFC 7644 §4): ServiceProviderConfig, ResourceTypes and Schemas, as the caller
 //! sees them: the personal ID is in the officer extension only for callers allowed to see it,
-//! and `unitCode` lists (as `canonicalValues`) the unit codes the caller may assign.
+//! and `unitCode` and `parentCode` list (as `canonicalValues`) the unit codes the caller may
+//! assign.
 
 use serde_json::{Value, json};
 
@@ -103,6 +104,12 @@ pub fn schemas(issuer: &str, personal_id: bool, unit_codes: Option<&[String]>) -
         let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
         unit_code = unit_code.canonical(&codes);
     }
+    let mut parent_code =
+        A::new("parentCode", "string", "The parent unit's code (default: the province)").immutable().exact();
+    if let Some(codes) = unit_codes {
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        parent_code = parent_code.canonical(&codes);
+    }
     let mut officer = vec![
         unit_code,
         A::new("position", "string", "Position (chức vụ) in the unit"),
@@ -129,7 +136,7 @@ pub fn schemas(issuer: &str, personal_id: bool, unit_codes: Option<&[String]>) -
             .exact()
             .unique(),
         A::new("kind", "string", "What the unit is").required().immutable().canonical(&kinds),
-        A::new("parentCode", "string", "The parent unit's code (default: the province)").immutable().exact(),
+        parent_code,
     ];
     let ro = |n: &str, t: &str| A::new(n, t, n).read_only();
     vec![
