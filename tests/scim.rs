@@ -498,6 +498,13 @@ async fn bulk_runs_within_its_limits(backend: Backend) {
     )
     .await;
     assert_eq!(r.status, 413, "{}", r.body);
+    let huge = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [], "pad": "x".repeat(op.config.body_limit_bytes) });
+    // The app's body limit answers before SCIM does: the status is SCIM's, the body plain text.
+    let r = http().post(op.url("/scim/v2/Bulk")).bearer_auth(&t).body(huge.to_string()).send().await.unwrap();
+    assert_eq!(r.status(), 413);
+    let r = http().post(op.url("/scim/v2/Users")).bearer_auth(&t).body("{not json").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["scimType"], "invalidSyntax");
     let reader = token(op, "reader", "scim.read").await;
     let r = call(
         op,

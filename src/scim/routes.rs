@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, RawQuery, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -64,6 +65,32 @@ impl IntoResponse for ScimError {
 
 type Answer = Result<Scim, ScimError>;
 
+impl From<PathRejection> for ScimError {
+    fn from(r: PathRejection) -> Self {
+        ScimError::new(r.status().as_u16(), None, r.body_text())
+    }
+}
+
+/// Path parameters, refused in SCIM's terms.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ScimError))]
+struct Path<T>(T);
+
+/// A JSON body (`application/scim+json` or `application/json`); too large a body is a 413 and
+/// anything not JSON an `invalidSyntax`, both as SCIM errors.
+struct Json(Value);
+
+impl<S: Send + Sync> FromRequest<S> for Json {
+    type Rejection = ScimError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e: BytesRejection| ScimError::new(e.status().as_u16(), None, e.body_text()))?;
+        serde_json::from_slice(&bytes).map(Json).map_err(|e| ScimError::bad("invalidSyntax", format!("not JSON: {e}")))
+    }
+}
+
 /// The SCIM caller: reads need `scim.read` (or `scim.write`), anything else `scim.write`.
 struct Caller(ScimCaller);
 
@@ -79,10 +106,6 @@ impl FromRequestParts<St> for Caller {
 
 fn params(raw: Option<String>) -> HashMap<String, String> {
     url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect()
-}
-
-fn json_body(bytes: &Bytes) -> ScimResult<Value> {
-    serde_json::from_slice(bytes).map_err(|e| ScimError::bad("invalidSyntax", format!("not JSON: {e}")))
 }
 
 fn if_match(headers: &HeaderMap) -> Option<String> {
@@ -123,9 +146,9 @@ async fn list_get(State(st): State<St>, Path(k): Path<String>, Caller(c): Caller
     search(&st, &c, k, Query::from_params(&params(raw))?).await
 }
 
-async fn list_search(State(st): State<St>, Path(k): Path<String>, Caller(c): Caller, body: Bytes) -> Answer {
+async fn list_search(State(st): State<St>, Path(k): Path<String>, Caller(c): Caller, Json(body): Json) -> Answer {
     let k = kind(&k)?;
-    search(&st, &c, k, Query::from_json(&json_body(&body)?)?).await
+    search(&st, &c, k, Query::from_json(&body)?).await
 }
 
 async fn create(
@@ -133,9 +156,8 @@ async fn create(
     Path(k): Path<String>,
     Caller(c): Caller,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    Json(body): Json,
 ) -> Answer {
-    let body = json_body(&body)?;
     let v = match kind(&k)? {
         Kind::Users => user_ops::create(&st.p, &c, &body).await?,
         Kind::Groups => group_ops::create(&st.p, &c, &body).await?,
@@ -162,9 +184,9 @@ async fn replace(
     Caller(c): Caller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    Json(body): Json,
 ) -> Answer {
-    let (body, version) = (json_body(&body)?, if_match(&headers));
+    let version = if_match(&headers);
     let v = match kind(&k)? {
         Kind::Users => user_ops::replace(&st.p, &c, &id, &body, version.as_deref()).await?,
         Kind::Groups => group_ops::replace(&st.p, &c, &id, &body, version.as_deref()).await?,
@@ -178,9 +200,9 @@ async fn modify(
     Caller(c): Caller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    Json(body): Json,
 ) -> Answer {
-    let (body, version) = (json_body(&body)?, if_match(&headers));
+    let version = if_match(&headers);
     let v = match kind(&k)? {
         Kind::Users => user_ops::patch(&st.p, &c, &id, &body, version.as_deref()).await?,
         Kind::Groups => group_ops::patch(&st.p, &c, &id, &body, version.as_deref()).await?,
@@ -201,14 +223,9 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn bulk_run(
-    State(st): State<St>,
-    Caller(c): Caller,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Answer {
-    let body =
-        body.map_err(|_| ScimError::new(413, None, format!("a bulk request is at most {} bytes", st.max_payload)))?;
-    Ok(Scim(StatusCode::OK, bulk::run(&st.p, &c, &json_body(&body)?).await?))
+/// A body past the limit (`maxPayloadSize`) is a 413 before anything runs.
+async fn bulk_run(State(st): State<St>, Caller(c): Caller, Json(body): Json) -> Answer {
+    Ok(Scim(StatusCode::OK, bulk::run(&st.p, &c, &body).await?))
 }
 
 async fn service_provider_config(State(st): State<St>, Caller(_): Caller) -> Answer {
