@@ -524,3 +524,53 @@ async fn bulk_runs_within_its_limits(backend: Backend) {
     op_stop(w).await;
 }
 on_both_backends!(bulk_runs_within_its_limits, super::bulk_runs_within_its_limits);
+
+/// `xacthuc clients restrict`: the same checks as the admin API (known client, current unit),
+/// audited as the operator, lifted with `--none`.
+#[tokio::test]
+async fn the_cli_restricts_a_client_to_a_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("cli.db").display());
+    let cli = |args: &[&str]| {
+        std::process::Command::new(support::xacthuc_bin())
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &url)
+            .output()
+            .expect("run xacthuc")
+    };
+    let help = String::from_utf8(cli(&["clients", "restrict", "--help"]).stdout).unwrap();
+    assert!(help.contains("--unit") && help.contains("--none") && help.contains("subtree"), "{help}");
+    let add = [
+        "clients",
+        "add",
+        "--id",
+        "hr",
+        "--name",
+        "HR",
+        "--scope",
+        "scim.read scim.write",
+        "--grants",
+        "client_credentials",
+    ];
+    assert!(cli(&add).status.success());
+    let out = cli(&["clients", "restrict", "--id", "hr", "--unit", "P"]);
+    assert_eq!(out.status.code(), Some(2), "no such unit yet: {}", String::from_utf8_lossy(&out.stderr));
+    let db = xacthuc::store::Db::connect(&url, 1, std::time::Duration::from_secs(5)).await.unwrap();
+    let unit = NewUnit { code: "P".into(), name: "Tỉnh".into(), kind: UnitKind::Province, parent_code: None };
+    db.create_unit(&unit, 1).await.unwrap();
+    let out = cli(&["clients", "restrict", "--id", "hr", "--unit", "P"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(db.client_unit("hr").await.unwrap().map(|u| u.code).as_deref(), Some("P"));
+    assert_eq!(cli(&["clients", "restrict", "--id", "nobody", "--unit", "P"]).status.code(), Some(2));
+    assert_eq!(cli(&["clients", "restrict", "--id", "hr"]).status.code(), Some(2), "--unit or --none is required");
+    assert!(cli(&["clients", "restrict", "--id", "hr", "--none"]).status.success());
+    assert!(db.client_unit("hr").await.unwrap().is_none());
+    let rows = sqlx::query("SELECT actor FROM audit_log WHERE action = 'admin.client.unit'")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].try_get::<String, _>(0).unwrap(), "system");
+}
