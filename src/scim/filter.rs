@@ -236,7 +236,7 @@ impl Builder<'_> {
                     }
                 })
             }
-            _ => Err(invalid(format!("{} compares with a string", col.sql()))),
+            _ => Err(invalid("this attribute compares with a string")),
         }
     }
 }
