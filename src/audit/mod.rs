@@ -75,6 +75,8 @@ actions! {
     AdminUnitCreated => "admin.unit.created",
     AdminUnitMerged => "admin.unit.merged",
     AdminUnitRenamed => "admin.unit.renamed",
+    AdminUnitRestructured => "admin.unit.restructured",
+    AdminUnitDissolved => "admin.unit.dissolved",
     AdminOfficerMoved => "admin.officer.moved",
     AdminOfficerStatus => "admin.officer.status",
     AdminOfficerReset => "admin.officer.reset",

@@ -57,7 +57,7 @@ async fn one(
         ("PATCH", ["Users", id]) => Ok((200, Some(user_ops::patch(p, sc, id, body()?, version).await?))),
         ("PATCH", ["Groups", id]) => Ok((200, Some(group_ops::patch(p, sc, id, body()?, version).await?))),
         ("DELETE", ["Users", id]) => user_ops::delete(p, sc, id, version).await.map(|()| (204, None)),
-        ("DELETE", ["Groups", id]) => group_ops::delete(p, sc, id).await.map(|()| (204, None)),
+        ("DELETE", ["Groups", id]) => group_ops::delete(p, sc, id, version).await.map(|()| (204, None)),
         _ => Err(syntax(format!("{method} {path} is not a bulk operation"))),
     }
 }

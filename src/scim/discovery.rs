@@ -105,7 +105,9 @@ pub fn schemas(issuer: &str, personal_id: bool, unit_codes: Option<&[String]>) -
         unit_code = unit_code.canonical(&codes);
     }
     let mut parent_code =
-        A::new("parentCode", "string", "The parent unit's code (default: the province)").immutable().exact();
+        A::new("parentCode", "string", "The parent unit's code (default on creation: the province, or the client's unit); changing it moves the unit with its subtree")
+            .required()
+            .exact();
     if let Some(codes) = unit_codes {
         let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
         parent_code = parent_code.canonical(&codes);
@@ -130,12 +132,15 @@ pub fn schemas(issuer: &str, personal_id: bool, unit_codes: Option<&[String]>) -
     ];
     let kinds = ["province", "department", "agency", "commune", "ward", "special_zone"];
     let unit = vec![
-        A::new("code", "string", "The unit's stable administrative code (1 to 32 of A-Z a-z 0-9 . _ -)")
-            .required()
-            .immutable()
-            .exact()
-            .unique(),
-        A::new("kind", "string", "What the unit is").required().immutable().canonical(&kinds),
+        A::new(
+            "code",
+            "string",
+            "The unit's administrative code (1 to 64 of A-Z a-z 0-9 . _ -); changing it recodes the unit",
+        )
+        .required()
+        .exact()
+        .unique(),
+        A::new("kind", "string", "What the unit is; changing it reclassifies the unit").required().canonical(&kinds),
         parent_code,
     ];
     let ro = |n: &str, t: &str| A::new(n, t, n).read_only();

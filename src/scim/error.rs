@@ -51,6 +51,7 @@ impl From<DirectoryError> for ScimError {
                 Self::new(409, Some("uniqueness"), format!("{field} is already used"))
             }
             DirectoryError::Invalid { .. } => Self::bad("invalidValue", e.to_string()),
+            DirectoryError::InUse(what) => Self::new(409, None, what),
             DirectoryError::Db(db) => db.into(),
         }
     }

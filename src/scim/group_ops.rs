@@ -18,7 +18,7 @@ use super::{GROUP_SCHEMA, UNIT_SCHEMA, check_if_match, external_ids};
 const KIND: &str = "Group";
 use crate::admin::authz::ScimCaller;
 use crate::admin::ops::{officers as officer_ops, units as ops};
-use crate::officers::{NewUnit, OfficerStatus, Unit};
+use crate::officers::{NewUnit, OfficerStatus, Unit, UnitChange};
 use crate::oidc::Provider;
 
 /// Officers posted directly to the unit (not disabled), by username.
@@ -96,25 +96,32 @@ pub async fn create(p: &Provider, sc: &ScimCaller, body: &Value) -> ScimResult<V
     Ok(full(p, sc, &unit).await?.0)
 }
 
-/// Makes the unit what `input` says: a new name is a rename; new members move here; code, kind
-/// and parent cannot change (merges are the admin API's).
+/// Makes the unit what `input` says: a new code, kind or parent restructures the unit (its
+/// subtree moves with it); a new name is a rename; new members move here.
 async fn save(p: &Provider, sc: &ScimCaller, u: &Unit, input: &GroupInput) -> ScimResult<Value> {
     let parent = parent_code(p, u).await?;
-    if input.code.as_ref().is_some_and(|c| *c != u.code)
-        || input.kind.is_some_and(|k| k != u.kind)
-        || input.parent_code.as_ref().is_some_and(|c| Some(c) != parent.as_ref())
-    {
-        return Err(ScimError::bad("mutability", "a unit's code, kind and parent cannot change"));
+    let change = UnitChange {
+        code: input.code.clone().filter(|c| *c != u.code),
+        kind: input.kind.filter(|k| *k != u.kind),
+        parent_code: input.parent_code.clone().filter(|c| Some(c) != parent.as_ref()),
+    };
+    // Members who leave: refused from the province's root unit (there is nowhere above it).
+    let leaving: Vec<Member> = match &input.members {
+        Some(wanted) => members(p, &u.id).await?.into_iter().filter(|m| !wanted.contains(&m.id)).collect(),
+        None => Vec::new(),
+    };
+    if let (Some(gone), None) = (leaving.first(), &parent) {
+        return Err(ScimError::bad(
+            "mutability",
+            format!("{} cannot leave the province's root unit: add them to another Group", gone.id),
+        ));
     }
-    if let Some(wanted) = &input.members {
-        let current = members(p, &u.id).await?;
-        if let Some(gone) = current.iter().find(|m| !wanted.contains(&m.id)) {
-            return Err(ScimError::bad(
-                "mutability",
-                format!("{} cannot leave: an officer always belongs to one unit (add them to another Group)", gone.id),
-            ));
-        }
-    }
+    let restructured = if change != UnitChange::default() {
+        Some(ops::restructure(p, &sc.caller, &u.id, &change).await?)
+    } else {
+        None
+    };
+    let u = restructured.as_ref().unwrap_or(u);
     let renamed = if input.display_name != u.name {
         Some(ops::rename(p, &sc.caller, &u.id, &input.display_name).await?)
     } else {
@@ -122,6 +129,15 @@ async fn save(p: &Provider, sc: &ScimCaller, u: &Unit, input: &GroupInput) -> Sc
     };
     let u = renamed.as_ref().unwrap_or(u);
     add_members(p, sc, u, input.members.as_deref().unwrap_or_default()).await?;
+    // An officer always belongs to one unit: one who leaves this unit goes up to its parent
+    // (keeping their position), still inside the same subtree.
+    if let (false, Some(up)) = (leaving.is_empty(), parent_code(p, u).await?) {
+        for m in &leaving {
+            if let Some(o) = p.db.officer(&m.id).await?.filter(|o| o.unit_id == u.id) {
+                officer_ops::move_to(p, &sc.caller, &o.id, &up, o.position.as_deref()).await?;
+            }
+        }
+    }
     let client = external_ids::client_of(sc);
     if external_ids::get(&p.db, client, KIND, &u.id).await? != input.external_id {
         external_ids::set(&p.db, client, KIND, &u.id, input.external_id.as_deref()).await?;
@@ -146,17 +162,22 @@ pub async fn patch(p: &Provider, sc: &ScimCaller, id: &str, body: &Value, if_mat
     let (mut v, current) = full(p, sc, &u).await?;
     check_if_match(if_match, &current)?;
     super::patch::apply(&mut v, body, &[UNIT_SCHEMA])?;
+    // The Group as read always lists `members` (maybe empty): gone after the operations means
+    // they were all removed, not "left as they are" (which is what a PUT without it means).
+    if super::filter::get_ci(&v, "members").is_none() {
+        v["members"] = Value::Array(Vec::new());
+    }
     save(p, sc, &u, &GroupInput::parse(&v)?).await
 }
 
-/// Units are closed by a merge (which moves their officers), never deleted.
-pub async fn delete(p: &Provider, sc: &ScimCaller, id: &str) -> ScimResult<()> {
-    load(p, sc, id).await?;
-    Err(ScimError::new(
-        405,
-        None,
-        "units are not deleted: they close by a merge (admin API), which moves their officers",
-    ))
+/// DELETE /Groups/{id}: dissolves the unit if it is empty (no officers, no units below it,
+/// nothing merged into it), else 409. The unit is closed, not erased: its history stays, it is
+/// no longer found or listed, and its code stays taken.
+pub async fn delete(p: &Provider, sc: &ScimCaller, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+    let u = load(p, sc, id).await?;
+    check_if_match(if_match, &full(p, sc, &u).await?.1)?;
+    ops::dissolve(p, &sc.caller, &u.id).await?;
+    Ok(())
 }
 
 /// Officer ids a filter compares `members` (or `members.value`) with.

@@ -218,7 +218,7 @@ async fn remove(
 ) -> Result<StatusCode, ScimError> {
     match kind(&k)? {
         Kind::Users => user_ops::delete(&st.p, &c, &id, if_match(&headers).as_deref()).await?,
-        Kind::Groups => group_ops::delete(&st.p, &c, &id).await?,
+        Kind::Groups => group_ops::delete(&st.p, &c, &id, if_match(&headers).as_deref()).await?,
     }
     Ok(StatusCode::NO_CONTENT)
 }

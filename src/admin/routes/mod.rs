@@ -72,7 +72,7 @@ impl From<DirectoryError> for ApiError {
         let (code, message) = (e.code(), e.to_string());
         let status = match e {
             DirectoryError::NotFound(_) => StatusCode::NOT_FOUND,
-            DirectoryError::Conflict { .. } => StatusCode::CONFLICT,
+            DirectoryError::Conflict { .. } | DirectoryError::InUse(_) => StatusCode::CONFLICT,
             DirectoryError::Invalid { .. } => StatusCode::BAD_REQUEST,
             // The web layer's mapping: 503 when the database is down, a logged 500 otherwise.
             DirectoryError::Db(db) => return db.into(),
