@@ -365,7 +365,8 @@ async fn groups_are_units_with_their_officers(backend: Backend) {
     )
     .await;
     assert_eq!(member_of.body["Resources"][0]["id"], w.a1.as_str(), "{}", member_of.body);
-    // Adding a member moves the officer; removing one cannot (an officer has one unit).
+    // Adding a member moves the officer; removing one moves them up to the parent unit (an
+    // officer always has one unit), except from the province's root unit.
     let path = format!("/Groups/{}", w.b);
     let add = json!({ "schemas": [PATCH], "Operations": [{ "op": "add", "path": "members", "value": [{ "value": w.in_a1 }] }] });
     let r = call(op, Some(&t), Method::PATCH, &path, Some(add), None).await;
@@ -374,12 +375,23 @@ async fn groups_are_units_with_their_officers(backend: Backend) {
     assert_eq!(op.state.db.officer(&w.in_a1).await.unwrap().unwrap().unit_id, w.b);
     let remove = json!({ "schemas": [PATCH], "Operations": [{ "op": "remove", "path": format!("members[value eq \"{}\"]", w.in_b) }] });
     let r = call(op, Some(&t), Method::PATCH, &path, Some(remove), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["members"].as_array().unwrap().len(), 1, "{}", r.body);
+    let p_unit = op.state.db.unit_by_code("P").await.unwrap().unwrap();
+    let moved = op.state.db.officer(&w.in_b).await.unwrap().unwrap();
+    assert_eq!(moved.unit_id, p_unit.id, "a removed member goes up to the parent unit");
+    let from_root = json!({ "schemas": [PATCH], "Operations": [{ "op": "remove", "path": "members" }] });
+    let r = call(op, Some(&t), Method::PATCH, &format!("/Groups/{}", p_unit.id), Some(from_root), None).await;
     assert_eq!((r.status, r.body["scimType"].as_str()), (400, Some("mutability")), "{}", r.body);
-    // A rename is the admin API's rename (audited); units are never deleted.
+    assert_eq!(op.state.db.officer(&w.in_b).await.unwrap().unwrap().unit_id, p_unit.id);
+    // A rename is the admin API's rename (audited); a unit with officers is not deleted.
     let rename = json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "displayName", "value": "Xã Bình Minh" }] });
     assert_eq!(call(op, Some(&t), Method::PATCH, &path, Some(rename), None).await.status, 200);
     assert_eq!(op.state.db.unit(&w.b).await.unwrap().unwrap().name, "Xã Bình Minh");
-    assert_eq!(call(op, Some(&t), Method::DELETE, &path, None, None).await.status, 405);
+    let r = call(op, Some(&t), Method::DELETE, &path, None, None).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body["detail"].as_str().unwrap().contains("officers"), "{}", r.body);
+    assert!(op.state.db.unit(&w.b).await.unwrap().unwrap().is_current());
     // Creating a unit: under the province by default.
     let ext = "urn:xacthuc:params:scim:schemas:extension:unit:2.0:Group";
     let new = json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group", ext], "displayName": "Xã Mới", ext: { "code": "C", "kind": "commune" } });
@@ -393,6 +405,95 @@ async fn groups_are_units_with_their_officers(backend: Backend) {
     op_stop(w).await;
 }
 on_both_backends!(groups_are_units_with_their_officers, super::groups_are_units_with_their_officers);
+
+/// Unit codes up to 64 characters; code, kind and parent change by a restructuring (audited,
+/// the subtree moves along); DELETE dissolves an empty unit only.
+async fn groups_are_restructured_and_dissolved(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let op = &w.op;
+    let t = token(op, "hr", "scim.read scim.write").await;
+    let ext = "urn:xacthuc:params:scim:schemas:extension:unit:2.0:Group";
+    let group = |code: &str| json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group", ext], "displayName": "Mới", ext: { "code": code, "kind": "agency" } });
+    let long = "c".repeat(64);
+    let r = call(op, Some(&t), Method::POST, "/Groups", Some(group(&long)), None).await;
+    assert_eq!((r.status, r.body[ext]["code"].as_str()), (201, Some(long.as_str())), "{}", r.body);
+    let r = call(op, Some(&t), Method::POST, "/Groups", Some(group(&"c".repeat(65))), None).await;
+    assert_eq!((r.status, r.body["scimType"].as_str()), (400, Some("invalidValue")), "{}", r.body);
+    let uuid_code = "0b6f1a52-3c1e-4f0e-9a57-6d1b2b0c9e11";
+    let r = call(op, Some(&t), Method::POST, "/Groups", Some(group(uuid_code)), None).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let new_id = r.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/Groups/{new_id}");
+
+    // A: code, kind and parent change (A1 moves along under B); each change is audited.
+    let a = op.state.db.unit_by_code("A").await.unwrap().unwrap();
+    let ops = json!({ "schemas": [PATCH], "Operations": [
+        { "op": "replace", "path": format!("{ext}:code"), "value": "A-2026" },
+        { "op": "replace", "path": format!("{ext}:kind"), "value": "agency" },
+        { "op": "replace", "path": format!("{ext}:parentCode"), "value": "B" },
+    ] });
+    let r = call(op, Some(&t), Method::PATCH, &format!("/Groups/{}", a.id), Some(ops), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!((r.body[ext]["code"].as_str(), r.body[ext]["kind"].as_str()), (Some("A-2026"), Some("agency")));
+    assert_eq!(r.body[ext]["parentCode"], "B");
+    let (a_now, b, a1) = (
+        op.state.db.unit(&a.id).await.unwrap().unwrap(),
+        op.state.db.unit(&w.b).await.unwrap().unwrap(),
+        op.state.db.unit(&w.a1).await.unwrap().unwrap(),
+    );
+    assert_eq!(a_now.parent_id.as_deref(), Some(w.b.as_str()));
+    assert!(b.contains(&a_now) && b.contains(&a1) && a_now.contains(&a1), "the subtree moved along");
+    assert_eq!(op.state.db.officer(&w.in_a1).await.unwrap().unwrap().unit_id, w.a1, "officers stay");
+    // Under itself or its own units, or a code already used: refused, nothing changes.
+    let under_own = json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": format!("{ext}:parentCode"), "value": "A1" }] });
+    let r = call(op, Some(&t), Method::PATCH, &format!("/Groups/{}", a.id), Some(under_own), None).await;
+    assert_eq!((r.status, r.body["scimType"].as_str()), (400, Some("invalidValue")), "{}", r.body);
+    let taken =
+        json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": format!("{ext}:code"), "value": "B" }] });
+    let r = call(op, Some(&t), Method::PATCH, &format!("/Groups/{}", a.id), Some(taken), None).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(op.state.db.unit(&a.id).await.unwrap().unwrap(), a_now);
+    // A replace with the same values is no change (and no audit entry).
+    let same = json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": format!("{ext}:parentCode"), "value": "B" }] });
+    assert_eq!(call(op, Some(&t), Method::PATCH, &format!("/Groups/{}", a.id), Some(same), None).await.status, 200);
+    let actions = audited(op, "hr").await;
+    assert_eq!(actions.iter().filter(|a| *a == "admin.unit.restructured").count(), 1, "{actions:?}");
+
+    // DELETE: a unit with units below it, or the province's root unit, stays.
+    let r = call(op, Some(&t), Method::DELETE, &format!("/Groups/{}", a.id), None, None).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    let root = op.state.db.unit_by_code("P").await.unwrap().unwrap();
+    assert_eq!(call(op, Some(&t), Method::DELETE, &format!("/Groups/{}", root.id), None, None).await.status, 409);
+    // An empty unit is dissolved: audited, no longer found or listed, its code stays taken.
+    assert_eq!(call(op, Some(&t), Method::DELETE, &path, None, Some("W/\"stale\"")).await.status, 412);
+    let r = call(op, Some(&t), Method::DELETE, &path, None, None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert!(!op.state.db.unit(&new_id).await.unwrap().unwrap().is_current());
+    assert_eq!(call(op, Some(&t), Method::GET, &path, None, None).await.status, 404);
+    assert_eq!(call(op, Some(&t), Method::DELETE, &path, None, None).await.status, 404);
+    let all = call(op, Some(&t), Method::GET, "/Groups?excludedAttributes=members", None, None).await;
+    assert!(!all.body.to_string().contains(&new_id), "{}", all.body);
+    assert_eq!(call(op, Some(&t), Method::POST, "/Groups", Some(group(uuid_code)), None).await.status, 409);
+    assert!(audited(op, "hr").await.contains(&"admin.unit.dissolved".to_owned()));
+    // A restricted client (not the province's) may not dissolve units.
+    let admin = token(op, "admin", "admin").await;
+    let r = http()
+        .put(op.url("/admin/api/clients/hr-a/unit"))
+        .bearer_auth(&admin)
+        .json(&json!({ "unit_code": "A-2026" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let ta = token(op, "hr-a", "scim.read scim.write").await;
+    let empty = call(op, Some(&t), Method::POST, "/Groups", Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group", ext], "displayName": "Trống", ext: { "code": "E", "kind": "agency", "parentCode": "A1" } })), None).await;
+    assert_eq!(empty.status, 201, "{}", empty.body);
+    let r = call(op, Some(&ta), Method::DELETE, &format!("/Groups/{}", empty.body["id"].as_str().unwrap()), None, None)
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    op_stop(w).await;
+}
+on_both_backends!(groups_are_restructured_and_dissolved, super::groups_are_restructured_and_dissolved);
 
 async fn scopes_and_the_unit_restriction(backend: Backend) {
     let Some(w) = world(backend).await else { return };
