@@ -1,6 +1,6 @@
-//! Groups through the admin operations: units are listed, created and renamed by
-//! `admin::ops::units` (creating and renaming are the province's: unrestricted clients only),
-//! members are moved by `admin::ops::officers::move_to`. Merged or dissolved units, and units
+//! Groups through the admin operations: units are listed, created, renamed, restructured and
+//! dissolved by `admin::ops::units` (all but listing are the province's: unrestricted clients
+//! only), members are moved by `admin::ops::officers::move_to`. Merged or dissolved units, and units
 //! outside a restricted client's subtree, are not found.
 
 use std::collections::HashMap;

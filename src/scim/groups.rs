@@ -1,7 +1,7 @@
 //! Units as SCIM Groups: a unit's name is the Group's `displayName`, its officers (those posted
 //! directly to it) are its `members`, and its code, kind and parent travel in the unit
 //! extension ([`UNIT_SCHEMA`]). An officer belongs to exactly one unit, so adding a member moves
-//! the officer here, and a member cannot simply be removed (they are added elsewhere instead).
+//! the officer here, and removing a member moves the officer up to the parent unit.
 
 use serde_json::{Value, json};
 

@@ -109,7 +109,7 @@ impl FromRequestParts<Provider> for Admin {
 pub fn router(p: Provider) -> Router {
     let routes = OpenApiRouter::new()
         .routes(routes!(units::list, units::create))
-        .routes(routes!(units::get, units::rename))
+        .routes(routes!(units::get, units::rename, units::dissolve))
         .routes(routes!(units::merge))
         .routes(routes!(officers::list, officers::create))
         .routes(routes!(officers::get, officers::update))
