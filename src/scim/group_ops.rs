@@ -130,7 +130,8 @@ async fn save(p: &Provider, sc: &ScimCaller, u: &Unit, input: &GroupInput) -> Sc
     let u = renamed.as_ref().unwrap_or(u);
     add_members(p, sc, u, input.members.as_deref().unwrap_or_default()).await?;
     // An officer always belongs to one unit: one who leaves this unit goes up to its parent
-    // (keeping their position), still inside the same subtree.
+    // (keeping their position); for a client restricted to this very unit that is a move out of
+    // its subtree, refused (403) as any other.
     if let (false, Some(up)) = (leaving.is_empty(), parent_code(p, u).await?) {
         for m in &leaving {
             if let Some(o) = p.db.officer(&m.id).await?.filter(|o| o.unit_id == u.id) {
