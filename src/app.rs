@@ -258,6 +258,7 @@ pub fn router(state: AppState) -> Router {
         .merge(officer_routes(&state))
         .merge(crate::admin::router(state.oidc.clone()))
         .merge(crate::admin::console::router(state.oidc.clone()))
+        .merge(crate::scim::router(state.oidc.clone(), body_limit))
         .layer(axum::middleware::from_fn(observability::track_metrics))
         .layer(axum::middleware::from_fn(move |req, next| web::security::headers(hsts, req, next)))
         .layer(

@@ -96,6 +96,19 @@ pub enum ClientsCommand {
         #[arg(long)]
         id: String,
     },
+    /// Restrict an automation or SCIM client to a unit's subtree (it then sees and changes only
+    /// officers and units there), or lift the restriction with --none. Applies to its next call.
+    Restrict {
+        /// The client_id.
+        #[arg(long)]
+        id: String,
+        /// The code of the unit whose subtree the client is restricted to.
+        #[arg(long, required_unless_present = "none", conflicts_with = "none")]
+        unit: Option<String>,
+        /// Lift the restriction: the client reaches the whole province again.
+        #[arg(long)]
+        none: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -186,6 +199,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Clients(ClientsCommand::Add(args)) => crate::commands::add_client(config, *args).await,
         Command::Clients(ClientsCommand::List) => crate::commands::list_clients(config).await,
         Command::Clients(ClientsCommand::Remove { id }) => crate::commands::remove_client(config, &id).await,
+        Command::Clients(ClientsCommand::Restrict { id, unit, none: _ }) => {
+            crate::commands::restrict_client(config, &id, unit.as_deref()).await
+        }
         Command::Keys(KeysCommand::Rotate { max_token_lifetime }) => {
             crate::commands::rotate_keys(config, max_token_lifetime).await
         }

@@ -149,6 +149,30 @@ pub async fn remove_client(mut config: Config, client_id: &str) -> Result<(), Fa
     Ok(())
 }
 
+/// `clients restrict`: the same checks as the admin API (client known, unit current); audited as
+/// the operator (`system`).
+pub async fn restrict_client(mut config: Config, client_id: &str, unit_code: Option<&str>) -> Result<(), Failure> {
+    let db = open_db(&mut config).await?;
+    let unit = crate::admin::restriction::resolve(&db, client_id, unit_code).await.map_err(|e| match e {
+        crate::officers::DirectoryError::Db(d) => runtime(d),
+        other => Failure::Usage(format!("clients restrict: {other}")),
+    })?;
+    db.set_client_unit(client_id, unit.as_ref().map(|u| u.id.as_str())).await.map_err(runtime)?;
+    let mut event = crate::audit::Event::new(crate::audit::Action::AdminClientUnit)
+        .actor(crate::audit::Actor::System)
+        .object("client", client_id)
+        .detail(serde_json::json!({ "unit": unit.as_ref().map(|u| u.id.clone()) }));
+    if let Some(u) = &unit {
+        event = event.unit(&u.id);
+    }
+    crate::audit::Audit::new(db).record(event).await.map_err(runtime)?;
+    match unit {
+        Some(u) => println!("client {client_id} restricted to unit {} ({}) and its subtree", u.code, u.name),
+        None => println!("client {client_id} is no longer restricted to a unit"),
+    }
+    Ok(())
+}
+
 pub async fn list_clients(mut config: Config) -> Result<(), Failure> {
     let db = open_db(&mut config).await?;
     let mut clients = db.list_clients().await.map_err(runtime)?;

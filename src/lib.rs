@@ -28,6 +28,7 @@ pub mod oidc;
 #[cfg(feature = "dev")]
 pub mod portal;
 pub mod provisioning;
+pub mod scim;
 pub mod serve;
 pub mod store;
 pub mod tokens;

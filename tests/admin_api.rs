@@ -297,6 +297,7 @@ async fn unit_admin_acts_only_inside_its_subtree(backend: Backend) {
         ),
         (Method::PATCH, format!("/units/{}", w.a), Some(json!({ "name": "Renamed" }))),
         (Method::POST, format!("/units/{}/merge", w.a), Some(json!({ "from": [w.a1] }))),
+        (Method::DELETE, format!("/units/{}", w.a1), None),
         (Method::GET, "/clients".into(), None),
         (Method::GET, "/clients/console".into(), None),
         (
@@ -405,6 +406,20 @@ async fn super_administration_shares_the_cli_paths(backend: Backend) {
     assert_eq!(call(op, Some(&auto), Method::GET, &format!("/officers/{}", w.in_b), None).await.1["unit_id"], c);
     let (_, units) = call(op, Some(&auto), Method::GET, "/units", None).await;
     assert_eq!(units.as_array().unwrap().len(), 4, "P, A, A1, C (B closed): {units}");
+    // Dissolving: refused while the unit has officers (or units merged into it); an empty one
+    // closes, audited, and its code stays taken.
+    let (status, err) = call(op, Some(&auto), Method::DELETE, &format!("/units/{c}"), None).await;
+    assert_eq!((status, err["code"].as_str()), (409, Some("in_use")), "{err}");
+    let new_d = json!({ "code": "D", "name": "Xã D", "kind": "commune", "parent_code": "P" });
+    let (_, d) = call(op, Some(&auto), Method::POST, "/units", Some(new_d.clone())).await;
+    let (status, dissolved) =
+        call(op, Some(&auto), Method::DELETE, &format!("/units/{}", d["id"].as_str().unwrap()), None).await;
+    assert_eq!(status, 200, "{dissolved}");
+    assert!(dissolved["valid_to"].is_i64(), "{dissolved}");
+    assert_eq!(call(op, Some(&auto), Method::POST, "/units", Some(new_d)).await.0, 409);
+    let filter =
+        xacthuc::audit::AuditFilter { action_prefix: Some("admin.unit.dissolved".into()), ..Default::default() };
+    assert_eq!(op.state.audit.query(&filter, xacthuc::audit::Page::default()).await.unwrap().len(), 1);
     // Admin grants.
     let grant = Some(json!({ "unit_id": c }));
     assert_eq!(call(op, Some(&auto), Method::POST, &format!("/officers/{}/admin-grants", w.in_b), grant).await.0, 204);
@@ -481,7 +496,7 @@ async fn the_openapi_document_lists_every_route(backend: Backend) {
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     let expected = [
         ("/admin/api/units", &["get", "post"][..]),
-        ("/admin/api/units/{id}", &["get", "patch"]),
+        ("/admin/api/units/{id}", &["get", "patch", "delete"]),
         ("/admin/api/units/{id}/merge", &["post"]),
         ("/admin/api/officers", &["get", "post"]),
         ("/admin/api/officers/{id}", &["get", "patch"]),
@@ -498,6 +513,7 @@ async fn the_openapi_document_lists_every_route(backend: Backend) {
         ("/admin/api/clients/{client_id}/secret", &["post"]),
         ("/admin/api/clients/{client_id}/redirect-uris", &["put"]),
         ("/admin/api/clients/{client_id}/disabled", &["put"]),
+        ("/admin/api/clients/{client_id}/unit", &["get", "put"]),
         ("/admin/api/officers/import", &["post"]),
         ("/admin/api/officers/{id}/lock", &["get", "delete"]),
         ("/admin/api/audit", &["get"]),

@@ -10,6 +10,10 @@
 //! - Either way the token is an access token of this provider, checked live (a revoked grant is
 //!   refused), and must carry the `admin` scope, so a token issued to some other service for an
 //!   officer who happens to be an administrator is not enough.
+//! - SCIM provisioning (`crate::scim`) is automation too: client_credentials with `scim.read` or
+//!   `scim.write` ([`scim_caller`]), through the same operations and checks.
+//! - An automation client may be restricted to a unit subtree (its row in `client_units`, set by
+//!   `xacthuc clients restrict` or the admin API): it then acts as that unit's administrator.
 
 use serde_json::Value;
 
@@ -17,10 +21,19 @@ use super::error::AdminError;
 use crate::officers::directory::AdminRole;
 use crate::officers::{DirectoryError, Officer, OfficerStatus, Unit};
 use crate::oidc::Provider;
+use crate::oidc::grants::Grant;
 use crate::oidc::resource::live_access_token;
 
 /// The scope an access token must carry to call the admin API.
 pub const ADMIN_SCOPE: &str = "admin";
+/// SCIM provisioning: read Users and Groups.
+pub const SCIM_READ_SCOPE: &str = "scim.read";
+/// SCIM provisioning: create, change and delete them (reading included).
+pub const SCIM_WRITE_SCOPE: &str = "scim.write";
+/// SCIM provisioning: officers' personal ID numbers are shown and may be set. Personal data
+/// (Decree 13/2023, Law 91/2025/QH15): a client sees them only when registered for this scope
+/// and its token carries it.
+pub const SCIM_PERSONAL_ID_SCOPE: &str = "scim.personal_id";
 
 #[derive(Clone, Debug)]
 pub enum Caller {
@@ -31,8 +44,12 @@ pub enum Caller {
         /// Holds super_admin on the root unit.
         is_super: bool,
     },
-    /// A client authenticated with client_credentials and the `admin` scope.
-    Automation { client_id: String },
+    /// A client authenticated with client_credentials (the `admin` or a SCIM scope).
+    Automation {
+        client_id: String,
+        /// The unit whose subtree the client is restricted to, if its registration says so.
+        within: Option<Unit>,
+    },
 }
 
 const OUTSIDE: &str = "outside the units you administer";
@@ -41,7 +58,8 @@ impl Caller {
     pub fn is_super(&self) -> bool {
         match self {
             Caller::Officer { is_super, .. } => *is_super,
-            Caller::Automation { .. } => true,
+            // Restricted to the root unit is the whole province, as a grant on it would be.
+            Caller::Automation { within, .. } => within.as_ref().is_none_or(|u| u.parent_id.is_none()),
         }
     }
 
@@ -49,7 +67,7 @@ impl Caller {
     pub fn actor(&self) -> String {
         match self {
             Caller::Officer { id, .. } => format!("officer:{id}"),
-            Caller::Automation { client_id } => format!("client:{client_id}"),
+            Caller::Automation { client_id, .. } => format!("client:{client_id}"),
         }
     }
 
@@ -62,7 +80,7 @@ impl Caller {
     pub fn covers(&self, unit: &Unit) -> bool {
         match self {
             Caller::Officer { units, is_super, .. } => *is_super || units.iter().any(|u| u.contains(unit)),
-            Caller::Automation { .. } => true,
+            Caller::Automation { within, .. } => within.as_ref().is_none_or(|w| w.contains(unit)),
         }
     }
 
@@ -98,6 +116,7 @@ impl Caller {
     pub async fn default_roots(&self, p: &Provider) -> Result<Vec<Unit>, AdminError> {
         match self {
             Caller::Officer { units, is_super: false, .. } => Ok(units.clone()),
+            Caller::Automation { within: Some(unit), .. } => Ok(vec![unit.clone()]),
             _ => Ok(p.db.root_units().await?),
         }
     }
@@ -107,27 +126,87 @@ fn scopes(claims: &Value) -> impl Iterator<Item = &str> {
     claims.get("scope").and_then(Value::as_str).unwrap_or_default().split(' ')
 }
 
+/// The live token's claims.
+async fn live(p: &Provider, token: Option<&str>) -> Result<Value, AdminError> {
+    let token = token.ok_or(AdminError::Unauthenticated("a bearer access token is required"))?;
+    live_access_token(p, token)
+        .await
+        .map_err(|_| AdminError::Unauthenticated("the access token is invalid, expired or revoked"))
+}
+
+/// The token's grant, once the client's registration still allows `scope`.
+async fn grant_for_scope(p: &Provider, claims: &Value, scope: &str) -> Result<Grant, AdminError> {
+    let gid = claims.get("gid").and_then(Value::as_str).unwrap_or_default();
+    let grant = p.db.grant(gid).await?.ok_or(AdminError::Unauthenticated("the access token's grant is gone"))?;
+    // The registration is read again: a client whose scope was withdrawn loses it at once,
+    // whatever tokens it still holds.
+    if !client_allows(p, &grant.client_id, scope).await? {
+        return Err(AdminError::Forbidden("the client is no longer allowed this scope"));
+    }
+    Ok(grant)
+}
+
+async fn client_allows(p: &Provider, client_id: &str, scope: &str) -> Result<bool, AdminError> {
+    Ok(p.clients.get(client_id).await?.is_some_and(|c| c.scopes.iter().any(|s| s == scope)))
+}
+
+/// An automation client, with the unit subtree its registration restricts it to. A restriction
+/// to a merged or dissolved unit refuses the client until an administrator moves it.
+async fn automation(p: &Provider, client_id: String) -> Result<Caller, AdminError> {
+    let within = match p.db.client_unit(&client_id).await? {
+        Some(unit) if !unit.is_current() => {
+            return Err(AdminError::Forbidden("the client's unit was merged or dissolved: restrict it anew"));
+        }
+        other => other,
+    };
+    Ok(Caller::Automation { client_id, within })
+}
+
+/// What a SCIM caller may do beyond the admin checks.
+#[derive(Clone, Debug)]
+pub struct ScimCaller {
+    pub caller: Caller,
+    /// May change Users and Groups (`scim.write`); otherwise read only.
+    pub write: bool,
+    /// May see and set personal ID numbers (`scim.personal_id`).
+    pub personal_id: bool,
+}
+
+/// Identifies a SCIM caller: a live client_credentials token carrying `scim.read` or
+/// `scim.write` (and a registration still allowing it), restricted as its registration says.
+/// Officers' own tokens are refused: provisioning is for services.
+pub async fn scim_caller(p: &Provider, token: Option<&str>, wants_write: bool) -> Result<ScimCaller, AdminError> {
+    let claims = live(p, token).await?;
+    let has = |s: &str| scopes(&claims).any(|x| x == s);
+    let scope = if has(SCIM_WRITE_SCOPE) {
+        SCIM_WRITE_SCOPE
+    } else if has(SCIM_READ_SCOPE) {
+        SCIM_READ_SCOPE
+    } else {
+        return Err(AdminError::Forbidden("the access token lacks the scim.read or scim.write scope"));
+    };
+    if wants_write && scope != SCIM_WRITE_SCOPE {
+        return Err(AdminError::Forbidden("changes need the scim.write scope"));
+    }
+    let grant = grant_for_scope(p, &claims, scope).await?;
+    if grant.account_id.is_some() {
+        return Err(AdminError::Forbidden("SCIM takes a client_credentials token"));
+    }
+    let personal_id = has(SCIM_PERSONAL_ID_SCOPE) && client_allows(p, &grant.client_id, SCIM_PERSONAL_ID_SCOPE).await?;
+    Ok(ScimCaller { caller: automation(p, grant.client_id).await?, write: scope == SCIM_WRITE_SCOPE, personal_id })
+}
+
 /// Identifies the caller from a bearer token: a live access token of this provider with the
 /// `admin` scope, naming either an administrator officer (through its grant) or an automation
 /// client still allowed the `admin` scope.
 pub async fn caller(p: &Provider, token: Option<&str>) -> Result<Caller, AdminError> {
-    let token = token.ok_or(AdminError::Unauthenticated("a bearer access token is required"))?;
-    let claims = live_access_token(p, token)
-        .await
-        .map_err(|_| AdminError::Unauthenticated("the access token is invalid, expired or revoked"))?;
+    let claims = live(p, token).await?;
     if !scopes(&claims).any(|s| s == ADMIN_SCOPE) {
         return Err(AdminError::Forbidden("the access token lacks the admin scope"));
     }
-    let gid = claims.get("gid").and_then(Value::as_str).unwrap_or_default();
-    let grant = p.db.grant(gid).await?.ok_or(AdminError::Unauthenticated("the access token's grant is gone"))?;
-    // The registration is read again: a client whose `admin` scope was withdrawn loses it at
-    // once, whatever tokens it still holds.
-    let client = p.clients.get(&grant.client_id).await?;
-    if !client.is_some_and(|c| c.scopes.iter().any(|s| s == ADMIN_SCOPE)) {
-        return Err(AdminError::Forbidden("the client is no longer allowed the admin scope"));
-    }
-    let Some(account_id) = grant.account_id else {
-        return Ok(Caller::Automation { client_id: grant.client_id });
+    let grant = grant_for_scope(p, &claims, ADMIN_SCOPE).await?;
+    let Some(account_id) = grant.account_id.clone() else {
+        return automation(p, grant.client_id).await;
     };
     let Some(officer) = p.db.officer(&account_id).await? else {
         return Err(AdminError::Forbidden("only officers administer"));
@@ -184,6 +263,8 @@ mod tests {
         assert!(caller.require_super().is_err());
         let boss = Caller::Officer { id: "s".into(), units: vec![a], is_super: true };
         assert!(boss.covers(&sibling) && boss.require_super().is_ok());
-        assert!(Caller::Automation { client_id: "ci".into() }.covers(&sibling));
+        assert!(Caller::Automation { client_id: "ci".into(), within: None }.covers(&sibling));
+        let restricted = Caller::Automation { client_id: "ci".into(), within: Some(unit("a", "/root/a/")) };
+        assert!(restricted.covers(&below) && !restricted.covers(&sibling) && !restricted.is_super());
     }
 }

@@ -6,6 +6,7 @@
 //! - [`ops`]: every operation, checked and audited (no HTTP), shared by both faces:
 //!   `routes`, the JSON API, and [`openapi`], its document's shared parts; [`console`], the
 //!   server-rendered admin pages.
+//! - [`restriction`]: automation clients restricted to a unit subtree (no HTTP).
 //! - [`bootstrap`]: the first super administrator (`xacthuc admin bootstrap`).
 
 pub mod authz;
@@ -14,6 +15,7 @@ pub mod console;
 pub mod error;
 pub mod openapi;
 pub mod ops;
+pub mod restriction;
 mod routes;
 pub mod store;
 

@@ -25,7 +25,7 @@ pub mod setup;
 pub mod units;
 
 pub use directory::{NewOfficer, Officer, OfficerStatus};
-pub use units::{NewUnit, Unit, UnitKind};
+pub use units::{NewUnit, Unit, UnitChange, UnitKind};
 
 /// What went wrong with a change to units or officers: a stable code and a message for the
 /// admin API, never a database detail.
@@ -38,6 +38,9 @@ pub enum DirectoryError {
     Conflict { field: &'static str },
     #[error("{field}: {message}")]
     Invalid { field: &'static str, message: String },
+    /// The object is still in use (a unit with officers or child units cannot be dissolved).
+    #[error("{0}")]
+    InUse(&'static str),
     #[error(transparent)]
     Db(#[from] crate::store::DbError),
 }
@@ -52,6 +55,7 @@ impl DirectoryError {
         match self {
             Self::NotFound(_) => "not_found",
             Self::Conflict { .. } => "conflict",
+            Self::InUse(_) => "in_use",
             Self::Invalid { .. } => "invalid",
             Self::Db(crate::store::DbError::Unavailable(_)) => "unavailable",
             Self::Db(_) => "internal",

@@ -94,11 +94,23 @@ fn unit_of(r: &AnyRow) -> Result<Unit, DirectoryError> {
     })
 }
 
+/// The longest unit code: real codes are short, but other systems' identifiers (a UUID is 36
+/// characters) must fit when they provision units.
+pub const MAX_CODE_LEN: usize = 64;
+
+/// A change of a unit's structure: a new code, kind or parent (each `None` when unchanged).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UnitChange {
+    pub code: Option<String>,
+    pub kind: Option<UnitKind>,
+    pub parent_code: Option<String>,
+}
+
 fn check_code(code: &str) -> Result<(), DirectoryError> {
     let ok = !code.is_empty()
-        && code.len() <= 32
+        && code.len() <= MAX_CODE_LEN
         && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
-    if ok { Ok(()) } else { Err(DirectoryError::invalid("code", "1 to 32 letters, digits, '-', '.', '_'")) }
+    if ok { Ok(()) } else { Err(DirectoryError::invalid("code", "1 to 64 letters, digits, '-', '.', '_'")) }
 }
 
 fn check_name(name: &str) -> Result<(), DirectoryError> {
@@ -264,5 +276,116 @@ impl Db {
         }
         tx.commit().await?;
         Ok(moved)
+    }
+
+    /// Changes a unit's code, kind and/or parent, all or nothing. A new parent moves the unit
+    /// with its whole subtree (officers stay where they are); it must be current and not the
+    /// unit itself or below it. The province's root unit keeps having no parent.
+    pub async fn restructure_unit(&self, id: &str, change: &UnitChange, now: i64) -> Result<Unit, DirectoryError> {
+        let u = self.unit(id).await?.ok_or(DirectoryError::NotFound("unit"))?;
+        if !u.is_current() {
+            return Err(DirectoryError::invalid("unit", "a merged or dissolved unit cannot be changed"));
+        }
+        if let Some(code) = &change.code {
+            check_code(code)?;
+        }
+        let parent = match &change.parent_code {
+            Some(code) => {
+                let p = self.unit_by_code(code).await?.ok_or(DirectoryError::NotFound("parent unit"))?;
+                if !p.is_current() {
+                    return Err(DirectoryError::invalid("parent_code", "the parent unit was merged or dissolved"));
+                }
+                if u.contains(&p) {
+                    return Err(DirectoryError::invalid(
+                        "parent_code",
+                        "a unit cannot move under itself or its own units",
+                    ));
+                }
+                if u.parent_id.is_none() {
+                    return Err(DirectoryError::invalid("parent_code", "the province's root unit has no parent"));
+                }
+                Some(p).filter(|p| Some(&p.id) != u.parent_id.as_ref())
+            }
+            None => None,
+        };
+        let mut tx = self.pool().begin().await?;
+        if let Some(code) = change.code.as_ref().filter(|c| **c != u.code) {
+            let updated = sqlx::query("UPDATE units SET code = $1, updated_at = $2 WHERE id = $3")
+                .bind(code)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(crate::store::DbError::from);
+            match updated {
+                Err(e) if is_unique_violation(&e) => return Err(DirectoryError::Conflict { field: "code" }),
+                other => other?,
+            };
+        }
+        if let Some(kind) = change.kind.filter(|k| *k != u.kind) {
+            sqlx::query("UPDATE units SET kind = $1, updated_at = $2 WHERE id = $3")
+                .bind(kind.as_str())
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(p) = parent {
+            // The unit and its subtree: their paths change prefix.
+            let new_path = format!("{}{}/", p.path, u.id);
+            sqlx::query(
+                "UPDATE units SET path = $1 || substr(path, CAST($2 AS INTEGER)), updated_at = $3 WHERE path LIKE $4",
+            )
+            .bind(&new_path)
+            .bind((u.path.len() + 1) as i64)
+            .bind(now)
+            .bind(format!("{}%", u.path))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE units SET parent_id = $1 WHERE id = $2").bind(&p.id).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        self.unit(id).await?.ok_or(DirectoryError::NotFound("unit"))
+    }
+
+    /// Dissolves an empty unit: no officers (other than disabled ones, kept for history), no
+    /// current child units, and no unit merged into it. Like a merge, it closes the unit's
+    /// validity rather than deleting the row, so postings, names and audit entries keep
+    /// pointing at it; its code stays taken. The province's root unit cannot be dissolved.
+    pub async fn dissolve_unit(&self, id: &str, now: i64) -> Result<Unit, DirectoryError> {
+        let u = self.unit(id).await?.ok_or(DirectoryError::NotFound("unit"))?;
+        if !u.is_current() {
+            return Err(DirectoryError::invalid("unit", "the unit was already merged or dissolved"));
+        }
+        if u.parent_id.is_none() {
+            return Err(DirectoryError::InUse("the province's root unit cannot be dissolved"));
+        }
+        let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).bind(id).fetch_one(self.pool());
+        if count("SELECT COUNT(*) FROM officers WHERE unit_id = $1 AND status <> 'disabled'").await? > 0 {
+            return Err(DirectoryError::InUse("the unit still has officers: move them to another unit first"));
+        }
+        if count("SELECT COUNT(*) FROM units WHERE parent_id = $1 AND valid_to IS NULL").await? > 0 {
+            return Err(DirectoryError::InUse("the unit still has units below it: move or dissolve them first"));
+        }
+        if count("SELECT COUNT(*) FROM units WHERE merged_into = $1").await? > 0 {
+            return Err(DirectoryError::InUse("units were merged into this unit: it holds their history"));
+        }
+        // The conditions again, in the statement itself: an officer moved in meanwhile wins.
+        let closed = sqlx::query(
+            "UPDATE units SET valid_to = $1, updated_at = $1 WHERE id = $2 AND valid_to IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM officers o WHERE o.unit_id = $2 AND o.status <> 'disabled') \
+             AND NOT EXISTS (SELECT 1 FROM units c WHERE c.parent_id = $2 AND c.valid_to IS NULL) \
+             AND NOT EXISTS (SELECT 1 FROM units m WHERE m.merged_into = $2)",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(crate::store::DbError::from)?
+        .rows_affected();
+        if closed == 0 {
+            return Err(DirectoryError::InUse("the unit changed meanwhile (an officer or unit joined it): retry"));
+        }
+        self.unit(id).await?.ok_or(DirectoryError::NotFound("unit"))
     }
 }

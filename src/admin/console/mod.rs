@@ -117,9 +117,11 @@ impl IntoResponse for ConsoleError {
                         (StatusCode::NOT_FOUND, t.not_found.to_owned())
                     }
                     // The directory's own words name the field and the rule that was broken.
-                    AdminError::Directory(d @ (DirectoryError::Invalid { .. } | DirectoryError::Conflict { .. })) => {
-                        (StatusCode::BAD_REQUEST, d.to_string())
-                    }
+                    AdminError::Directory(
+                        d @ (DirectoryError::Invalid { .. }
+                        | DirectoryError::Conflict { .. }
+                        | DirectoryError::InUse(_)),
+                    ) => (StatusCode::BAD_REQUEST, d.to_string()),
                     AdminError::Directory(DirectoryError::Db(e)) => {
                         tracing::warn!(error = %e, "console: database error");
                         (StatusCode::SERVICE_UNAVAILABLE, t.unavailable.to_owned())

@@ -154,7 +154,7 @@ pub(super) async fn callback(
             Some(o) => format!("{} ({})", o.full_name, o.username),
             None => id,
         },
-        Ok(Caller::Automation { client_id }) => client_id,
+        Ok(Caller::Automation { client_id, .. }) => client_id,
         Err(AdminError::Unauthenticated(_) | AdminError::Forbidden(_)) => return Ok(failed()),
         Err(e) => return Err(ConsoleError::Admin(lang, e)),
     };

@@ -7,9 +7,10 @@ use serde_json::json;
 use super::record;
 use crate::admin::authz::Caller;
 use crate::admin::error::AdminError;
+use crate::admin::restriction;
 use crate::audit::Action;
 use crate::clock::unix_now;
-use crate::officers::DirectoryError;
+use crate::officers::{DirectoryError, Unit};
 use crate::oidc::Provider;
 use crate::oidc::client_spec::{ClientSpec, build_client, new_secret};
 use crate::oidc::clients::{Client, RegistrationError};
@@ -102,6 +103,26 @@ pub async fn remove(p: &Provider, c: &Caller, id: &str) -> Result<(), AdminError
     record(p, c, Action::AdminClientRemoved, ("client", id), None, json!({})).await
 }
 
+/// The unit subtree a client is restricted to (super administrators).
+pub async fn unit(p: &Provider, c: &Caller, id: &str) -> Result<Option<Unit>, AdminError> {
+    get(p, c, id).await?;
+    Ok(p.db.client_unit(id).await?)
+}
+
+/// Restricts a client to a unit's subtree (`Some(code)`) or lifts the restriction; it applies to
+/// its next call. A client cannot change its own restriction.
+pub async fn set_unit(p: &Provider, c: &Caller, id: &str, unit_code: Option<&str>) -> Result<Option<Unit>, AdminError> {
+    c.require_super()?;
+    if is_self(c, id) {
+        return Err(AdminError::Forbidden("a client cannot change its own restriction"));
+    }
+    let unit = restriction::resolve(&p.db, id, unit_code).await?;
+    p.db.set_client_unit(id, unit.as_ref().map(|u| u.id.as_str())).await?;
+    let detail = json!({ "unit": unit.as_ref().map(|u| u.id.clone()) });
+    record(p, c, Action::AdminClientUnit, ("client", id), unit.as_ref().map(|u| u.id.as_str()), detail).await?;
+    Ok(unit)
+}
+
 fn is_self(c: &Caller, id: &str) -> bool {
-    matches!(c, Caller::Automation { client_id } if client_id == id)
+    matches!(c, Caller::Automation { client_id, .. } if client_id == id)
 }

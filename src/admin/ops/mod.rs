@@ -28,7 +28,7 @@ pub(crate) async fn record(
 ) -> Result<(), AdminError> {
     let actor = match c {
         Caller::Officer { id, .. } => Actor::Officer(id.clone()),
-        Caller::Automation { client_id } => Actor::Client(client_id.clone()),
+        Caller::Automation { client_id, .. } => Actor::Client(client_id.clone()),
     };
     let mut e = Event::new(action).actor(actor).object(object.0, object.1).detail(detail);
     if let Some(unit) = unit {

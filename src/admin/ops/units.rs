@@ -1,5 +1,5 @@
-//! Units: the subtree a caller administers (read); creation, renames and merges are the
-//! province's (super administrators).
+//! Units: the subtree a caller administers (read); creation, renames, restructuring (code,
+//! kind, parent), merges and dissolutions are the province's (super administrators).
 
 use serde_json::json;
 
@@ -8,7 +8,7 @@ use crate::admin::authz::Caller;
 use crate::admin::error::AdminError;
 use crate::audit::Action;
 use crate::clock::unix_now;
-use crate::officers::{NewUnit, Unit};
+use crate::officers::{NewUnit, Unit, UnitChange};
 use crate::oidc::Provider;
 use crate::provisioning::{self, Change};
 
@@ -74,4 +74,44 @@ pub async fn merge(p: &Provider, c: &Caller, into: &str, from: &[String]) -> Res
         provisioning::changed(&p.db, Change::UnitMerged { into_code: target.code, from_codes, members }).await;
     }
     Ok(moved)
+}
+
+/// Changes a unit's code, kind and/or parent (moving its subtree along); audited with the old
+/// and new values of what changed.
+pub async fn restructure(p: &Provider, c: &Caller, id: &str, change: &UnitChange) -> Result<Unit, AdminError> {
+    c.require_super()?;
+    let before = c.unit_in_scope(p, id).await?;
+    let old_parent = match &before.parent_id {
+        Some(pid) => p.db.unit(pid).await?.map(|u| u.code),
+        None => None,
+    };
+    let unit = p.db.restructure_unit(id, change, unix_now()).await?;
+    let new_parent = match &unit.parent_id {
+        Some(pid) => p.db.unit(pid).await?.map(|u| u.code),
+        None => None,
+    };
+    let mut detail = serde_json::Map::new();
+    if unit.code != before.code {
+        detail.insert("code".into(), json!({ "from": before.code, "to": unit.code }));
+    }
+    if unit.kind != before.kind {
+        detail.insert("kind".into(), json!({ "from": before.kind.as_str(), "to": unit.kind.as_str() }));
+    }
+    if new_parent != old_parent {
+        detail.insert("parent_code".into(), json!({ "from": old_parent, "to": new_parent }));
+    }
+    if !detail.is_empty() {
+        record(p, c, Action::AdminUnitRestructured, ("unit", &unit.id), Some(&unit.id), detail.into()).await?;
+    }
+    Ok(unit)
+}
+
+/// Dissolves an empty unit (no officers, no current child units, nothing merged into it): it
+/// closes, keeping its history, and is no longer listed.
+pub async fn dissolve(p: &Provider, c: &Caller, id: &str) -> Result<Unit, AdminError> {
+    c.require_super()?;
+    c.unit_in_scope(p, id).await?;
+    let unit = p.db.dissolve_unit(id, unix_now()).await?;
+    record(p, c, Action::AdminUnitDissolved, ("unit", &unit.id), Some(&unit.id), json!({ "code": unit.code })).await?;
+    Ok(unit)
 }

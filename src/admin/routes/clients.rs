@@ -169,3 +169,36 @@ pub async fn remove(
     ops::remove(&p, &c, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnitRestriction {
+    /// The code of the unit whose subtree the client is restricted to; null lifts it.
+    unit_code: Option<String>,
+}
+
+/// The unit subtree the client is restricted to (null: not restricted).
+#[utoipa::path(get, path = "/clients/{client_id}/unit", tag = "clients",
+    params(("client_id" = String, Path, description = ID)), responses((status = 200, body = UnitRestriction)))]
+pub async fn get_unit(
+    State(p): State<Provider>,
+    Admin(c): Admin,
+    PathOf(id): PathOf<String>,
+) -> ApiResult<UnitRestriction> {
+    Ok(Json(UnitRestriction { unit_code: ops::unit(&p, &c, &id).await?.map(|u| u.code) }))
+}
+
+/// Restricts an automation or SCIM client to a unit's subtree: it then sees and changes only
+/// officers and units there, as that unit's administrator would. Null lifts the restriction.
+#[utoipa::path(put, path = "/clients/{client_id}/unit", tag = "clients",
+    params(("client_id" = String, Path, description = ID)), request_body = UnitRestriction,
+    responses((status = 200, body = UnitRestriction)))]
+pub async fn set_unit(
+    State(p): State<Provider>,
+    Admin(c): Admin,
+    PathOf(id): PathOf<String>,
+    Body(r): Body<UnitRestriction>,
+) -> ApiResult<UnitRestriction> {
+    let unit = ops::set_unit(&p, &c, &id, r.unit_code.as_deref()).await?;
+    Ok(Json(UnitRestriction { unit_code: unit.map(|u| u.code) }))
+}

@@ -72,7 +72,7 @@ impl From<DirectoryError> for ApiError {
         let (code, message) = (e.code(), e.to_string());
         let status = match e {
             DirectoryError::NotFound(_) => StatusCode::NOT_FOUND,
-            DirectoryError::Conflict { .. } => StatusCode::CONFLICT,
+            DirectoryError::Conflict { .. } | DirectoryError::InUse(_) => StatusCode::CONFLICT,
             DirectoryError::Invalid { .. } => StatusCode::BAD_REQUEST,
             // The web layer's mapping: 503 when the database is down, a logged 500 otherwise.
             DirectoryError::Db(db) => return db.into(),
@@ -109,7 +109,7 @@ impl FromRequestParts<Provider> for Admin {
 pub fn router(p: Provider) -> Router {
     let routes = OpenApiRouter::new()
         .routes(routes!(units::list, units::create))
-        .routes(routes!(units::get, units::rename))
+        .routes(routes!(units::get, units::rename, units::dissolve))
         .routes(routes!(units::merge))
         .routes(routes!(officers::list, officers::create))
         .routes(routes!(officers::get, officers::update))
@@ -126,6 +126,7 @@ pub fn router(p: Provider) -> Router {
         .routes(routes!(clients::rotate_secret))
         .routes(routes!(clients::set_redirect_uris))
         .routes(routes!(clients::set_disabled))
+        .routes(routes!(clients::get_unit, clients::set_unit))
         .routes(routes!(bulk::import))
         .routes(routes!(bulk::lock_status, bulk::unlock))
         .routes(routes!(audit::query));

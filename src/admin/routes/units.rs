@@ -1,5 +1,5 @@
 //! Units: the subtree a caller administers (read), and for super administrators creation,
-//! renames and merges.
+//! renames, merges and dissolutions (of empty units).
 
 use axum::Json;
 use axum::extract::State;
@@ -54,7 +54,7 @@ pub struct UnitQuery {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnitInput {
-    #[schema(pattern = "^[A-Za-z0-9._-]{1,32}$")]
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     code: String,
     #[schema(min_length = 1, max_length = 200)]
     name: String,
@@ -137,4 +137,12 @@ pub async fn merge(
     Body(m): Body<MergeInput>,
 ) -> ApiResult<MergeResult> {
     Ok(Json(MergeResult { moved: ops::merge(&p, &c, &id, &m.from).await? }))
+}
+
+/// Dissolves an empty unit (super administrators): no officers, no current units below it, no
+/// unit merged into it (else 409). The unit closes, keeping its history; its code stays taken.
+#[utoipa::path(delete, path = "/units/{id}", tag = "units", params(("id" = String, Path, description = "Unit id")),
+    responses((status = 200, body = UnitView), (status = 409, description = "The unit is not empty")))]
+pub async fn dissolve(State(p): State<Provider>, Admin(c): Admin, PathOf(id): PathOf<String>) -> ApiResult<UnitView> {
+    Ok(Json(ops::dissolve(&p, &c, &id).await?.into()))
 }
