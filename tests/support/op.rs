@@ -128,7 +128,25 @@ impl TestOp {
 
 /// The national-system mocks on free ports, with xacthuc registered at the e-ID for
 /// private_key_jwt with a key made for this test.
+///
+/// A port found free may be taken by a parallel test before the mocks bind it: a few fresh
+/// pairs are tried before giving up.
 async fn start_mocks(config: &mut Config, op_port: u16, dir: &std::path::Path) -> xacthuc_mocks::RunningMocks {
+    let mut last = None;
+    for _ in 0..5 {
+        match try_start_mocks(config, op_port, dir).await {
+            Ok(m) => return m,
+            Err(e) => last = Some(e),
+        }
+    }
+    panic!("mocks: {:?}", last);
+}
+
+async fn try_start_mocks(
+    config: &mut Config,
+    op_port: u16,
+    dir: &std::path::Path,
+) -> anyhow::Result<xacthuc_mocks::RunningMocks> {
     let (vneid_port, population_port) = (super::free_port(), super::free_port());
     let key_path = dir.join("vneid-client.pem");
     let jwk = xacthuc::citizens::upstream::ClientKey::load_or_create(&key_path).expect("upstream key").public_jwk();
@@ -144,12 +162,12 @@ async fn start_mocks(config: &mut Config, op_port: u16, dir: &std::path::Path) -
     mocks.population.port = population_port;
     mocks.population.api_keys = vec!["test-population-key".into()];
     mocks.gov_ca.port = 0;
-    let running = xacthuc_mocks::start_all(mocks).await.expect("mocks");
+    let running = xacthuc_mocks::start_all(mocks).await?;
     config.vneid_issuer = Some(format!("http://127.0.0.1:{vneid_port}"));
     config.vneid_client_key_file = Some(key_path);
     config.population_url = Some(format!("http://127.0.0.1:{population_port}"));
     config.population_api_key = Some("test-population-key".to_string().into());
-    running
+    Ok(running)
 }
 
 /// A browser-like client that does not follow redirects, so tests can inspect each hop.
