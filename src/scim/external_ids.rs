@@ -47,6 +47,16 @@ pub async fn all(db: &Db, client: &str, kind: &str) -> Result<HashMap<String, St
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<_, sqlx::Error>>().map_err(DbError::from)
 }
 
+/// Makes the caller's `externalId` of a resource `wanted`, writing only when it differs (a PUT or
+/// PATCH that leaves it alone writes nothing).
+pub async fn sync(db: &Db, sc: &ScimCaller, kind: &str, id: &str, wanted: Option<&str>) -> Result<(), DbError> {
+    let client = client_of(sc);
+    if get(db, client, kind, id).await?.as_deref() != wanted {
+        set(db, client, kind, id, wanted).await?;
+    }
+    Ok(())
+}
+
 /// Sets (or with `None` clears) the client's externalId of a resource.
 pub async fn set(db: &Db, client: &str, kind: &str, id: &str, external: Option<&str>) -> Result<(), DbError> {
     let mut tx = db.pool().begin().await?;

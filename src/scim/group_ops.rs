@@ -139,10 +139,7 @@ async fn save(p: &Provider, sc: &ScimCaller, u: &Unit, input: &GroupInput) -> Sc
             }
         }
     }
-    let client = external_ids::client_of(sc);
-    if external_ids::get(&p.db, client, KIND, &u.id).await? != input.external_id {
-        external_ids::set(&p.db, client, KIND, &u.id, input.external_id.as_deref()).await?;
-    }
+    external_ids::sync(&p.db, sc, KIND, &u.id, input.external_id.as_deref()).await?;
     Ok(full(p, sc, u).await?.0)
 }
 

@@ -178,6 +178,7 @@ async fn read(
     one(StatusCode::OK, v, raw)
 }
 
+/// PUT: the resource replaced.
 async fn replace(
     State(st): State<St>,
     Path((k, id)): Path<(String, String)>,
@@ -186,14 +187,10 @@ async fn replace(
     RawQuery(raw): RawQuery,
     Json(body): Json,
 ) -> Answer {
-    let version = if_match(&headers);
-    let v = match kind(&k)? {
-        Kind::Users => user_ops::replace(&st.p, &c, &id, &body, version.as_deref()).await?,
-        Kind::Groups => group_ops::replace(&st.p, &c, &id, &body, version.as_deref()).await?,
-    };
-    one(StatusCode::OK, v, raw)
+    write(&st, &k, &id, &c, &headers, raw, &body, Write::Replace).await
 }
 
+/// PATCH: operations applied.
 async fn modify(
     State(st): State<St>,
     Path((k, id)): Path<(String, String)>,
@@ -202,10 +199,34 @@ async fn modify(
     RawQuery(raw): RawQuery,
     Json(body): Json,
 ) -> Answer {
-    let version = if_match(&headers);
-    let v = match kind(&k)? {
-        Kind::Users => user_ops::patch(&st.p, &c, &id, &body, version.as_deref()).await?,
-        Kind::Groups => group_ops::patch(&st.p, &c, &id, &body, version.as_deref()).await?,
+    write(&st, &k, &id, &c, &headers, raw, &body, Write::Patch).await
+}
+
+#[derive(Clone, Copy)]
+enum Write {
+    Replace,
+    Patch,
+}
+
+/// A PUT or PATCH of either resource type, guarded by `If-Match`.
+#[allow(clippy::too_many_arguments)]
+async fn write(
+    st: &St,
+    k: &str,
+    id: &str,
+    c: &crate::admin::authz::ScimCaller,
+    headers: &HeaderMap,
+    raw: Option<String>,
+    body: &serde_json::Value,
+    how: Write,
+) -> Answer {
+    let version = if_match(headers);
+    let version = version.as_deref();
+    let v = match (kind(k)?, how) {
+        (Kind::Users, Write::Replace) => user_ops::replace(&st.p, c, id, body, version).await?,
+        (Kind::Users, Write::Patch) => user_ops::patch(&st.p, c, id, body, version).await?,
+        (Kind::Groups, Write::Replace) => group_ops::replace(&st.p, c, id, body, version).await?,
+        (Kind::Groups, Write::Patch) => group_ops::patch(&st.p, c, id, body, version).await?,
     };
     one(StatusCode::OK, v, raw)
 }

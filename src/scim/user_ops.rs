@@ -118,10 +118,7 @@ async fn save(p: &Provider, sc: &ScimCaller, o: &Officer, unit: &Unit, input: &U
     if o.status != wanted {
         ops::set_status(p, c, &o.id, wanted).await?;
     }
-    let client = external_ids::client_of(sc);
-    if external_ids::get(&p.db, client, KIND, &o.id).await? != input.external_id {
-        external_ids::set(&p.db, client, KIND, &o.id, input.external_id.as_deref()).await?;
-    }
+    external_ids::sync(&p.db, sc, KIND, &o.id, input.external_id.as_deref()).await?;
     get(p, sc, &o.id).await
 }
 

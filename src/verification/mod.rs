@@ -240,10 +240,9 @@ impl Verification {
         let gid = claims.get("gid").and_then(|v| v.as_str()).ok_or_else(refused)?;
         let grant = self.oidc.db.grant(gid).await?;
         let account_id = grant.and_then(|g| g.account_id).ok_or_else(refused)?;
-        let account = self.oidc.db.account(&account_id).await?;
-        let is_officer = account.is_some_and(|a| a.kind == "officer");
-        let active = self.oidc.account_active(&account_id).await?;
-        if !(is_officer && active) {
+        let account = self.oidc.db.account(&account_id).await?.filter(|a| a.kind == "officer").ok_or_else(refused)?;
+        // The account is read once; whether its feature still serves it is asked directly.
+        if !self.oidc.scopes.active(&account.kind, &account_id).await? {
             return Err(refused());
         }
         Ok(account_id)
