@@ -50,6 +50,8 @@ pub struct AppState {
     pub audit: Audit,
     /// Citizen login through the national e-ID, when the national systems are configured.
     pub citizens: Option<CitizenLogin>,
+    /// Officers' certificates: trust, CRLs, validation.
+    pub certs: crate::certs::Validator,
     /// Routes of login methods added by the embedding program (tests).
     extra_routes: Router,
 }
@@ -111,6 +113,7 @@ impl AppState {
             .await
             .map_err(|e| StartError::Other(format!("admin console registration: {e}")))?;
         let citizens = if with_citizens { build_citizen_login(&config, &oidc)? } else { None };
+        let certs = crate::certs::validator(&config, mode, kv.clone()).map_err(|e| StartError::Other(e.to_string()))?;
         let extra_routes = plugins.iter().fold(Router::new(), |r, p| r.merge((p.routes)(oidc.clone())));
         Ok(Self {
             config: Arc::new(config),
@@ -121,6 +124,7 @@ impl AppState {
             oidc,
             audit,
             citizens,
+            certs,
             extra_routes,
         })
     }
@@ -364,6 +368,7 @@ pub fn spawn_background_jobs(state: &AppState) {
     );
     oidc::purge::spawn(state.db.clone(), Duration::from_secs(3600));
     crate::provisioning::deliver::spawn(state.oidc.clone(), Duration::from_secs(5));
+    crate::certs::crl::spawn_refresh(state.certs.crl().clone(), Duration::from_secs(c.cert_crl_refresh_secs.max(60)));
 }
 
 /// The readiness probe sees only the stores it checks.

@@ -94,6 +94,17 @@ pub struct Config {
     pub officer_lockout_ip_threshold: i64,
     pub officer_lockout_secs: u64,
     pub officer_second_factor_required: bool,
+    /// PEM files of the Government CA roots trusted for officers' certificates. Empty in
+    /// development mode means the mock CA's.
+    pub cert_trust_anchors: Vec<PathBuf>,
+    /// PEM files of intermediate CAs, used to complete chains certificates do not carry.
+    pub cert_intermediates: Vec<PathBuf>,
+    /// What an unknown revocation status (no current CRL) means: `refuse` or `accept`.
+    pub cert_revocation_unknown: UnknownPolicy,
+    /// How often the CRLs in use are fetched again.
+    pub cert_crl_refresh_secs: u64,
+    /// The CA's issuing API (CSRs, renewals, revocations). The mock CA's in development mode.
+    pub cert_ca_url: Option<String>,
 }
 
 impl Default for Config {
@@ -148,8 +159,24 @@ impl Default for Config {
             officer_lockout_ip_threshold: 100,
             officer_lockout_secs: 900,
             officer_second_factor_required: true,
+            cert_trust_anchors: Vec::new(),
+            cert_intermediates: Vec::new(),
+            cert_revocation_unknown: UnknownPolicy::Refuse,
+            cert_crl_refresh_secs: 3600,
+            cert_ca_url: None,
         }
     }
+}
+
+/// What to do when revocation cannot be checked (no current CRL).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownPolicy {
+    /// Unknown is a failure (the default).
+    #[default]
+    Refuse,
+    /// Unknown is reported but does not fail the validation.
+    Accept,
 }
 
 /// A configuration problem, always tied to one key.

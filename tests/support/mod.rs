@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod ca;
 pub mod keys;
 pub mod officers;
 pub mod op;

@@ -147,7 +147,7 @@ async fn try_start_mocks(
     op_port: u16,
     dir: &std::path::Path,
 ) -> anyhow::Result<xacthuc_mocks::RunningMocks> {
-    let (vneid_port, population_port) = (super::free_port(), super::free_port());
+    let (vneid_port, population_port, ca_port) = (super::free_port(), super::free_port(), super::free_port());
     let key_path = dir.join("vneid-client.pem");
     let jwk = xacthuc::citizens::upstream::ClientKey::load_or_create(&key_path).expect("upstream key").public_jwk();
     let mut mocks = xacthuc_mocks::MocksConfig { data_dir: dir.join("mocks"), citizens: 2_000, ..Default::default() };
@@ -161,8 +161,14 @@ async fn try_start_mocks(
     }];
     mocks.population.port = population_port;
     mocks.population.api_keys = vec!["test-population-key".into()];
-    mocks.gov_ca.port = 0;
+    mocks.gov_ca.port = ca_port;
+    mocks.gov_ca.public_url = format!("http://127.0.0.1:{ca_port}");
+    let ca_dir = mocks.data_dir.join("gov-ca");
     let running = xacthuc_mocks::start_all(mocks).await?;
+    config.mock_gov_ca_port = ca_port;
+    config.cert_ca_url = Some(format!("http://127.0.0.1:{ca_port}"));
+    config.cert_trust_anchors = vec![ca_dir.join("root.pem")];
+    config.cert_intermediates = vec![ca_dir.join("issuing.pem")];
     config.vneid_issuer = Some(format!("http://127.0.0.1:{vneid_port}"));
     config.vneid_client_key_file = Some(key_path);
     config.population_url = Some(format!("http://127.0.0.1:{population_port}"));

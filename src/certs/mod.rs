@@ -1,0 +1,47 @@
+//! Officers' digital-signature certificates from the Government CA (specialised public-service
+//! signatures, Decree 68/2024): trust anchors, path and revocation validation, the registry of
+//! which officer holds which certificate, certificate login and signed-document verification.
+//!
+//! No HTTP here except in the routes files. Every validation answer is a [`Validation`] that
+//! names each failed check ([`Failure`]), never a bare boolean.
+
+pub mod crl;
+pub mod parse;
+pub mod store;
+pub mod trust;
+pub mod validate;
+
+pub use parse::{CertInfo, ParseError, parse_certificate, parse_certificates};
+pub use trust::{TrustError, TrustStore};
+pub use validate::{Failure, Revocation, UnknownPolicy, Validation, Validator};
+
+use std::time::Duration;
+
+use crate::config::{Config, Mode};
+use crate::store::Kv;
+
+/// The validator the configuration describes. In development mode with no anchors configured,
+/// the mock Government CA's root and issuing certificates (written by the mocks at start).
+pub fn validator(config: &Config, mode: Mode, kv: Kv) -> Result<Validator, TrustError> {
+    let (anchors, pool) = if config.cert_trust_anchors.is_empty() && mode == Mode::Dev {
+        let dir = config.data_dir.join("mocks").join("gov-ca");
+        let existing = |f: &str| Some(dir.join(f)).filter(|p| p.exists()).into_iter().collect::<Vec<_>>();
+        (existing("root.pem"), existing("issuing.pem"))
+    } else {
+        (config.cert_trust_anchors.clone(), config.cert_intermediates.clone())
+    };
+    let trust = TrustStore::load(&anchors, &pool)?;
+    if trust.is_empty() {
+        tracing::warn!("no certificate trust anchors: every officer certificate will be refused");
+    }
+    let crl = crl::CrlCache::new(kv, Duration::from_secs(config.request_timeout_secs.clamp(1, 10)));
+    Ok(Validator::new(trust, crl, config.cert_revocation_unknown))
+}
+
+/// The CA's issuing API: configured, or the mock CA's in development mode.
+pub fn ca_url(config: &Config, mode: Mode) -> Option<String> {
+    config
+        .cert_ca_url
+        .clone()
+        .or_else(|| (mode == Mode::Dev).then(|| format!("http://127.0.0.1:{}", config.mock_gov_ca_port)))
+}
