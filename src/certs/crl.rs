@@ -16,6 +16,17 @@ use crate::store::Kv;
 pub const MAX_CRL: usize = 32 * 1024 * 1024;
 /// How long after `nextUpdate` a stored copy is kept, for diagnostics only: it is never used.
 const KEEP_STALE: i64 = 86_400;
+/// How long an instance answers from its own parsed copy before looking at the shared store
+/// again: the bound on how late it sees a CRL another instance fetched.
+const LOCAL_SECS: i64 = 30;
+
+/// A CRL's entries, parsed once per instance and refresh.
+struct Parsed {
+    next_update: i64,
+    loaded_at: i64,
+    /// Serial (lower-case hex) → (reason, revocation time).
+    revoked: HashMap<String, (String, i64)>,
+}
 
 /// Whether a certificate is on its issuer's CRL.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +48,7 @@ pub struct CrlCache {
     http: reqwest::Client,
     /// The distribution points this instance has used, with their issuers: the refresh job's list.
     seen: Arc<Mutex<HashMap<String, CertInfo>>>,
+    local: Arc<Mutex<HashMap<String, Arc<Parsed>>>>,
 }
 
 impl CrlCache {
@@ -46,7 +58,7 @@ impl CrlCache {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Self { kv, http, seen: Arc::default() }
+        Self { kv, http, seen: Arc::default(), local: Arc::default() }
     }
 
     /// Looks `serial` (lower-case hex) up on the CRL at `url`, issued by `issuer`, as of `now`.
@@ -54,24 +66,39 @@ impl CrlCache {
         if let Ok(mut seen) = self.seen.lock() {
             seen.entry(url.to_owned()).or_insert_with(|| issuer.clone());
         }
-        let stored = self.stored(url).await;
-        let der = match stored {
-            Some((next_update, der)) if next_update > now => der,
-            stale => match self.fetch(url, issuer, now).await {
-                Ok(der) => der,
-                Err(e) => {
-                    let why = match stale {
-                        Some((next, _)) => format!("{e}; the last CRL expired at {next}"),
-                        None => e,
-                    };
-                    return CrlAnswer::Unavailable(why);
-                }
+        let real_now = crate::clock::unix_now();
+        let local = self.local.lock().ok().and_then(|l| l.get(url).cloned());
+        let parsed = match local {
+            Some(p) if p.next_update > now && real_now - p.loaded_at < LOCAL_SECS => p,
+            _ => match self.load(url, issuer, now).await {
+                Ok(p) => p,
+                Err(e) => return CrlAnswer::Unavailable(e),
             },
         };
-        match listed(&der, serial) {
-            Ok(a) => a,
-            Err(e) => CrlAnswer::Unavailable(e),
+        match parsed.revoked.get(serial) {
+            Some((reason, revoked_at)) => CrlAnswer::Listed { reason: reason.clone(), revoked_at: *revoked_at },
+            None => CrlAnswer::NotListed { next_update: parsed.next_update },
         }
+    }
+
+    /// The current CRL from the shared store, or fetched if the store has none current.
+    async fn load(&self, url: &str, issuer: &CertInfo, now: i64) -> Result<Arc<Parsed>, String> {
+        let der = match self.stored(url).await {
+            Some((next_update, der)) if next_update > now => der,
+            stale => self.fetch(url, issuer, now).await.map_err(|e| match stale {
+                Some((next, _)) => format!("{e}; the last CRL expired at {next}"),
+                None => e,
+            })?,
+        };
+        self.remember(url, &der)
+    }
+
+    fn remember(&self, url: &str, der: &[u8]) -> Result<Arc<Parsed>, String> {
+        let parsed = Arc::new(entries(der)?);
+        if let Ok(mut l) = self.local.lock() {
+            l.insert(url.to_owned(), parsed.clone());
+        }
+        Ok(parsed)
     }
 
     /// Fetches every CRL this instance has used again, so none goes stale under load.
@@ -80,7 +107,7 @@ impl CrlCache {
             self.seen.lock().map(|s| s.iter().map(|(u, c)| (u.clone(), c.clone())).collect()).unwrap_or_default();
         let mut ok = 0;
         for (url, issuer) in seen {
-            match self.fetch(&url, &issuer, now).await {
+            match self.fetch(&url, &issuer, now).await.and_then(|der| self.remember(&url, &der)) {
                 Ok(_) => ok += 1,
                 Err(e) => tracing::warn!(%url, error = %e, "CRL refresh failed"),
             }
@@ -145,16 +172,20 @@ fn check(der: &[u8], issuer: &CertInfo) -> Result<i64, String> {
     crl.next_update().map(|t| t.timestamp()).ok_or_else(|| "it has no nextUpdate".to_owned())
 }
 
-fn listed(der: &[u8], serial: &str) -> Result<CrlAnswer, String> {
+fn entries(der: &[u8]) -> Result<Parsed, String> {
     let crl = parse(der)?;
-    let next_update = crl.next_update().map(|t| t.timestamp()).unwrap_or(0);
-    for r in crl.iter_revoked_certificates() {
-        if hex(r.raw_serial()) == serial {
+    let revoked = crl
+        .iter_revoked_certificates()
+        .map(|r| {
             let reason = r.reason_code().map(|(_, c)| reason_name(c.0)).unwrap_or("unspecified");
-            return Ok(CrlAnswer::Listed { reason: reason.to_owned(), revoked_at: r.revocation_date.timestamp() });
-        }
-    }
-    Ok(CrlAnswer::NotListed { next_update })
+            (hex(r.raw_serial()), (reason.to_owned(), r.revocation_date.timestamp()))
+        })
+        .collect();
+    Ok(Parsed {
+        next_update: crl.next_update().map(|t| t.timestamp()).unwrap_or(0),
+        loaded_at: crate::clock::unix_now(),
+        revoked,
+    })
 }
 
 /// RFC 5280 §5.3.1 names.
