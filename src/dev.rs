@@ -32,13 +32,15 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     let portal_listener = bind(std::net::SocketAddr::new(config.listen_addr()?.ip(), config.portal_port)).await?;
     // Development keeps `/metrics` on the main port unless `metrics_addr` is set.
     let metrics_listener = bind_metrics(&config).await?;
+    // The mocks first: the mock CA writes its root and issuing certificates, which the
+    // provider trusts for officers' certificates in development mode.
+    let mocks = dev_setup::start_mocks(&config, client_jwk)
+        .await
+        .map_err(|e| Failure::Runtime(format!("starting the mocks: {e:#}")))?;
     let state = AppState::build(config.clone(), Mode::Dev).await.map_err(runtime)?;
     let backends = format!("{:?} database, {} session store", state.db.dialect(), state.kv.backend_name());
     app::spawn_background_jobs(&state);
     let officers = dev_setup::demo_officers(&state).await.map_err(Failure::Runtime)?;
-    let mocks = dev_setup::start_mocks(&config, client_jwk)
-        .await
-        .map_err(|e| Failure::Runtime(format!("starting the mocks: {e:#}")))?;
     let portal_secret =
         dev_setup::register_portal(&state.db, &config, crate::clock::unix_now()).await.map_err(runtime)?;
     let portal_config = crate::portal::PortalConfig {
