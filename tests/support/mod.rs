@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod ca;
+pub mod certlogin;
 pub mod keys;
 pub mod officers;
 pub mod op;
