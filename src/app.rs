@@ -268,6 +268,7 @@ pub fn router(state: AppState) -> Router {
             certs: state.certs.clone(),
             mode: state.mode,
             lockout: crate::officers::auth::lockout::Policy::from_config(&state.config),
+            audit: state.audit.clone(),
         }))
         .merge(crate::admin::router(state.oidc.clone()))
         .merge(crate::admin::console::router(state.oidc.clone()))

@@ -7,7 +7,7 @@ mod support;
 
 use support::browser::Browser;
 use support::ca;
-use support::certlogin::{CERT_ACR, officer_with_id, refused, register, sign, start, submit};
+use support::certlogin::{CERT_ACR, choose_certificate, officer_with_id, refused, register, sign, start, submit};
 use support::officers::{id_token, to_client, userinfo};
 use support::op::Backend;
 use xacthuc::certs::parse_certificate;
@@ -158,3 +158,87 @@ async fn refusals(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(refused_logins, super::refusals);
+
+/// An officer whose key lives in a PKCS#11 token (SoftHSM) logs in to the demo portal: the
+/// challenge is signed inside the token by `pkcs11-tool`, and the portal shows the ID token's
+/// certificate-login `acr`, `amr` and thumbprint.
+#[cfg(feature = "dev")]
+async fn softhsm_login_to_the_portal(backend: Backend) {
+    use base64::Engine;
+    use xacthuc::dev_setup::{PORTAL_CLIENT_ID, register_portal};
+    use xacthuc::portal::PortalConfig;
+
+    let Some(token) = support::softhsm::Token::with_p256_key() else { return };
+    let portal_port = support::free_port();
+    let Some(op) = support::officers::start_with(backend, |c| c.portal_port = portal_port).await else { return };
+    let officer = officer_with_id(&op, "cb.token", PID).await;
+    let issued = ca::issue_with(
+        ca::ca(&op),
+        serde_json::json!({
+            "name": "Trần Thị Bình", "personal_id": PID, "unit": "UBND xã An Lư",
+            "province": "Thành phố Hải Phòng", "public_key_pem": token.public_key_pem(),
+        }),
+    )
+    .await;
+    assert!(issued.key_pem.is_none(), "the key never left the token");
+    register(&op, &officer, &issued.cert_pem, true).await;
+    let thumbprint = parse_certificate(issued.cert_pem.as_bytes()).unwrap().thumbprint;
+
+    let secret = register_portal(&op.state.db, &op.config, unix_now()).await.unwrap();
+    let portal_base = format!("http://localhost:{portal_port}");
+    let portal = xacthuc::portal::router(PortalConfig {
+        issuer: op.config.issuer.clone(),
+        base_url: portal_base.clone(),
+        client_id: PORTAL_CLIENT_ID.into(),
+        client_secret: secret,
+    });
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", portal_port)).await.unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, portal).await });
+
+    // The portal sends the officer to the provider, demanding the certificate level.
+    let b = Browser::new();
+    let issuer = op.config.issuer.trim_end_matches('/').to_owned();
+    let mut r = b.http.get(format!("{portal_base}/login?kind=officer-cert")).send().await.unwrap();
+    let mut url = url::Url::parse(&portal_base).unwrap();
+    let c = loop {
+        let loc = support::officers::location(&r);
+        assert!(r.status().is_redirection(), "{} at {url}: {}", r.status(), r.text().await.unwrap_or_default());
+        url = url.join(&loc).unwrap();
+        if url.path() == "/login" {
+            break choose_certificate(&issuer, &b, url.as_str()).await;
+        }
+        r = b.http.get(url.clone()).send().await.unwrap();
+    };
+    let signature = base64::engine::general_purpose::STANDARD.encode(token.sign(c.message.as_bytes()));
+    let mut r = submit(&issuer, &b, &c, &issued.cert_pem, &signature).await;
+    // Consent if asked, then back to the portal's callback and its home page.
+    let home = loop {
+        if r.status() == 200 {
+            break r.text().await.unwrap();
+        }
+        let loc = support::officers::location(&r);
+        assert!(r.status().is_redirection(), "{}: {}", r.status(), r.text().await.unwrap_or_default());
+        url = url.join(&loc).unwrap();
+        r = if url.path() == "/consent" {
+            let body = b.http.get(url.clone()).send().await.unwrap().text().await.unwrap();
+            let tx = support::officers::hidden(&body, "tx");
+            b.http
+                .post(format!("{issuer}/consent"))
+                .form(&[("tx", tx.as_str()), ("decision", "allow")])
+                .send()
+                .await
+                .unwrap()
+        } else {
+            b.http.get(url.clone()).send().await.unwrap()
+        };
+    };
+    let home = support::officers::unescape(&home);
+    assert!(home.contains("id=\"claims\""), "{home}");
+    assert!(home.contains(CERT_ACR), "the acr: {home}");
+    assert!(home.contains("x5t#S256") && home.contains(&thumbprint), "the thumbprint: {home}");
+    assert!(home.contains(r#"["pop"]"#), "the amr: {home}");
+    server.abort();
+    op.stop().await;
+}
+#[cfg(feature = "dev")]
+on_both_backends!(softhsm_portal, super::softhsm_login_to_the_portal);

@@ -66,6 +66,9 @@ pub struct CertLogin {
     pub mode: Mode,
     /// The officer login limits; failures are counted per certificate and per address.
     pub lockout: lockout::Policy,
+    /// Where a lock engaged by failures is recorded (each login's outcome goes there through
+    /// the provider's login observer).
+    pub audit: crate::audit::Audit,
 }
 
 /// The nonce of one login attempt, kept in the login transaction (which binds it to the

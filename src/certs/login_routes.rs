@@ -9,8 +9,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::post;
 use serde::Deserialize;
+use serde_json::json;
 
 use super::login::{AMR, CertLogin, Challenge, METHOD, Presented, Proven, Refusal, START, decode_signature};
+use crate::audit::{Action, Actor, Event};
 use crate::clock::unix_now;
 use crate::officers::acr::OFFICER_CERT;
 use crate::officers::auth::lockout;
@@ -183,15 +185,28 @@ async fn verify(
             let status = if r == Refusal::Locked {
                 StatusCode::TOO_MANY_REQUESTS
             } else {
-                let wait = lockout::failed(&c.oidc.kv, &c.lockout, &key, from.origin.ip)
-                    .await
-                    .map_err(|_| PageError::Unavailable(lang))?;
-                tokio::time::sleep(wait).await;
+                count_failure(&c, &key, &from, lang).await?;
                 StatusCode::FORBIDDEN
             };
             new_challenge(&c, &mut tx, lang, status, Some(&r)).await
         }
     }
+}
+
+/// Counts a failure, records a lock it engages, and waits the progressive delay.
+async fn count_failure(c: &CertLogin, key: &str, from: &RequestOrigin, lang: Lang) -> Result<(), PageError> {
+    let kv = &c.oidc.kv;
+    let ip = from.origin.ip;
+    let wait = lockout::failed(kv, &c.lockout, key, ip).await.map_err(|_| PageError::Unavailable(lang))?;
+    if lockout::gate(kv, key, ip).await.map_err(|_| PageError::Unavailable(lang))? == lockout::Gate::Locked {
+        let mut e = Event::new(Action::LoginLocked).actor(Actor::Anonymous).detail(json!({ "certificate": key }));
+        if let Some(ip) = ip {
+            e = e.ip(ip);
+        }
+        let _ = c.audit.record(e).await;
+    }
+    tokio::time::sleep(wait).await;
+    Ok(())
 }
 
 /// Hands the officer to the provider. The challenge is emptied first, so the transaction can

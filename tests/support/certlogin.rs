@@ -94,7 +94,14 @@ impl Challenge {
 
 /// From `/authorize` (demanding the certificate level) to the challenge page.
 pub async fn start(base: &str, b: &Browser) -> Challenge {
-    let (page, tx) = choice_at(base, b, Some(CERT_ACR)).await;
+    let (_, tx) = choice_at(base, b, Some(CERT_ACR)).await;
+    choose_certificate(base, b, &format!("{base}/login?tx={tx}")).await
+}
+
+/// On the login choice page at `choice_url`, the certificate login's button.
+pub async fn choose_certificate(base: &str, b: &Browser, choice_url: &str) -> Challenge {
+    let page = b.http.get(choice_url).send().await.unwrap().text().await.unwrap();
+    let tx = hidden(&page, "tx");
     assert!(page.contains("id=\"login-officer-cert\"") && page.contains("action=\"/login/cert\""), "{page}");
     let r = b.http.post(format!("{base}/login/cert")).form(&[("tx", &tx)]).send().await.unwrap();
     assert_eq!(r.status(), 200);

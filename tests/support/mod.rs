@@ -9,6 +9,7 @@ pub mod keys;
 pub mod officers;
 pub mod op;
 pub mod rp;
+pub mod softhsm;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
