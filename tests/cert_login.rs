@@ -70,6 +70,34 @@ async fn software_key_login(backend: Backend) {
 }
 on_both_backends!(software_key, super::software_key_login);
 
+/// RSA keys: PKCS#1 v1.5 and PSS signatures (SHA-256) both log in.
+async fn rsa_login(backend: Backend) {
+    use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RSA_PSS_SHA256, RsaEncoding, RsaKeyPair};
+    let Some(op) = support::officers::start(backend).await else { return };
+    let officer = officer_with_id(&op, "cb.rsa", PID).await;
+    let body = serde_json::json!({
+        "name": "Trần Thị Bình", "personal_id": PID, "unit": "UBND xã An Lư",
+        "province": "Thành phố Hải Phòng", "key_type": "rsa",
+    });
+    let issued = ca::issue_with(ca::ca(&op), body).await;
+    register(&op, &officer, &issued.cert_pem, true).await;
+    let key = pem::parse(issued.key_pem.as_deref().unwrap()).unwrap();
+    let key = RsaKeyPair::from_pkcs8(key.contents()).unwrap();
+    let encodings: [&'static dyn RsaEncoding; 2] = [&RSA_PKCS1_SHA256, &RSA_PSS_SHA256];
+    for padding in encodings {
+        let b = Browser::new();
+        let c = start(&op.base, &b).await;
+        let mut sig = vec![0; key.public_modulus_len()];
+        key.sign(padding, &aws_lc_rs::rand::SystemRandom::new(), c.message.as_bytes(), &mut sig).unwrap();
+        let sig = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &sig);
+        let r = submit(&op.base, &b, &c, &issued.cert_pem, &sig).await;
+        let (id, _) = id_token(&op, &to_client(&op, &b, r).await).await;
+        assert_eq!(id["acr"], CERT_ACR);
+    }
+    op.stop().await;
+}
+on_both_backends!(rsa, super::rsa_login);
+
 /// The two integers of a DER ECDSA signature as r||s, 32 bytes each (test helper: the
 /// provider itself never hand-parses ASN.1).
 fn raw_from_der(der: &[u8]) -> Vec<u8> {
