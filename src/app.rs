@@ -159,6 +159,9 @@ impl Extensions {
         scopes.register_source(Arc::new(crate::officers::claims::OfficerClaims { db: db.clone() }));
         methods.register(crate::officers::auth::method());
         acr.register(crate::officers::auth::PASSWORD_ONLY);
+        // The officer's certificate: the strongest officer level (its class is among
+        // `officers::acr::CLASSES`, registered above).
+        methods.register(crate::certs::login::method());
         for m in extra {
             acr.register(m.classes);
             methods.register(m);
@@ -260,6 +263,13 @@ pub fn router(state: AppState) -> Router {
         .merge(verification_routes(&state))
         .merge(state.extra_routes.clone())
         .merge(officer_routes(&state))
+        .merge(crate::certs::login_routes::router(crate::certs::login::CertLogin {
+            oidc: state.oidc.clone(),
+            certs: state.certs.clone(),
+            mode: state.mode,
+            lockout: crate::officers::auth::lockout::Policy::from_config(&state.config),
+            audit: state.audit.clone(),
+        }))
         .merge(crate::admin::router(state.oidc.clone()))
         .merge(crate::admin::console::router(state.oidc.clone()))
         .merge(crate::scim::router(state.oidc.clone(), body_limit))

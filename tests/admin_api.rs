@@ -59,6 +59,7 @@ async fn start(
         amr: if f.single_factor { vec!["pwd".into()] } else { vec!["pwd".into(), "otp".into(), "mfa".into()] },
         auth_time: Some(xacthuc::clock::unix_now()),
         actor: None,
+        cert_thumbprint: None,
     };
     Ok(op::finish(&p, &headers, tx, who).await)
 }

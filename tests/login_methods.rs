@@ -60,6 +60,7 @@ async fn start(
         amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
         auth_time,
         actor: None,
+        cert_thumbprint: None,
     };
     Ok(op::finish(&p, &headers, tx, who).await)
 }
@@ -192,7 +193,10 @@ async fn choice_offers_only_methods_that_meet_the_demand(backend: Backend) {
     let r = b.http.post(op.url("/login/vneid")).form(&[("tx", tx.as_str())]).send().await.unwrap();
     assert_eq!(r.status(), 400, "a method that cannot meet the demand is refused");
     let (page, tx) = login_page(&op, &b, &[("acr_values", "urn:xacthuc:acr:officer-cert")]).await;
-    assert!(page.contains("id=\"no-method\"") && !page.contains("login-vneid") && !page.contains("login-test-pin"));
+    // Only the certificate login reaches the certificate level (it was a "no method" page
+    // before that method existed).
+    assert!(page.contains("login-officer-cert") && !page.contains("login-vneid") && !page.contains("login-test-pin"));
+    assert!(!page.contains("id=\"login-officer\""), "the password login is weaker");
     let r = start_method(&op, &b, &tx, "now").await;
     assert_eq!(r.status(), 400, "a weaker method cannot be forced either");
     // Cancelling (a POST with the browser's binding) gives the service access_denied.

@@ -45,6 +45,7 @@ async fn db_suite(db: &Db) {
         auth_time: None,
         acr: None,
         amr: vec![],
+        cert_thumbprint: None,
         expires_at,
         revoked: false,
     };

@@ -91,6 +91,29 @@ async fn issue_revoke_and_find_in_the_crl() {
     let (_, cert2) = X509Certificate::from_der(&der2).unwrap();
     assert_eq!(cert2.public_key().subject_public_key.data.as_ref(), key.public_key_raw());
 
+    // A bare public key (a key pair generated inside a PKCS#11 token); garbage is a 400, and
+    // so is a request with both a CSR and a key.
+    let key3 = rcgen::KeyPair::generate().unwrap();
+    let r = c
+        .post(format!("{base}/api/certificates"))
+        .json(&officer(json!({"public_key_pem": key3.public_key_pem()})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let from_key: Value = r.json().await.unwrap();
+    assert!(from_key["private_key_pem"].is_null());
+    let der3 = der_of(from_key["certificate_pem"].as_str().unwrap());
+    let (_, cert3) = X509Certificate::from_der(&der3).unwrap();
+    assert_eq!(cert3.public_key().subject_public_key.data.as_ref(), key3.public_key_raw());
+    for body in [
+        json!({"public_key_pem": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"}),
+        json!({"public_key_pem": key3.public_key_pem(), "csr_pem": csr}),
+    ] {
+        let r = c.post(format!("{base}/api/certificates")).json(&officer(body)).send().await.unwrap();
+        assert_eq!(r.status(), 400);
+    }
+
     // Validity limits: 5 years new, 3 years renewal.
     let r =
         c.post(format!("{base}/api/certificates")).json(&officer(json!({"validity_days": 2000}))).send().await.unwrap();

@@ -39,20 +39,25 @@ impl LoginAudit {
 
 impl LoginObserver for LoginAudit {
     fn succeeded(&self, who: &Authenticated, attempt: Attempt<'_>) {
+        let mut detail = json!({
+            "method": who.method,
+            "client_id": attempt.client_id,
+            "outcome": "success",
+            "account_id": who.account_id,
+            "acting_account_id": who.actor,
+            "acr": who.acr,
+            "amr": who.amr,
+        });
+        if let Some(t) = &who.cert_thumbprint {
+            // Which certificate proved the login: the registry answers whose and which one.
+            detail["cert_thumbprint"] = json!(t);
+        }
         self.spawn(
             // A person acting for an organisation is the actor; the organisation is the object.
             Event::new(Action::LoginSucceeded)
                 .actor(Actor::Account(who.actor.clone().unwrap_or_else(|| who.account_id.clone())))
                 .object("account", &who.account_id)
-                .detail(json!({
-                    "method": who.method,
-                    "client_id": attempt.client_id,
-                    "outcome": "success",
-                    "account_id": who.account_id,
-                    "acting_account_id": who.actor,
-                    "acr": who.acr,
-                    "amr": who.amr,
-                })),
+                .detail(detail),
             attempt,
         );
     }

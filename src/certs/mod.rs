@@ -6,6 +6,8 @@
 //! names each failed check ([`Failure`]), never a bare boolean.
 
 pub mod crl;
+pub mod login;
+pub mod login_routes;
 pub mod parse;
 pub mod store;
 pub mod trust;

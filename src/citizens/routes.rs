@@ -192,6 +192,7 @@ async fn citizen(c: &CitizenLogin, eid: &EidIdentity, acr: &'static str, lang: L
         amr: eid.amr.clone(),
         auth_time: eid.auth_time,
         actor: None,
+        cert_thumbprint: None,
     })
 }
 
@@ -234,6 +235,7 @@ async fn organisation(
         amr: org.amr.clone(),
         auth_time: org.auth_time,
         actor,
+        cert_thumbprint: None,
     })
 }
 

@@ -19,10 +19,9 @@ use webauthn_rs::prelude::{PasskeyAuthentication, PublicKeyCredential};
 use self::pages::{EnrolPage, PasswordPage, SecondPage};
 use super::auth::texts;
 use super::auth::{Factor, METHOD, OfficerAuth, lockout, totp};
-use super::{DirectoryError, Officer, OfficerStatus};
+use super::{DirectoryError, Officer};
 use crate::audit::{Action, Actor, Event};
 use crate::clock::unix_now;
-use crate::config::Mode;
 use crate::oidc::login::Authenticated;
 use crate::oidc::routes::login::{self as op, PageForm, RequestOrigin};
 use crate::oidc::routes::pages::{OrPage, PageError};
@@ -143,9 +142,8 @@ struct PasswordForm {
     password: String,
 }
 
-/// An officer who may log in here: active, and a demo account only in development mode.
 async fn may_log_in(a: &OfficerAuth, o: &Officer) -> Result<bool, DirectoryError> {
-    Ok(o.status == OfficerStatus::Active && (a.mode == Mode::Dev || !a.oidc.db.is_demo_officer(&o.id).await?))
+    super::auth::may_log_in(&a.oidc.db, a.mode, o).await
 }
 
 /// Counts a failure, waits the progressive delay, and answers.
@@ -439,6 +437,7 @@ async fn finish(a: &OfficerAuth, headers: &HeaderMap, mut tx: LoginTx, officer: 
         amr,
         auth_time: Some(unix_now()),
         actor: None,
+        cert_thumbprint: None,
     };
     op::finish(&a.oidc, headers, tx, who).await
 }

@@ -10,6 +10,12 @@ use serde_json::{Map, Value};
 use crate::store::DbError;
 use crate::web::page::Text;
 
+/// The certificate of a certificate login, as a top-level claim named after the JOSE
+/// thumbprint parameter (RFC 7515 §4.1.8: base64url SHA-256 of the DER). Deliberately not in
+/// `cnf` (RFC 8705): the tokens are not bound to a TLS client certificate, the claim only
+/// says which certificate the person proved they hold.
+pub const CERT_THUMBPRINT_CLAIM: &str = "x5t#S256";
+
 /// Claims read when a token or userinfo is produced, for accounts of one kind: what a feature
 /// keeps in its own tables (an officer's unit, position and roles at that client) and changes
 /// under a live account. They are merged over the stored profile, then released by scope.
@@ -130,6 +136,7 @@ impl Scopes {
     pub fn supported_claims(&self) -> Vec<&'static str> {
         let mut all =
             vec!["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "at_hash"];
+        all.push(CERT_THUMBPRINT_CLAIM);
         all.push("act");
         all.extend_from_slice(&self.always);
         for s in &self.all {

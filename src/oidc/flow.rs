@@ -208,7 +208,7 @@ pub async fn complete_login(
         }
         other => other,
     };
-    let s = match session::create(p, &who.account_id, who.acr, who.amr.clone(), auth_time, previous.as_ref()).await {
+    let s = match session::create(p, who, auth_time, previous.as_ref()).await {
         Ok(s) => s,
         Err(e) => return (unavailable("session", &e), None),
     };
@@ -278,6 +278,7 @@ async fn issue(p: &Provider, tx: LoginTx, mut s: Session) -> Next {
         acr: s.acr,
         amr: s.amr,
         auth_time: s.auth_time,
+        cert_thumbprint: s.cert_thumbprint,
     };
     let code = match grants::issue_code(p, &data).await {
         Ok(c) => c,

@@ -22,6 +22,8 @@ pub struct CodeData {
     pub acr: String,
     pub amr: Vec<String>,
     pub auth_time: i64,
+    #[serde(default)]
+    pub cert_thumbprint: Option<String>,
 }
 
 /// How long a redeemed code is remembered, to detect replays and revoke what it issued.
@@ -81,6 +83,8 @@ pub struct Grant {
     pub auth_time: Option<i64>,
     pub acr: Option<String>,
     pub amr: Vec<String>,
+    /// See `Authenticated::cert_thumbprint`; kept so refreshed ID tokens still carry it.
+    pub cert_thumbprint: Option<String>,
     pub expires_at: i64,
     pub revoked: bool,
 }
@@ -90,8 +94,8 @@ impl Db {
     /// the code that is creating it got there first and left a revoked tombstone.
     pub async fn insert_grant(&self, g: &Grant, now: i64) -> Result<bool, DbError> {
         let n = sqlx::query(
-            "INSERT INTO grants (id, client_id, account_id, sid, scopes, claims, auth_time, acr, amr, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, '[]', $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO grants (id, client_id, account_id, sid, scopes, claims, auth_time, acr, amr, created_at, expires_at, \
+             cert_thumbprint) VALUES ($1, $2, $3, $4, $5, '[]', $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&g.id)
         .bind(&g.client_id)
@@ -103,6 +107,7 @@ impl Db {
         .bind(g.amr.join(" "))
         .bind(now)
         .bind(g.expires_at)
+        .bind(&g.cert_thumbprint)
         .execute(self.pool())
         .await?
         .rows_affected();
@@ -111,7 +116,8 @@ impl Db {
 
     pub async fn grant(&self, id: &str) -> Result<Option<Grant>, DbError> {
         let row = sqlx::query(
-            "SELECT id, client_id, account_id, sid, scopes, auth_time, acr, amr, expires_at, revoked_at FROM grants WHERE id = $1",
+            "SELECT id, client_id, account_id, sid, scopes, auth_time, acr, amr, expires_at, revoked_at, cert_thumbprint \
+             FROM grants WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
@@ -129,6 +135,7 @@ impl Db {
             amr: split(r.try_get::<Option<String>, _>(7)?.unwrap_or_default()),
             expires_at: r.try_get(8)?,
             revoked: r.try_get::<Option<i64>, _>(9)?.is_some(),
+            cert_thumbprint: r.try_get(10)?,
         }))
     }
 

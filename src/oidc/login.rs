@@ -45,6 +45,10 @@ pub struct Authenticated {
     /// The account of the person who acted for this one, when the account is not a person's
     /// (an organisation's legal representative). The audit log names them as the actor.
     pub actor: Option<String>,
+    /// The `x5t#S256` thumbprint of the certificate the user proved possession of (a
+    /// certificate login): it follows the session into ID tokens and userinfo, so a service
+    /// knows which certificate the person signs with. `None` for every other method.
+    pub cert_thumbprint: Option<String>,
 }
 
 /// Why a login ended without success; the relying party gets the matching OAuth error.

@@ -83,6 +83,9 @@ pub fn id_token(p: &Provider, i: IdTokenInput<'_>) -> Result<String, crate::toke
     if !i.grant.amr.is_empty() {
         c.insert("amr".into(), json!(i.grant.amr));
     }
+    if let Some(t) = &i.grant.cert_thumbprint {
+        c.insert(super::claims::CERT_THUMBPRINT_CLAIM.into(), json!(t));
+    }
     if let Some(sid) = &i.grant.sid {
         // Each client sees its own derivation of the session id, never the internal one.
         c.insert("sid".into(), json!(p.client_sid(&i.client.client_id, sid)));

@@ -56,6 +56,9 @@ pub async fn userinfo(p: &Provider, token: &str) -> Result<Value, OAuthError> {
     };
     let mut out = Map::new();
     out.insert("sub".into(), claims.get("sub").cloned().unwrap_or(Value::Null));
+    if let Some(t) = &grant.cert_thumbprint {
+        out.insert(super::claims::CERT_THUMBPRINT_CLAIM.into(), json!(t));
+    }
     if let Some(a) = account {
         let client = p.clients.get(&grant.client_id).await?.ok_or_else(OAuthError::server_error)?;
         out.extend(p.released(&client, &a.profile, &scopes));

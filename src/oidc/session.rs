@@ -6,6 +6,7 @@ use axum::http::HeaderMap;
 use axum::http::header::{COOKIE, SET_COOKIE};
 use serde::{Deserialize, Serialize};
 
+use super::login::Authenticated;
 use super::provider::Provider;
 use crate::crypto::{random_token, sha256_hex};
 use crate::store::KvError;
@@ -23,6 +24,9 @@ pub struct Session {
     pub auth_time: i64,
     pub acr: String,
     pub amr: Vec<String>,
+    /// See `Authenticated::cert_thumbprint`.
+    #[serde(default)]
+    pub cert_thumbprint: Option<String>,
     /// Clients that received tokens in this session: they get back-channel logout.
     #[serde(default)]
     pub clients: Vec<String>,
@@ -59,20 +63,20 @@ impl Session {
 /// logout still reaches every service the person used.
 pub async fn create(
     p: &Provider,
-    account_id: &str,
-    acr: &str,
-    amr: Vec<String>,
+    who: &Authenticated,
     auth_time: i64,
     previous: Option<&Session>,
 ) -> Result<Session, KvError> {
+    let account_id = who.account_id.as_str();
     let secret = random_token();
     let same = previous.filter(|o| o.account_id == account_id);
     let s = Session {
         sid: same.map(|o| o.sid.clone()).unwrap_or_else(random_token),
         account_id: account_id.to_owned(),
         auth_time,
-        acr: acr.to_owned(),
-        amr,
+        acr: who.acr.to_owned(),
+        amr: who.amr.clone(),
+        cert_thumbprint: who.cert_thumbprint.clone(),
         clients: same.map(|o| o.clients.clone()).unwrap_or_default(),
         handle: sha256_hex(&secret),
         secret: Some(secret),

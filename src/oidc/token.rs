@@ -88,6 +88,7 @@ async fn authorization_code(p: &Provider, client: &Client, form: &Params) -> Res
         auth_time: Some(data.auth_time),
         acr: Some(data.acr.clone()),
         amr: data.amr.clone(),
+        cert_thumbprint: data.cert_thumbprint.clone(),
         expires_at: t + client.refresh_token_ttl_secs as i64,
         revoked: false,
     };
@@ -211,6 +212,7 @@ async fn client_credentials(p: &Provider, client: &Client, form: &Params) -> Res
         auth_time: None,
         acr: None,
         amr: Vec::new(),
+        cert_thumbprint: None,
         expires_at: t + client.access_token_ttl_secs as i64,
         revoked: false,
     };

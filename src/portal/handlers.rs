@@ -109,6 +109,7 @@ async fn login(State(app): State<App>, headers: HeaderMap, Query(q): Params) -> 
     let lang = page_lang(q.get("lang"), &headers);
     let kind = match (q.get("kind").map(String::as_str), q.get("level").map(String::as_str)) {
         (Some("organisation"), _) => LoginKind::Organisation,
+        (Some("officer-cert"), _) => LoginKind::OfficerCert,
         (_, Some("2")) => LoginKind::CitizenLevel2,
         _ => LoginKind::Citizen,
     };

@@ -42,6 +42,9 @@ pub const ACR_EID2: &str = "urn:xacthuc:acr:eid2";
 /// An enterprise's or organisation's e-ID account, at level 1 or 2.
 pub const ACR_ORG: [&str; 2] = ["urn:xacthuc:acr:org-eid1", "urn:xacthuc:acr:org-eid2"];
 
+/// An officer's certificate login.
+pub const ACR_OFFICER_CERT: &str = "urn:xacthuc:acr:officer-cert";
+
 /// Whom the person logs in as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoginKind {
@@ -50,6 +53,8 @@ pub enum LoginKind {
     CitizenLevel2,
     /// An enterprise or organisation, with its data under the `organisation` scope.
     Organisation,
+    /// An officer with a digital-signature certificate (the ID token names the certificate).
+    OfficerCert,
 }
 
 impl LoginKind {
@@ -57,6 +62,8 @@ impl LoginKind {
     fn scopes(self) -> &'static [&'static str] {
         match self {
             LoginKind::Organisation => &ORGANISATION_SCOPES,
+            // An officer has no residence or citizen data here: their name.
+            LoginKind::OfficerCert => &["profile"],
             _ => &SCOPES,
         }
     }
@@ -66,6 +73,7 @@ impl LoginKind {
             LoginKind::Citizen => Vec::new(),
             LoginKind::CitizenLevel2 => vec![ACR_EID2.to_owned()],
             LoginKind::Organisation => ACR_ORG.map(str::to_owned).to_vec(),
+            LoginKind::OfficerCert => vec![ACR_OFFICER_CERT.to_owned()],
         }
     }
 }

@@ -4,10 +4,12 @@
 
 pub mod browser;
 pub mod ca;
+pub mod certlogin;
 pub mod keys;
 pub mod officers;
 pub mod op;
 pub mod rp;
+pub mod softhsm;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

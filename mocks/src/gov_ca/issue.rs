@@ -99,6 +99,16 @@ pub fn sign_csr(csr_pem: &str, params: CertificateParams, issuer: &Issuer<'_, Ke
     csr.signed_by(issuer).map(|c| c.pem()).map_err(|e| e.to_string())
 }
 
+/// Signs a certificate for a bare public key (PEM SubjectPublicKeyInfo).
+pub fn sign_public_key(
+    spki_pem: &str,
+    params: CertificateParams,
+    issuer: &Issuer<'_, KeyPair>,
+) -> Result<String, String> {
+    let key = rcgen::SubjectPublicKeyInfo::from_pem(spki_pem).map_err(|e| format!("invalid public_key_pem: {e}"))?;
+    params.signed_by(&key, issuer).map(|c| c.pem()).map_err(|e| e.to_string())
+}
+
 /// A certificate with the key the CA generated for it.
 pub struct Generated {
     pub cert_pem: String,

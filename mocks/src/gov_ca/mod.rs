@@ -190,8 +190,12 @@ struct IssueRequest {
     department: Option<String>,
     /// ST: the province.
     province: String,
-    /// PEM CSR; without it, the CA generates a key and returns it.
+    /// PEM CSR; without it (and without `public_key_pem`), the CA generates a key and returns it.
     csr_pem: Option<String>,
+    /// A PEM SubjectPublicKeyInfo to certify, for keys that cannot sign a CSR easily (a key
+    /// pair generated inside a PKCS#11 token by `pkcs11-tool`). Our invention: a real CA wants
+    /// the CSR's proof of possession.
+    public_key_pem: Option<String>,
     /// "ec" (P-256, default) or "rsa" (2048) for a generated key.
     key_type: Option<String>,
     /// Password of the PKCS#12 returned with a generated key.
@@ -243,12 +247,17 @@ async fn issue_cert(
     let issuer = if req.variant == Variant::UnknownCa { &s.ca.rogue } else { &s.ca.issuing };
     let not_after = params.not_after.unix_timestamp();
     let p12_password = req.pkcs12_password.clone().unwrap_or_else(|| DEFAULT_P12_PASSWORD.to_string());
-    let (certificate_pem, private_key_pem, pkcs12) = match &req.csr_pem {
-        Some(csr) => match issue::sign_csr(csr, params, issuer) {
+    let (certificate_pem, private_key_pem, pkcs12) = match (&req.csr_pem, &req.public_key_pem) {
+        (Some(_), Some(_)) => return err(StatusCode::BAD_REQUEST, "csr_pem or public_key_pem, not both"),
+        (Some(csr), None) => match issue::sign_csr(csr, params, issuer) {
             Ok(c) => (c, None, None),
             Err(e) => return err(StatusCode::BAD_REQUEST, &e),
         },
-        None => {
+        (None, Some(key)) => match issue::sign_public_key(key, params, issuer) {
+            Ok(c) => (c, None, None),
+            Err(e) => return err(StatusCode::BAD_REQUEST, &e),
+        },
+        (None, None) => {
             let rsa = match req.key_type.as_deref() {
                 None | Some("ec") => false,
                 Some("rsa") => true,

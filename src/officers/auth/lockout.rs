@@ -26,6 +26,20 @@ pub struct Policy {
     pub lock_for: Duration,
 }
 
+impl Policy {
+    /// The officer login limits of the configuration; every officer login method counts
+    /// failures under the same policy.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Self {
+            delay_after: config.officer_login_delay_after,
+            delay_max: Duration::from_secs(config.officer_login_delay_max_secs),
+            account_threshold: config.officer_lockout_threshold,
+            ip_threshold: config.officer_lockout_ip_threshold,
+            lock_for: Duration::from_secs(config.officer_lockout_secs),
+        }
+    }
+}
+
 /// What an administrator sees about an account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Status {

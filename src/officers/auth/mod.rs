@@ -16,7 +16,6 @@ pub mod webauthn;
 
 use crate::audit::{Action, Actor, Audit, Event};
 use std::sync::Arc;
-use std::time::Duration;
 
 use sqlx::Row;
 
@@ -110,13 +109,7 @@ impl OfficerAuth {
             oidc,
             mode,
             hasher,
-            lockout: lockout::Policy {
-                delay_after: config.officer_login_delay_after,
-                delay_max: Duration::from_secs(config.officer_login_delay_max_secs),
-                account_threshold: config.officer_lockout_threshold,
-                ip_threshold: config.officer_lockout_ip_threshold,
-                lock_for: Duration::from_secs(config.officer_lockout_secs),
-            },
+            lockout: lockout::Policy::from_config(config),
             second_factor_required: config.officer_second_factor_required,
             webauthn,
             audit,
@@ -132,6 +125,12 @@ impl OfficerAuth {
             .detail(detail);
         let _ = self.audit.record(e).await;
     }
+}
+
+/// An officer who may log in (by any method): active, and a demo account only in development
+/// mode.
+pub async fn may_log_in(db: &Db, mode: Mode, o: &super::Officer) -> Result<bool, DirectoryError> {
+    Ok(o.status == super::OfficerStatus::Active && (mode == Mode::Dev || !db.is_demo_officer(&o.id).await?))
 }
 
 impl Db {
