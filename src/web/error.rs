@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::oidc::service::ServiceAuthError;
 use crate::store::{DbError, KvError};
 
 /// Seconds a client should wait before retrying when a backing store is down.
@@ -87,4 +88,43 @@ pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// Fallback for unknown paths.
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+/// An API error with the header its status calls for (`WWW-Authenticate`, `Retry-After`).
+#[derive(Debug)]
+pub struct ApiFailure(pub ApiError, pub Option<(header::HeaderName, HeaderValue)>);
+
+impl From<ApiError> for ApiFailure {
+    fn from(e: ApiError) -> Self {
+        ApiFailure(e, None)
+    }
+}
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        let mut r = self.0.into_response();
+        if let Some((name, value)) = self.1 {
+            r.headers_mut().insert(name, value);
+        }
+        r
+    }
+}
+
+/// The refusals every service API shares (token, scope, rate limit).
+impl From<ServiceAuthError> for ApiFailure {
+    fn from(e: ServiceAuthError) -> Self {
+        let message = e.to_string();
+        match e {
+            ServiceAuthError::Unauthenticated(_) => ApiFailure(
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message),
+                Some((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))),
+            ),
+            ServiceAuthError::MissingScope { .. } => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message).into(),
+            ServiceAuthError::RateLimited(secs) => ApiFailure(
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message),
+                Some((header::RETRY_AFTER, HeaderValue::from(secs))),
+            ),
+            ServiceAuthError::Unavailable => ApiError::unavailable("the rate-limit store").into(),
+        }
+    }
 }
