@@ -37,13 +37,20 @@ pub fn signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>, PdfError> {
         return Err(PdfError::Malformed("it does not start with %PDF-".into()));
     }
     let doc = Document::load_mem(pdf).map_err(|e| PdfError::Malformed(e.to_string()))?;
+    // A signature dictionary is usually an object of its own, but may sit directly in its
+    // field's `/V`.
     let found = doc
         .objects
         .values()
         .filter_map(|o| match o {
-            Object::Dictionary(d) if is_signature(d) => Some(signature(pdf, d)),
+            Object::Dictionary(d) if is_signature(d) => Some(d),
+            Object::Dictionary(d) => match d.get(b"V") {
+                Ok(Object::Dictionary(v)) if is_signature(v) => Some(v),
+                _ => None,
+            },
             _ => None,
         })
+        .map(|d| signature(pdf, d))
         .collect::<Result<Vec<_>, _>>()?;
     if found.is_empty() {
         return Err(PdfError::NoSignature);

@@ -6,7 +6,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::oidc::service::ServiceAuthError;
 use crate::store::{DbError, KvError};
 
 /// Seconds a client should wait before retrying when a backing store is down.
@@ -107,24 +106,5 @@ impl IntoResponse for ApiFailure {
             r.headers_mut().insert(name, value);
         }
         r
-    }
-}
-
-/// The refusals every service API shares (token, scope, rate limit).
-impl From<ServiceAuthError> for ApiFailure {
-    fn from(e: ServiceAuthError) -> Self {
-        let message = e.to_string();
-        match e {
-            ServiceAuthError::Unauthenticated(_) => ApiFailure(
-                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message),
-                Some((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))),
-            ),
-            ServiceAuthError::MissingScope { .. } => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message).into(),
-            ServiceAuthError::RateLimited(secs) => ApiFailure(
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message),
-                Some((header::RETRY_AFTER, HeaderValue::from(secs))),
-            ),
-            ServiceAuthError::Unavailable => ApiError::unavailable("the rate-limit store").into(),
-        }
     }
 }
