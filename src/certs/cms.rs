@@ -3,18 +3,17 @@
 //! subject key identifier among the certificates in the message), its signed attributes and
 //! its signature. Input is untrusted: every failure is a [`CmsError`], never a panic.
 
-use cms::cert::CertificateChoices;
-use cms::cert::x509::certificate::Certificate;
-use cms::cert::x509::ext::pkix::SubjectKeyIdentifier;
 use cms::cert::x509::time::Time;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
-use der::asn1::{ObjectIdentifier, OctetString};
-use der::{Decode, Encode, Reader, SliceReader};
+use der::asn1::{AnyRef, ObjectIdentifier, OctetString};
+use der::{Decode, Encode, Reader, SliceReader, Tagged};
 use sha2::{Digest, Sha256};
 
 use super::digest_sig::{PublicKey, Scheme};
-use super::parse::{CertInfo, parse_certificate};
+use super::parse::{CertInfo, parse_certificate, x509};
+use x509_parser::extensions::{KeyIdentifier, ParsedExtension};
+use x509_parser::prelude::{FromDer, X509Name};
 
 /// Upper bound on one CMS message (a signature with a chain is a few KB; PDFs reserve ~16 KB).
 pub const MAX_CMS: usize = 512 * 1024;
@@ -105,30 +104,19 @@ fn parse_der(der: &[u8]) -> Result<SignedCms, CmsError> {
     if info.content_type != SIGNED_DATA {
         return Err(CmsError::NotSignedData);
     }
-    let signed = SignedData::from_der(&info.content.to_der().map_err(enc)?).map_err(enc)?;
-    let x509: Vec<&Certificate> = signed
-        .certificates
+    let signed_der = info.content.to_der().map_err(enc)?;
+    let signed = SignedData::from_der(&signed_der).map_err(enc)?;
+    let certificates = raw_certificates(&signed_der)
+        .map_err(enc)?
         .iter()
-        .flat_map(|set| set.0.iter())
-        .filter_map(|c| match c {
-            CertificateChoices::Certificate(c) => Some(c),
-            _ => None,
-        })
-        .collect();
-    let certificates = x509
-        .iter()
-        .map(|c| {
-            c.to_der()
-                .map_err(enc)
-                .and_then(|d| parse_certificate(&d).map_err(|e| CmsError::Certificate(e.to_string())))
-        })
+        .map(|der| parse_certificate(der).map_err(|e| CmsError::Certificate(e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
     let content_type = signed.encap_content_info.econtent_type;
     let signers = signed
         .signer_infos
         .0
         .iter()
-        .map(|si| signer(si, &x509, &certificates, content_type))
+        .map(|si| signer(si, &certificates, content_type))
         .collect::<Result<Vec<_>, _>>()?;
     if signers.is_empty() {
         return Err(CmsError::NoSigner);
@@ -136,17 +124,39 @@ fn parse_der(der: &[u8]) -> Result<SignedCms, CmsError> {
     Ok(SignedCms { signers, certificates })
 }
 
-fn signer(
-    si: &SignerInfo,
-    x509: &[&Certificate],
-    infos: &[CertInfo],
-    content_type: ObjectIdentifier,
-) -> Result<CmsSigner, CmsError> {
+/// The certificates' DER exactly as the message carries them, read as raw values with `der`.
+/// Re-encoding `x509-cert`'s decoded certificates is not byte-exact: in tests, about one
+/// mock-CA certificate in five came back as DER x509-parser could not read (cause not yet
+/// pinned down), and any difference would change the thumbprint the registry is keyed by.
+fn raw_certificates(signed_data: &[u8]) -> Result<Vec<Vec<u8>>, der::Error> {
+    let outer = AnyRef::from_der(signed_data)?;
+    let mut fields = SliceReader::new(outer.value())?;
+    // version, digestAlgorithms, encapContentInfo, then [0] IMPLICIT CertificateSet if present.
+    for _ in 0..3 {
+        AnyRef::decode(&mut fields)?;
+    }
+    let mut out = Vec::new();
+    let next = AnyRef::decode(&mut fields)?;
+    let tag = next.tag();
+    if tag.is_context_specific() && tag.is_constructed() && tag.number().value() == 0 {
+        let mut set = SliceReader::new(next.value())?;
+        while !set.is_finished() {
+            let choice = AnyRef::decode(&mut set)?;
+            // Only plain certificates (a SEQUENCE); the other CertificateChoices are obsolete.
+            if choice.tag() == der::Tag::Sequence {
+                out.push(choice.to_der()?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn signer(si: &SignerInfo, infos: &[CertInfo], content_type: ObjectIdentifier) -> Result<CmsSigner, CmsError> {
     let enc = |e: der::Error| CmsError::Encoding(e.to_string());
     if si.digest_alg.oid != SHA256 {
         return Err(CmsError::UnsupportedDigest(si.digest_alg.oid.to_string()));
     }
-    let index = x509.iter().position(|c| identifies(&si.sid, c)).ok_or(CmsError::SignerCertificateMissing)?;
+    let index = infos.iter().position(|c| identifies(&si.sid, c)).ok_or(CmsError::SignerCertificateMissing)?;
     let (mut message_digest, mut content_type_ok, mut signing_time) = (None, false, None);
     if let Some(attrs) = &si.signed_attrs {
         for a in attrs.iter() {
@@ -175,16 +185,25 @@ fn signer(
     })
 }
 
-fn identifies(sid: &SignerIdentifier, c: &Certificate) -> bool {
-    let tbs = c.tbs_certificate();
+fn identifies(sid: &SignerIdentifier, info: &CertInfo) -> bool {
+    let Ok(c) = x509(&info.der) else { return false };
     match sid {
         SignerIdentifier::IssuerAndSerialNumber(isn) => {
-            tbs.issuer() == &isn.issuer && tbs.serial_number() == &isn.serial_number
+            let issuer = isn.issuer.to_der().ok();
+            let issuer = issuer.as_deref().and_then(|d| X509Name::from_der(d).ok()).map(|(_, n)| n.to_string());
+            issuer.as_deref() == Some(info.issuer.as_str())
+                && unsigned(c.raw_serial()) == unsigned(isn.serial_number.as_bytes())
         }
-        SignerIdentifier::SubjectKeyIdentifier(ski) => {
-            matches!(tbs.get_extension::<SubjectKeyIdentifier>(), Ok(Some((_, own))) if own == *ski)
-        }
+        SignerIdentifier::SubjectKeyIdentifier(ski) => c.extensions().iter().any(|e| {
+            matches!(e.parsed_extension(), ParsedExtension::SubjectKeyIdentifier(KeyIdentifier(k)) if *k == ski.0.as_bytes())
+        }),
     }
+}
+
+/// An INTEGER's magnitude bytes, without the sign-keeping leading zeros.
+fn unsigned(b: &[u8]) -> &[u8] {
+    let zeros = b.iter().take_while(|x| **x == 0).count().min(b.len().saturating_sub(1));
+    &b[zeros..]
 }
 
 impl CmsSigner {
