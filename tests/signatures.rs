@@ -317,6 +317,25 @@ async fn callers_and_malformed_input(backend: Backend) {
     assert_eq!((status, answer["code"].as_str()), (413, Some("payload_too_large")), "{answer}");
 }
 
+/// The certificate the CMS names is the CA's, byte for byte (same thumbprint), whatever the
+/// key and serial: a regression test for certificates re-encoded on the way through.
+async fn cms_keeps_certificates_exact(backend: Backend) {
+    let Some((op, _)) = start(backend).await else { return };
+    for _ in 0..12 {
+        let issued = ca::issue(ca::ca(&op), PID_A, "normal").await;
+        let Some(der) = tools::openssl_cms(&issued.cert_pem, key(&issued), DOC) else { return };
+        let signed = xacthuc::certs::cms::parse(&der).unwrap_or_else(|e| panic!("{e}: {}", issued.cert_pem));
+        let expected = parse_certificate(issued.cert_pem.as_bytes()).unwrap();
+        assert_eq!(signed.signers[0].certificate.thumbprint, expected.thumbprint);
+        assert_eq!(signed.signers[0].check(&Sha256::digest(DOC)).problem, None);
+    }
+}
+
+#[tokio::test]
+async fn cms_keeps_certificates_exact_embedded() {
+    cms_keeps_certificates_exact(Backend::Embedded).await;
+}
+
 #[tokio::test]
 async fn accepts_genuine_signatures_embedded() {
     accepts(Backend::Embedded).await;
