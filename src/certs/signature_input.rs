@@ -71,7 +71,7 @@ fn refuse(code: &'static str, message: impl Into<String>) -> InputError {
 pub enum TimeSource {
     /// The CMS `signingTime` signed attribute.
     CmsSigningTime,
-    /// The PDF signature dictionary's `/M` (not covered by the signature's own hash).
+    /// The PDF signature dictionary's `/M` (inside the signed byte ranges, but the signer's claim).
     PdfM,
 }
 
