@@ -273,6 +273,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::router(state.oidc.clone()))
         .merge(crate::admin::console::router(state.oidc.clone()))
         .merge(crate::scim::router(state.oidc.clone(), body_limit))
+        // Every route but signature verification (signed PDFs) takes the service's default.
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .merge(signature_routes(&state))
         .layer(axum::middleware::from_fn(observability::track_metrics))
         .layer(axum::middleware::from_fn(move |req, next| web::security::headers(hsts, req, next)))
         .layer(
@@ -289,8 +292,7 @@ pub fn router(state: AppState) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(CatchPanicLayer::custom(web::error::panic_response))
-                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
-                .layer(RequestBodyLimitLayer::new(body_limit)),
+                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout)),
         )
 }
 
@@ -306,6 +308,16 @@ fn verification_routes(state: &AppState) -> Router {
         }),
         None => Router::new(),
     }
+}
+
+/// Signed-document verification for relying parties (its own body and time limits).
+fn signature_routes(state: &AppState) -> Router {
+    crate::certs::signature_routes::router(crate::certs::signatures::SignatureVerifier {
+        oidc: state.oidc.clone(),
+        certs: state.certs.clone(),
+        audit: state.audit.clone(),
+        per_minute: 600,
+    })
 }
 
 /// The officer login's pages; without them (parameters refused) the method's button leads to

@@ -101,6 +101,8 @@ actions! {
     TokenRevoked => "token.revoked",
     PopulationVerified => "population.verified",
     PopulationRefused => "population.refused",
+    SignatureVerified => "signature.verified",
+    SignatureRefused => "signature.refused",
 }
 
 impl std::fmt::Display for Action {

@@ -5,10 +5,16 @@
 //! No HTTP here except in the routes files. Every validation answer is a [`Validation`] that
 //! names each failed check ([`Failure`]), never a bare boolean.
 
+pub mod cms;
 pub mod crl;
+pub mod digest_sig;
 pub mod login;
 pub mod login_routes;
 pub mod parse;
+pub mod pdf;
+pub mod signature_input;
+pub mod signature_routes;
+pub mod signatures;
 pub mod store;
 pub mod trust;
 pub mod validate;

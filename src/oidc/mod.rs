@@ -24,6 +24,7 @@ pub mod purge;
 pub mod request;
 pub mod resource;
 pub mod routes;
+pub mod service;
 pub mod session;
 pub mod texts;
 pub mod token;

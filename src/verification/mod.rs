@@ -18,7 +18,6 @@ pub mod compare;
 pub mod routes;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -29,6 +28,7 @@ use crate::audit::{Action, Actor, Audit, Event};
 use crate::citizens::population::LifeStatus;
 use crate::citizens::{Message, PersonKey, PopulationClient, RecordAnswer, VerifyError, mask_personal_id};
 use crate::oidc::Provider;
+use crate::oidc::service::{self, ServiceAuthError};
 use crate::store::KvError;
 use compare::FieldReport;
 
@@ -104,15 +104,14 @@ pub struct Fields {
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerificationError {
-    #[error("{0}")]
-    Unauthenticated(&'static str),
+    /// No usable token, the scope missing, or a rate limit reached.
+    #[error(transparent)]
+    Service(#[from] ServiceAuthError),
     #[error("{0}")]
     Forbidden(&'static str),
     /// The input cannot be checked; names the field.
     #[error("{field}: {message}")]
     Invalid { field: &'static str, message: &'static str },
-    #[error("too many verification requests; retry after {0} seconds")]
-    RateLimited(u64),
     #[error("the population database is unavailable")]
     Unavailable,
     #[error("internal: {0}")]
@@ -204,33 +203,36 @@ impl Verification {
     }
 
     async fn caller(&self, token: Option<&str>, officer_token: Option<&str>) -> Result<Caller, VerificationError> {
-        let token = token.ok_or(VerificationError::Unauthenticated("a bearer access token is required"))?;
-        let claims = crate::oidc::resource::live_access_token(&self.oidc, token)
-            .await
-            .map_err(|_| VerificationError::Unauthenticated("the access token is invalid, expired or revoked"))?;
-        let client_id = claims.get("client_id").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-        let scopes = claims.get("scope").and_then(|v| v.as_str()).unwrap_or_default();
-        let officer = if !scopes.split(' ').any(|s| s == SCOPE) {
-            Err(VerificationError::Forbidden("the access token lacks the population.verify scope"))
-        } else {
-            match officer_token {
-                Some(t) => self.officer(t).await.map(Some),
-                None => Ok(None),
+        let client_id = match service::client_with_scope(&self.oidc, token, SCOPE).await {
+            Ok(client_id) => client_id,
+            Err(e) => {
+                if let ServiceAuthError::MissingScope { client_id, .. } = &e {
+                    self.refused(client_id, &e.to_string()).await;
+                }
+                return Err(e.into());
             }
         };
-        match officer {
-            Ok(officer) => Ok(Caller { client_id, officer }),
-            Err(e) => {
-                // A known service asking without the right: worth a trace in the audit log.
-                if let VerificationError::Forbidden(why) = &e {
-                    let event = Event::new(Action::PopulationRefused)
-                        .actor(Actor::Client(client_id.clone()))
-                        .detail(json!({ "client_id": client_id, "reason": why }));
-                    let _ = self.audit.record(event).await;
+        let officer = match officer_token {
+            Some(t) => match self.officer(t).await {
+                Ok(officer) => Some(officer),
+                Err(e) => {
+                    if let VerificationError::Forbidden(why) = &e {
+                        self.refused(&client_id, why).await;
+                    }
+                    return Err(e);
                 }
-                Err(e)
-            }
-        }
+            },
+            None => None,
+        };
+        Ok(Caller { client_id, officer })
+    }
+
+    /// A known service asking without the right: worth a trace in the audit log.
+    async fn refused(&self, client_id: &str, why: &str) {
+        let event = Event::new(Action::PopulationRefused)
+            .actor(Actor::Client(client_id.to_owned()))
+            .detail(json!({ "client_id": client_id, "reason": why }));
+        let _ = self.audit.record(event).await;
     }
 
     /// The officer behind an access token: a live token of an active officer account.
@@ -248,20 +250,12 @@ impl Verification {
         Ok(account_id)
     }
 
-    /// Fixed one-minute windows in the shared store, so the limits hold across instances.
+    /// Per caller and per officer, so the limits hold across instances.
     async fn admit(&self, c: &Caller) -> Result<(), VerificationError> {
-        let window = crate::clock::unix_now() / 60;
-        let retry = (60 - crate::clock::unix_now() % 60) as u64;
-        let ttl = Duration::from_secs(120);
-        let key = format!("popverify:c:{}:{window}", crate::crypto::sha256_hex(&c.client_id));
-        if self.oidc.kv.incr(&key, ttl).await? > self.limits.per_caller {
-            return Err(VerificationError::RateLimited(retry));
-        }
+        let key = format!("popverify:c:{}", crate::crypto::sha256_hex(&c.client_id));
+        service::admit(&self.oidc.kv, &key, self.limits.per_caller).await?;
         if let Some(officer) = &c.officer {
-            let key = format!("popverify:o:{officer}:{window}");
-            if self.oidc.kv.incr(&key, ttl).await? > self.limits.per_officer {
-                return Err(VerificationError::RateLimited(retry));
-            }
+            service::admit(&self.oidc.kv, &format!("popverify:o:{officer}"), self.limits.per_officer).await?;
         }
         Ok(())
     }

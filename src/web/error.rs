@@ -88,3 +88,23 @@ pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
+
+/// An API error with the header its status calls for (`WWW-Authenticate`, `Retry-After`).
+#[derive(Debug)]
+pub struct ApiFailure(pub ApiError, pub Option<(header::HeaderName, HeaderValue)>);
+
+impl From<ApiError> for ApiFailure {
+    fn from(e: ApiError) -> Self {
+        ApiFailure(e, None)
+    }
+}
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        let mut r = self.0.into_response();
+        if let Some((name, value)) = self.1 {
+            r.headers_mut().insert(name, value);
+        }
+        r
+    }
+}

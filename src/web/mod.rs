@@ -4,5 +4,6 @@ pub mod error;
 pub mod health;
 pub mod page;
 pub mod security;
+pub mod service_auth;
 
 pub use error::ApiError;
