@@ -124,10 +124,8 @@ fn parse_der(der: &[u8]) -> Result<SignedCms, CmsError> {
     Ok(SignedCms { signers, certificates })
 }
 
-/// The certificates' DER exactly as the message carries them, read as raw values with `der`.
-/// Re-encoding `x509-cert`'s decoded certificates is not byte-exact: in tests, about one
-/// mock-CA certificate in five came back as DER x509-parser could not read (cause not yet
-/// pinned down), and any difference would change the thumbprint the registry is keyed by.
+/// The certificates' DER exactly as the message carries them, read as raw values with `der`:
+/// the registry is keyed by the thumbprint of those exact bytes, so nothing is re-encoded.
 fn raw_certificates(signed_data: &[u8]) -> Result<Vec<Vec<u8>>, der::Error> {
     let outer = AnyRef::from_der(signed_data)?;
     let mut fields = SliceReader::new(outer.value())?;

@@ -68,7 +68,8 @@ pub fn parse_certificates(input: &[u8]) -> Result<Vec<CertInfo>, ParseError> {
         return Err(ParseError::Empty);
     }
     if !trimmed.starts_with(b"-----BEGIN") {
-        return Ok(vec![info(trimmed)?]);
+        // DER as given: its last bytes may well be whitespace values (0x20, 0x0a…).
+        return Ok(vec![info(input)?]);
     }
     let blocks = pem::parse_many(trimmed).map_err(|e| ParseError::Pem(e.to_string()))?;
     if blocks.is_empty() {
@@ -167,5 +168,17 @@ mod tests {
         let key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
         assert!(matches!(parse_certificate(key.as_bytes()), Err(ParseError::WrongPemLabel(_))));
         assert_eq!(parse_certificate(&vec![b'0'; MAX_INPUT + 1]), Err(ParseError::TooLarge));
+    }
+
+    /// DER is read byte for byte: a certificate whose signature ends in a byte that happens to
+    /// be ASCII whitespace must not lose it (it once did, through trimming meant for PEM). The
+    /// parser does not check the signature, so changing its last byte keeps the DER readable.
+    #[test]
+    fn der_ending_in_a_whitespace_byte_is_kept() {
+        let mut der = include_bytes!("../../tests/signatures/fixtures/cert.der").to_vec();
+        for last in [b' ', b'\t', b'\n', b'\r', 0x0c] {
+            *der.last_mut().unwrap() = last;
+            assert_eq!(parse_certificate(&der).unwrap().thumbprint, thumbprint(&der));
+        }
     }
 }
