@@ -1,0 +1,344 @@
+//! The certificate registry end to end against the mock Government CA, over the admin API on
+//! both backends: registration (valid, and refused with each failure named), CSR issuance,
+//! renewal, revocation (seen by the validator after a CRL refresh), the expiry report, unit
+//! scoping, and the bulk "information changed" re-issue after a unit merge, interrupted and
+//! resumed with nothing done twice.
+
+mod support;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::ca;
+use support::op::{Backend, TestOp, http};
+use xacthuc::certs::Who;
+use xacthuc::certs::ca_client::{CaClient, Subject};
+use xacthuc::crypto::sha256_hex;
+use xacthuc::officers::{NewOfficer, NewUnit, UnitKind};
+use xacthuc::oidc::clients::{AuthMethod, Client, GrantType};
+
+const SECRET: &str = "automation-secret-value-123";
+const PROVINCE: &str = "Thành phố Hải Phòng";
+const UNIT_A: &str = "Xã An Lư";
+const UNIT_B: &str = "Xã Bạch Đằng";
+
+/// A valid personal ID (Hà Nội, male, born 1985) numbered `n`.
+pub fn pid(n: u32) -> String {
+    format!("001085{n:06}")
+}
+
+pub struct World {
+    pub op: TestOp,
+    pub a: String,
+    pub b: String,
+    /// Admin token for the whole province, and one restricted to unit B.
+    pub all: String,
+    pub only_b: String,
+}
+
+pub async fn world(backend: Backend) -> Option<World> {
+    let op = TestOp::start(backend).await?;
+    let db = &op.state.db;
+    let unit = |code: &str, name: &str, kind, parent: Option<&str>| NewUnit {
+        code: code.into(),
+        name: name.into(),
+        kind,
+        parent_code: parent.map(String::from),
+    };
+    db.create_unit(&unit("31", PROVINCE, UnitKind::Province, None), 1).await.unwrap();
+    let a = db.create_unit(&unit("31.a", UNIT_A, UnitKind::Commune, Some("31")), 1).await.unwrap();
+    let b = db.create_unit(&unit("31.b", UNIT_B, UnitKind::Commune, Some("31")), 1).await.unwrap();
+    for id in ["automation", "automation.b"] {
+        let c = Client {
+            secret_hash: Some(sha256_hex(SECRET)),
+            scopes: vec!["admin".into()],
+            grant_types: vec![GrantType::ClientCredentials],
+            ..Client::new(id, id, AuthMethod::ClientSecretBasic, Vec::new())
+        };
+        db.put_client(&c, 0).await.unwrap();
+    }
+    db.set_client_unit("automation.b", Some(&b.id)).await.unwrap();
+    let all = support::rp::client_credentials_token(&op, "automation", SECRET, "admin").await;
+    let only_b = support::rp::client_credentials_token(&op, "automation.b", SECRET, "admin").await;
+    Some(World { op, a: a.id, b: b.id, all, only_b })
+}
+
+pub async fn officer(op: &TestOp, username: &str, n: u32, unit_code: &str) -> String {
+    let new = NewOfficer {
+        username: username.into(),
+        full_name: format!("Cán bộ {n}"),
+        personal_id: Some(pid(n)),
+        unit_code: unit_code.into(),
+        ..Default::default()
+    };
+    op.state.db.create_officer(&new, 1).await.unwrap().id
+}
+
+/// A certificate for `n` naming `unit`, from the CA with a generated key; PEM with its chain.
+pub async fn issued(op: &TestOp, n: u32, unit: &str, extra: Value) -> ca::Issued {
+    let mut body = json!({ "name": format!("Cán bộ {n}"), "personal_id": pid(n), "unit": unit, "province": PROVINCE });
+    body.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
+    ca::issue_with(ca::ca(op), body).await
+}
+
+pub async fn call(op: &TestOp, token: &str, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut r = http().request(method, op.url(&format!("/admin/api{path}"))).bearer_auth(token);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    read(r.send().await.unwrap()).await
+}
+
+async fn upload(op: &TestOp, token: &str, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    let r = http()
+        .post(op.url(&format!("/admin/api{path}")))
+        .bearer_auth(token)
+        .header("content-type", "application/x-pem-file")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    read(r).await
+}
+
+async fn read(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON ({status}): {text}")))
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v["failures"]
+        .as_array()
+        .map(|f| f.iter().map(|x| x["code"].as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+async fn registry_lifecycle(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let op = &w.op;
+    let o1 = officer(op, "can.bo.1", 1, "31.a").await;
+    let o2 = officer(op, "can.bo.2", 2, "31.b").await;
+
+    // Valid: bound to the officer whose CCCD it carries, whatever path uploads it.
+    let c1 = issued(op, 1, UNIT_A, json!({})).await;
+    let (s, v) = upload(op, &w.all, "/certificates", format!("{}{}", c1.cert_pem, c1.chain_pem)).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["officer_id"], o1.as_str());
+    assert_eq!(v["serial"], c1.serial.as_str());
+    assert_eq!(v["status"], "active");
+    let c1_id = v["id"].as_str().unwrap().to_owned();
+    let (s, v) = upload(op, &w.all, "/certificates", c1.cert_pem.clone()).await;
+    assert_eq!((s, v["code"].as_str()), (409, Some("already_registered")), "{v}");
+
+    // DER is accepted too; a certificate of someone else for this officer names the failure.
+    let other = issued(op, 2, UNIT_B, json!({})).await;
+    let der = pem::parse(&other.cert_pem).unwrap().into_contents();
+    let (s, v) = upload(op, &w.all, &format!("/officers/{o1}/certificates"), der.clone()).await;
+    assert_eq!((s, v["code"].as_str()), (422, Some("certificate_invalid")), "{v}");
+    assert_eq!(codes(&v), ["personal_id"], "{v}");
+    for (variant, code) in [("expired", "expired"), ("unknown_ca", "unknown_issuer")] {
+        let bad = issued(op, 1, UNIT_A, json!({ "variant": variant })).await;
+        let (s, v) = upload(op, &w.all, &format!("/officers/{o1}/certificates"), bad.cert_pem).await;
+        assert_eq!((s, codes(&v)), (422, vec![code.to_owned()]), "{variant}: {v}");
+        assert!(v["failures"][0]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    }
+    let nobody = issued(op, 999, UNIT_A, json!({})).await;
+    let (s, v) = upload(op, &w.all, "/certificates", nobody.cert_pem).await;
+    assert_eq!((s, v["code"].as_str()), (422, Some("unknown_officer")), "{v}");
+    let (s, v) =
+        upload(op, &w.all, "/certificates", "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n").await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_certificate")), "{v}");
+
+    // A unit administrator of B neither registers nor sees A's officers' certificates.
+    let again = issued(op, 1, UNIT_A, json!({})).await;
+    let (s, _) = upload(op, &w.only_b, "/certificates", again.cert_pem.clone()).await;
+    assert_eq!(s, 403);
+    let (s, _) = call(op, &w.only_b, Method::GET, &format!("/officers/{o1}/certificates"), None).await;
+    assert_eq!(s, 403);
+    let (s, v) = upload(op, &w.only_b, &format!("/officers/{o2}/certificates"), der).await;
+    assert_eq!(s, 201, "inside B: {v}");
+
+    // CSR issuance: the officer's own key, the subject from the registry.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let csr = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap().serialize_request(&key).unwrap();
+    let body = json!({ "officer_id": o1, "csr_pem": csr.pem().unwrap() });
+    let (s, v) = call(op, &w.all, Method::POST, "/certificates/request", Some(body)).await;
+    assert_eq!(s, 201, "{v}");
+    let subject = v["subject"].as_str().unwrap();
+    assert!(subject.contains(&format!("CCCD:{}", pid(1))) && subject.contains(UNIT_A), "{subject}");
+    let issued_cert = xacthuc::certs::parse_certificate(v["pem"].as_str().unwrap().as_bytes()).unwrap();
+    assert_eq!(issued_cert.organisation.as_deref(), Some(UNIT_A));
+    let mut tampered = csr.der().to_vec();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    let tampered = pem::encode(&pem::Pem::new("CERTIFICATE REQUEST", tampered));
+    let body = json!({ "officer_id": o1, "csr_pem": tampered });
+    let (s, v) = call(op, &w.all, Method::POST, "/certificates/request", Some(body)).await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_csr")), "{v}");
+
+    // Renewal for the same key: at most 3 years; the old one retired pointing at the new.
+    let (s, v) = call(op, &w.all, Method::POST, &format!("/certificates/{c1_id}/renew"), Some(json!({}))).await;
+    assert_eq!(s, 201, "{v}");
+    let renewed = v["id"].as_str().unwrap().to_owned();
+    assert!(v["not_after"].as_i64().unwrap() - xacthuc::clock::unix_now() <= (3 * 365 + 1) * 86_400, "{v}");
+    let (_, list) = call(op, &w.all, Method::GET, &format!("/officers/{o1}/certificates"), None).await;
+    let old = list.as_array().unwrap().iter().find(|c| c["id"] == c1_id.as_str()).unwrap();
+    assert_eq!((old["status"].as_str(), old["replaced_by"].as_str()), (Some("retired"), Some(renewed.as_str())));
+    assert_eq!(old["status_reason"], "renewed");
+    let (s, _) = call(op, &w.all, Method::POST, &format!("/certificates/{c1_id}/renew"), Some(json!({}))).await;
+    assert_eq!(s, 409, "a retired certificate is not renewed");
+
+    // Revocation at the CA and in the registry; the validator sees it once the CRL is fetched.
+    let path = format!("/certificates/{renewed}/revoke");
+    let (s, v) = call(op, &w.all, Method::POST, &path, Some(json!({ "reason": "bogus" }))).await;
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = call(op, &w.all, Method::POST, &path, Some(json!({ "reason": "keyCompromise" }))).await;
+    assert_eq!((s, v["status"].as_str(), v["status_reason"].as_str()), (200, Some("revoked"), Some("keyCompromise")));
+    let now = xacthuc::clock::unix_now();
+    op.state.certs.crl().refresh_all(now).await;
+    let info = xacthuc::certs::parse_certificate(v["pem"].as_str().unwrap().as_bytes()).unwrap();
+    let check = op.state.certs.validate(&info, &[], now, Some(&pid(1))).await;
+    assert_eq!(check.codes(), ["revoked"], "{check:?}");
+
+    // The expiry report, by unit, scoped.
+    let short = issued(op, 3, UNIT_B, json!({ "validity_days": 10 })).await;
+    let o3 = officer(op, "can.bo.3", 3, "31.b").await;
+    let (s, _) = upload(op, &w.all, "/certificates", short.cert_pem).await;
+    assert_eq!(s, 201);
+    let (s, v) = call(op, &w.all, Method::GET, "/certificates/expiring?within_days=30", None).await;
+    assert_eq!(s, 200, "{v}");
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "only the 10-day certificate: {v}");
+    assert_eq!((rows[0]["officer_username"].as_str(), rows[0]["unit_code"].as_str()), (Some("can.bo.3"), Some("31.b")));
+    assert_eq!(rows[0]["certificate"]["officer_id"], o3.as_str());
+    let (_, v) = call(op, &w.all, Method::GET, "/certificates/expiring?within_days=3000", None).await;
+    assert!(v.as_array().unwrap().len() >= 3, "{v}");
+    let (_, v) = call(op, &w.only_b, Method::GET, "/certificates/expiring?within_days=3000", None).await;
+    assert!(v.as_array().unwrap().iter().all(|r| r["unit_code"] == "31.b"), "{v}");
+    let (s, _) = call(op, &w.only_b, Method::GET, &format!("/certificates/expiring?unit={}", w.a), None).await;
+    assert_eq!(s, 403);
+
+    // The audit log has each operation.
+    for action in ["cert.registered", "cert.requested", "cert.renewed", "cert.revoked"] {
+        let (s, v) = call(op, &w.all, Method::GET, &format!("/audit?action={action}"), None).await;
+        assert_eq!(s, 200, "{v}");
+        assert!(v["items"].as_array().is_some_and(|a| !a.is_empty()), "{action}: {v}");
+    }
+    w.op.stop().await;
+}
+
+/// How many certificates the CA re-issued from `serial`.
+async fn reissues_of(op: &TestOp, serial: &str) -> usize {
+    let all: Value =
+        http().get(format!("http://{}/api/certificates", ca::ca(op))).send().await.unwrap().json().await.unwrap();
+    all.as_array().unwrap().iter().filter(|c| c["reissue_of"] == serial).count()
+}
+
+async fn bulk_after_merge(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let op = &w.op;
+    // Two officers of A (certificates naming A), five of B (naming B).
+    let mut serials = Vec::new();
+    for n in 1..=7u32 {
+        let (code, name) = if n <= 2 { ("31.a", UNIT_A) } else { ("31.b", UNIT_B) };
+        officer(op, &format!("can.bo.{n}"), n, code).await;
+        let c = issued(op, n, name, json!({})).await;
+        let (s, v) = upload(op, &w.all, "/certificates", c.cert_pem.clone()).await;
+        assert_eq!(s, 201, "{v}");
+        serials.push(c.serial);
+    }
+    // The reform: B merged into A (the existing unit operation).
+    let (s, v) = call(op, &w.all, Method::POST, &format!("/units/{}/merge", w.a), Some(json!({ "from": [w.b] }))).await;
+    assert_eq!(s, 200, "{v}");
+
+    let reg = &op.state.registry;
+    let job = reg.start_reissue(Who::Operator, &w.a).await.unwrap();
+    assert_eq!((job.total, job.pending), (5, 5), "only B's former officers: {job:?}");
+    // Interrupted after two items.
+    let seen = std::sync::Mutex::new(Vec::new());
+    let p = reg.run_reissue(&job.id, Some(2), &|done, total| seen.lock().unwrap().push((done, total))).await.unwrap();
+    assert_eq!((p.done, p.pending, p.status.as_str()), (2, 3, "running"), "{p:?}");
+    assert_eq!(*seen.lock().unwrap(), [(1, 2), (2, 2)]);
+    // A crash between the CA's answer and our write: the CA issued for a pending item, the
+    // registry never heard of it.
+    let pool = op.state.db.pool();
+    let row = sqlx::query("SELECT c.serial, i.request_id FROM cert_job_items i JOIN officer_certificates c ON c.id = i.cert_id WHERE i.job_id = $1 AND i.state = 'pending' ORDER BY i.cert_id LIMIT 1")
+        .bind(&job.id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let (serial, request_id): (String, String) = (sqlx::Row::get(&row, 0), sqlx::Row::get(&row, 1));
+    let ca_client = CaClient::new(&format!("http://{}", ca::ca(op)), std::time::Duration::from_secs(10)).unwrap();
+    let subject = Subject { name: "x".into(), unit: UNIT_A.into(), department: None, province: PROVINCE.into() };
+    ca_client.reissue(&serial, &subject, &request_id).await.unwrap();
+    // Resumed through the API: it finishes, nothing twice.
+    let (s, v) = call(op, &w.all, Method::POST, &format!("/certificate-jobs/{}/resume", job.id), None).await;
+    assert_eq!(s, 202, "{v}");
+    let mut v = Value::Null;
+    for _ in 0..100 {
+        (_, v) = call(op, &w.all, Method::GET, &format!("/certificate-jobs/{}", job.id), None).await;
+        if v["status"] == "done" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        (v["status"].as_str(), v["done"].as_u64(), v["failed"].as_u64()),
+        (Some("done"), Some(5), Some(0)),
+        "{v}"
+    );
+    for (i, serial) in serials.iter().enumerate() {
+        assert_eq!(reissues_of(op, serial).await, usize::from(i >= 2), "certificate {i} re-issued once, A's never");
+    }
+    // Every former officer of B now holds one active certificate naming A, for the same key;
+    // the old one retired pointing at it.
+    for n in 3..=7u32 {
+        let id = op.state.db.officer_id_by_personal_id(&pid(n)).await.unwrap().unwrap();
+        let certs = op.state.db.certificates_of(&id).await.unwrap();
+        let active: Vec<_> = certs.iter().filter(|c| c.status.as_str() == "active").collect();
+        assert_eq!(active.len(), 1, "{certs:?}");
+        let new = xacthuc::certs::parse_certificate(active[0].pem.as_bytes()).unwrap();
+        assert_eq!(new.organisation.as_deref(), Some(UNIT_A));
+        let old = certs.iter().find(|c| c.status.as_str() == "retired").unwrap();
+        assert_eq!(
+            (old.replaced_by.as_deref(), old.status_reason.as_deref()),
+            (Some(active[0].id.as_str()), Some("reissued"))
+        );
+        let old_info = xacthuc::certs::parse_certificate(old.pem.as_bytes()).unwrap();
+        assert_eq!(spki(&old_info.der), spki(&new.der), "the same key");
+    }
+    // Starting again finds nothing left to do.
+    let (s, v) = call(op, &w.all, Method::POST, "/certificates/reissue", Some(json!({ "unit_id": w.a }))).await;
+    assert_eq!((s, v["total"].as_u64()), (202, Some(0)), "{v}");
+    // A unit administrator of B (now merged away) cannot start one for A.
+    let (s, _) = call(op, &w.only_b, Method::POST, "/certificates/reissue", Some(json!({ "unit_id": w.a }))).await;
+    assert_eq!(s, 403);
+    w.op.stop().await;
+}
+
+/// The SubjectPublicKeyInfo bytes of a DER certificate.
+fn spki(der: &[u8]) -> Vec<u8> {
+    use x509_parser::prelude::FromDer;
+    let (_, c) = x509_parser::certificate::X509Certificate::from_der(der).unwrap();
+    c.public_key().raw.to_vec()
+}
+
+#[tokio::test]
+async fn registry_lifecycle_embedded() {
+    registry_lifecycle(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn registry_lifecycle_real() {
+    registry_lifecycle(Backend::Real).await;
+}
+
+#[tokio::test]
+async fn bulk_change_after_merge_embedded() {
+    bulk_after_merge(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn bulk_change_after_merge_real() {
+    bulk_after_merge(Backend::Real).await;
+}
