@@ -342,3 +342,92 @@ async fn bulk_change_after_merge_embedded() {
 async fn bulk_change_after_merge_real() {
     bulk_after_merge(Backend::Real).await;
 }
+
+/// Runs the CLI against the test provider's database and CA (a config file naming them);
+/// asynchronously, since the CA answers from this test's runtime.
+async fn cli(op: &TestOp, args: &[&str]) -> (Option<i32>, String, String) {
+    let dir = op.config.data_dir.parent().unwrap().to_owned();
+    let file = dir.join("certs-cli.toml");
+    let list = |v: &[std::path::PathBuf]| {
+        v.iter().map(|p| format!("{:?}", p.display().to_string())).collect::<Vec<_>>().join(", ")
+    };
+    let toml = format!(
+        "cert_ca_url = {:?}\ncert_trust_anchors = [{}]\ncert_intermediates = [{}]\n",
+        op.config.cert_ca_url.clone().unwrap(),
+        list(&op.config.cert_trust_anchors),
+        list(&op.config.cert_intermediates),
+    );
+    std::fs::write(&file, toml).unwrap();
+    let url = secrecy::ExposeSecret::expose_secret(op.config.database_url.as_ref().unwrap()).to_owned();
+    let out = tokio::process::Command::new(support::xacthuc_bin())
+        .arg("--config")
+        .arg(&file)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", url)
+        .env("XACTHUC_ISSUER", "https://id.haiphong.gov.vn")
+        .output()
+        .await
+        .expect("run xacthuc");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn cli_expiring_and_reissue(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let op = &w.op;
+    let mut serials = Vec::new();
+    for n in 1..=4u32 {
+        let (code, name) = if n == 1 { ("31.a", UNIT_A) } else { ("31.b", UNIT_B) };
+        officer(op, &format!("can.bo.{n}"), n, code).await;
+        let extra = if n == 2 { json!({ "validity_days": 10 }) } else { json!({}) };
+        let c = issued(op, n, name, extra).await;
+        let (s, v) = upload(op, &w.all, "/certificates", c.cert_pem.clone()).await;
+        assert_eq!(s, 201, "{v}");
+        serials.push(c.serial);
+    }
+    let (code, out, err) = cli(op, &["certs", "expiring", "--within", "30d"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains(&format!("31.b {UNIT_B}")) && out.contains("can.bo.2"), "{out}");
+    assert!(!out.contains("can.bo.3") && out.contains("1 certificate(s) expiring within 30 days"), "{out}");
+    let (code, out, _) = cli(op, &["certs", "expiring", "--within", "3000d", "--unit", "31.a", "--json"]).await;
+    assert_eq!(code, Some(0));
+    assert_eq!(out.lines().count(), 1, "only A's: {out}");
+    let (code, _, err) = cli(op, &["certs", "expiring", "--within", "soon"]).await;
+    assert_eq!(code, Some(2), "{err}");
+    let (code, out, _) = cli(op, &["certs", "reissue", "--help"]).await;
+    assert!(code == Some(0) && out.contains("--resume") && out.contains("not done twice"), "{out}");
+
+    let (s, v) = call(op, &w.all, Method::POST, &format!("/units/{}/merge", w.a), Some(json!({ "from": [w.b] }))).await;
+    assert_eq!(s, 200, "{v}");
+    // A trial of one, then the rest resumed.
+    let (code, out, err) = cli(op, &["certs", "reissue", "--unit", "31.a", "--max", "1"]).await;
+    assert_eq!(code, Some(1), "pending items remain: {out}{err}");
+    assert!(out.contains("3 certificate(s) to re-issue") && out.contains("1 done, 2 pending"), "{out}");
+    let job = out.split_whitespace().nth(1).unwrap().trim_end_matches(':').to_owned();
+    let (code, out, err) = cli(op, &["certs", "reissue", "--resume", &job]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("3 done, 0 pending, 0 failed"), "{out}");
+    assert!(err.contains("applied 2/2 certificates"), "plain progress off a terminal: {err}");
+    for (i, serial) in serials.iter().enumerate() {
+        assert_eq!(reissues_of(op, serial).await, usize::from(i >= 1), "certificate {i}");
+    }
+    let (code, out, _) = cli(op, &["certs", "reissue", "--unit", "31.a"]).await;
+    assert_eq!(code, Some(0));
+    assert!(out.contains("0 certificate(s) to re-issue"), "{out}");
+    w.op.stop().await;
+}
+
+#[tokio::test]
+async fn cli_expiring_and_reissue_embedded() {
+    cli_expiring_and_reissue(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn cli_expiring_and_reissue_real() {
+    cli_expiring_and_reissue(Backend::Real).await;
+}
