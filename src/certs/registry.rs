@@ -157,7 +157,7 @@ impl Registry {
         };
         let (officer, _) = self.officer_in_scope(who, &officer_id).await?;
         let cert = self.admit(&officer, &leaf, &certs).await?;
-        self.db.insert_certificate(&cert).await.map_err(|e| already_or(e))?;
+        self.db.insert_certificate(&cert).await.map_err(already_or)?;
         let detail = json!({ "certificate": cert.id, "serial": cert.serial, "thumbprint": cert.thumbprint });
         self.audit(who, Action::CertRegistered, &officer.id, detail).await?;
         Ok(cert)
@@ -221,7 +221,7 @@ impl Registry {
         let subject = self.subject_of(&officer, &unit).await?;
         let issued = self.ca()?.issue(&subject, &pid, &csr_pem, false, None).await?;
         let cert = self.admit_issued(&officer, &issued.certificate_pem, &issued.chain_pem).await?;
-        self.db.insert_certificate(&cert).await.map_err(|e| already_or(e))?;
+        self.db.insert_certificate(&cert).await.map_err(already_or)?;
         let detail = json!({ "certificate": cert.id, "serial": cert.serial, "thumbprint": cert.thumbprint });
         self.audit(who, Action::CertRequested, &officer.id, detail).await?;
         Ok(cert)
@@ -324,5 +324,5 @@ impl Registry {
 
 /// A unique-thumbprint violation is a certificate registered in the meantime.
 fn already_or(e: DbError) -> RegistryError {
-    if e.to_string().to_lowercase().contains("unique") { RegistryError::AlreadyRegistered } else { e.into() }
+    if crate::officers::is_unique_violation(&e) { RegistryError::AlreadyRegistered } else { e.into() }
 }

@@ -7,6 +7,7 @@ pub mod ca;
 pub mod keys;
 pub mod officers;
 pub mod op;
+pub mod registry;
 pub mod rp;
 
 use std::net::TcpListener;

@@ -86,7 +86,10 @@ pub(super) async fn reissue(
         request_id: req.request_id.clone(),
         reissue_of: Some(old.serial.clone()),
     };
-    if let Err(e) = save(&s, |r| r.push(record.clone())) {
+    if let Err(e) = save(&s, |r| {
+        r.push(record.clone());
+        Some(record.clone())
+    }) {
         return err(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
     }
     let chain = format!("{}{}", s.ca.issuing_pem, s.ca.root_pem);
