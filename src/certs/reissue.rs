@@ -19,6 +19,7 @@ use super::ca_client::CaError;
 use super::queries::insert_in;
 use super::registry::{Registry, RegistryError, Who};
 use super::store::CertStatus;
+use crate::admin::error::AdminError;
 use crate::audit::{Action, Actor, Event};
 use crate::officers::DirectoryError;
 use crate::store::DbError;
@@ -255,7 +256,10 @@ impl Registry {
         let outcome = match self.try_reissue(job, it, actor).await {
             Ok(o) => o,
             Err(RegistryError::Ca(CaError::Unavailable(e))) => Outcome::Retry(e),
-            Err(RegistryError::Admin(e)) => return Err(RegistryError::Admin(e)),
+            // The stores failing stops the run (resume later); anything else is this item's.
+            Err(e @ RegistryError::Admin(AdminError::Directory(DirectoryError::Db(_)) | AdminError::Kv(_))) => {
+                return Err(e);
+            }
             Err(e) => Outcome::Failed(e.to_string()),
         };
         let (state, error) = match &outcome {
