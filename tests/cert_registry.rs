@@ -351,3 +351,46 @@ async fn cli_expiring_and_reissue_embedded() {
 async fn cli_expiring_and_reissue_real() {
     cli_expiring_and_reissue(Backend::Real).await;
 }
+
+/// Records the notices it is given.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<(String, usize)>>);
+
+impl xacthuc::certs::expiry::Notifier for Recorder {
+    fn notify<'a>(&'a self, n: &'a xacthuc::certs::expiry::ExpiryNotice) -> futures::future::BoxFuture<'a, ()> {
+        self.0.lock().unwrap().push((n.unit_code.clone(), n.certificates.len()));
+        Box::pin(std::future::ready(()))
+    }
+}
+
+async fn expiry_notices(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let op = &w.op;
+    for (n, code, unit, days) in
+        [(1, "31.a", UNIT_A, 5), (2, "31.b", UNIT_B, 20), (3, "31.b", UNIT_B, 25), (4, "31.b", UNIT_B, 400)]
+    {
+        officer(op, &format!("can.bo.{n}"), n, code).await;
+        let c = issued(op, n, unit, json!({ "validity_days": days })).await;
+        op.state.registry.register(Who::Operator, None, c.cert_pem.as_bytes()).await.unwrap();
+    }
+    let rec = Recorder::default();
+    let units = xacthuc::certs::expiry::check(&op.state.registry, 30, &rec).await.unwrap();
+    assert_eq!(units, 2);
+    let mut got = rec.0.lock().unwrap().clone();
+    got.sort();
+    assert_eq!(got, [("31.a".to_owned(), 1), ("31.b".to_owned(), 2)], "per unit, only within 30 days");
+    let rec = Recorder::default();
+    assert_eq!(xacthuc::certs::expiry::check(&op.state.registry, 1, &rec).await.unwrap(), 0);
+    assert!(rec.0.lock().unwrap().is_empty(), "nobody bothered when nothing expires");
+    w.op.stop().await;
+}
+
+#[tokio::test]
+async fn expiry_notices_embedded() {
+    expiry_notices(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn expiry_notices_real() {
+    expiry_notices(Backend::Real).await;
+}
