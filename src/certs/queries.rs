@@ -5,7 +5,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::store::{CertStatus, RegisteredCert, cert_of};
+use super::store::{CertStatus, RegisteredCert, cert_of, insert_in};
 use crate::officers::Unit;
 use crate::store::{Db, DbError};
 
@@ -89,30 +89,4 @@ impl Db {
         tx.commit().await?;
         Ok(true)
     }
-}
-
-/// The INSERT of a certificate inside a transaction (the re-issue job writes it with its item).
-pub(crate) async fn insert_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, c: &RegisteredCert) -> Result<(), DbError> {
-    sqlx::query(concat!(
-        "INSERT INTO officer_certificates (id, officer_id, thumbprint, serial, issuer, subject, not_before, ",
-        "not_after, pem, status, status_reason, replaced_by, created_at, updated_at) ",
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-    ))
-    .bind(&c.id)
-    .bind(&c.officer_id)
-    .bind(&c.thumbprint)
-    .bind(&c.serial)
-    .bind(&c.issuer)
-    .bind(&c.subject)
-    .bind(c.not_before)
-    .bind(c.not_after)
-    .bind(&c.pem)
-    .bind(c.status.as_str())
-    .bind(&c.status_reason)
-    .bind(&c.replaced_by)
-    .bind(c.created_at)
-    .bind(c.updated_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

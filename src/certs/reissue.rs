@@ -16,9 +16,9 @@ use serde_json::json;
 use sqlx::Row;
 
 use super::ca_client::CaError;
-use super::queries::insert_in;
 use super::registry::{Registry, RegistryError, Who};
 use super::store::CertStatus;
+use super::store::insert_in;
 use crate::admin::error::AdminError;
 use crate::audit::{Action, Actor, Event};
 use crate::officers::DirectoryError;
