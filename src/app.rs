@@ -52,6 +52,8 @@ pub struct AppState {
     pub citizens: Option<CitizenLogin>,
     /// Officers' certificates: trust, CRLs, validation.
     pub certs: crate::certs::Validator,
+    /// The certificate registry: register, request, renew, revoke, re-issue (over the CA).
+    pub registry: crate::certs::Registry,
     /// Routes of login methods added by the embedding program (tests).
     extra_routes: Router,
 }
@@ -114,6 +116,7 @@ impl AppState {
             .map_err(|e| StartError::Other(format!("admin console registration: {e}")))?;
         let citizens = if with_citizens { build_citizen_login(&config, &oidc)? } else { None };
         let certs = crate::certs::validator(&config, mode, kv.clone()).map_err(|e| StartError::Other(e.to_string()))?;
+        let registry = crate::certs::registry(&config, mode, db.clone(), certs.clone());
         let extra_routes = plugins.iter().fold(Router::new(), |r, p| r.merge((p.routes)(oidc.clone())));
         Ok(Self {
             config: Arc::new(config),
@@ -125,6 +128,7 @@ impl AppState {
             audit,
             citizens,
             certs,
+            registry,
             extra_routes,
         })
     }
@@ -270,7 +274,13 @@ pub fn router(state: AppState) -> Router {
             lockout: crate::officers::auth::lockout::Policy::from_config(&state.config),
             audit: state.audit.clone(),
         }))
-        .merge(crate::admin::router(state.oidc.clone()))
+        .merge(crate::admin::router(
+            state.oidc.clone(),
+            crate::certs::routes::routes(crate::certs::routes::CertsApi {
+                oidc: state.oidc.clone(),
+                registry: state.registry.clone(),
+            }),
+        ))
         .merge(crate::admin::console::router(state.oidc.clone()))
         .merge(crate::scim::router(state.oidc.clone(), body_limit))
         // Every route but signature verification (signed PDFs) takes the service's default.
@@ -391,6 +401,22 @@ pub fn spawn_background_jobs(state: &AppState) {
     oidc::purge::spawn(state.db.clone(), Duration::from_secs(3600));
     crate::provisioning::deliver::spawn(state.oidc.clone(), Duration::from_secs(5));
     crate::certs::crl::spawn_refresh(state.certs.crl().clone(), Duration::from_secs(c.cert_crl_refresh_secs.max(60)));
+    crate::certs::expiry::spawn(
+        state.registry.clone(),
+        c.cert_expiry_notify_days,
+        Duration::from_secs(c.cert_expiry_check_secs),
+        Arc::new(crate::certs::expiry::LogNotifier),
+    );
+    // Re-issue jobs interrupted by a stop continue (safe alongside another instance doing the
+    // same: see certs::reissue).
+    let registry = state.registry.clone();
+    tokio::spawn(async move {
+        for id in registry.unfinished_jobs().await.unwrap_or_default() {
+            if let Err(e) = registry.run_reissue(&id, None, &|_, _| {}).await {
+                tracing::error!(job = %id, error = %e, "certificate re-issue job stopped");
+            }
+        }
+    });
 }
 
 /// The readiness probe sees only the stores it checks.

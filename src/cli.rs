@@ -69,6 +69,10 @@ pub enum Command {
     /// Officers in bulk: CSV import and export, moves, suspensions, reset links.
     #[command(subcommand)]
     Officers(crate::officers_cli::OfficersCommand),
+    /// Officers' digital-signature certificates: register, request from a CSR, renew,
+    /// revoke, the expiry report, and the bulk re-issue after units change.
+    #[command(subcommand)]
+    Certs(crate::certs_cli::CertsCommand),
     /// Downstream systems told of officer and unit changes (SCIM or Security Event Tokens).
     #[command(subcommand)]
     Provisioning(crate::provisioning::cli::ProvisioningCommand),
@@ -208,6 +212,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Keys(KeysCommand::List) => crate::commands::list_keys(config).await,
         Command::Audit(AuditCommand::Verify) => crate::commands::audit_verify(config).await,
         Command::Officers(c) => crate::officers_cli::run(config, c).await,
+        Command::Certs(c) => crate::certs_cli::run(config, c).await,
         Command::Provisioning(c) => crate::provisioning::cli::run(config, c).await,
         Command::Admin(AdminCommand::Bootstrap(args)) => crate::commands::admin_bootstrap(config, args).await,
         Command::CheckConfig { mode } => {

@@ -105,6 +105,10 @@ pub struct Config {
     pub cert_crl_refresh_secs: u64,
     /// The CA's issuing API (CSRs, renewals, revocations). The mock CA's in development mode.
     pub cert_ca_url: Option<String>,
+    /// The expiry notification job warns of active certificates ending within this many days.
+    pub cert_expiry_notify_days: u64,
+    /// How often the expiry notification job runs; 0 turns it off.
+    pub cert_expiry_check_secs: u64,
 }
 
 impl Default for Config {
@@ -164,6 +168,8 @@ impl Default for Config {
             cert_revocation_unknown: UnknownPolicy::Refuse,
             cert_crl_refresh_secs: 3600,
             cert_ca_url: None,
+            cert_expiry_notify_days: 30,
+            cert_expiry_check_secs: 86_400,
         }
     }
 }

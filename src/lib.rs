@@ -11,6 +11,7 @@ pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod certs;
+pub mod certs_cli;
 pub mod citizens;
 pub mod cli;
 pub mod clock;

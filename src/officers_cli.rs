@@ -174,7 +174,7 @@ async fn import(mut config: Config, file: &Path, opts: ImportOptions, links_out:
     let db = open_db(&mut config).await?;
     // Opened before anything changes: links that cannot be written would be lost.
     let mut out = if opts.dry_run { None } else { Some(links_file(links_out)?) };
-    let bar = Progress::new();
+    let bar = Progress::new("rows");
     let report = import_csv(&db, &csv, &opts, None, unix_now(), &|done, total| bar.update(done, total)).await;
     bar.finish();
     let report = match report {
@@ -260,32 +260,33 @@ fn finish_links(path: &Path, count: usize, written: std::io::Result<()>) -> Resu
     Ok(())
 }
 
-/// A progress bar on a terminal, plain lines otherwise (logs, CI).
-struct Progress(Option<indicatif::ProgressBar>);
+/// A progress bar on a terminal, plain lines otherwise (logs, CI), counting `noun`s.
+pub(crate) struct Progress(Option<indicatif::ProgressBar>, &'static str);
 
 impl Progress {
-    fn new() -> Self {
+    pub(crate) fn new(noun: &'static str) -> Self {
         if !std::io::stderr().is_terminal() {
-            return Progress(None);
+            return Progress(None, noun);
         }
         let bar = indicatif::ProgressBar::new(0);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {elapsed} (eta {eta})") {
+        let template = format!("{{bar:40}} {{pos}}/{{len}} {noun} {{elapsed}} (eta {{eta}})");
+        if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
             bar.set_style(style);
         }
-        Progress(Some(bar))
+        Progress(Some(bar), noun)
     }
 
-    fn update(&self, done: usize, total: usize) {
+    pub(crate) fn update(&self, done: usize, total: usize) {
         match &self.0 {
             Some(bar) => {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
             }
-            None => eprintln!("applied {done}/{total} rows"),
+            None => eprintln!("applied {done}/{total} {}", self.1),
         }
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
         }

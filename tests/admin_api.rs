@@ -518,6 +518,15 @@ async fn the_openapi_document_lists_every_route(backend: Backend) {
         ("/admin/api/officers/import", &["post"]),
         ("/admin/api/officers/{id}/lock", &["get", "delete"]),
         ("/admin/api/audit", &["get"]),
+        ("/admin/api/officers/{id}/certificates", &["get", "post"]),
+        ("/admin/api/certificates", &["post"]),
+        ("/admin/api/certificates/request", &["post"]),
+        ("/admin/api/certificates/{id}/renew", &["post"]),
+        ("/admin/api/certificates/{id}/revoke", &["post"]),
+        ("/admin/api/certificates/expiring", &["get"]),
+        ("/admin/api/certificates/reissue", &["post"]),
+        ("/admin/api/certificate-jobs/{id}", &["get"]),
+        ("/admin/api/certificate-jobs/{id}/resume", &["post"]),
     ];
     let paths = doc["paths"].as_object().unwrap();
     assert_eq!(paths.len(), expected.len(), "{:?}", paths.keys().collect::<Vec<_>>());

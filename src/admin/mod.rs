@@ -19,4 +19,4 @@ pub mod restriction;
 mod routes;
 pub mod store;
 
-pub use routes::{BASE, router};
+pub use routes::{Admin, ApiError, ApiResult, BASE, Body, PathOf, QueryOf, router};

@@ -46,7 +46,7 @@ impl Modify for BearerScheme {
     modifiers(&BearerScheme),
     security(("bearer" = [])),
     tags(
-        (name = "units"), (name = "officers"), (name = "admin grants"), (name = "sessions"), (name = "clients")
+        (name = "units"), (name = "officers"), (name = "admin grants"), (name = "sessions"), (name = "clients"), (name = "certificates")
     )
 )]
 struct ApiDoc;

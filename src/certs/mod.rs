@@ -5,13 +5,20 @@
 //! No HTTP here except in the routes files. Every validation answer is a [`Validation`] that
 //! names each failed check ([`Failure`]), never a bare boolean.
 
+pub mod ca_client;
 pub mod cms;
 pub mod crl;
+pub mod csr;
 pub mod digest_sig;
+pub mod expiry;
 pub mod login;
 pub mod login_routes;
 pub mod parse;
 pub mod pdf;
+pub mod queries;
+pub mod registry;
+pub mod reissue;
+pub mod routes;
 pub mod signature_input;
 pub mod signature_routes;
 pub mod signatures;
@@ -20,6 +27,7 @@ pub mod trust;
 pub mod validate;
 
 pub use parse::{CertInfo, ParseError, parse_certificate, parse_certificates};
+pub use registry::{Registry, RegistryError, Who};
 pub use trust::{TrustError, TrustStore};
 pub use validate::{Failure, Revocation, UnknownPolicy, Validation, Validator};
 
@@ -52,4 +60,18 @@ pub fn ca_url(config: &Config, mode: Mode) -> Option<String> {
         .cert_ca_url
         .clone()
         .or_else(|| (mode == Mode::Dev).then(|| format!("http://127.0.0.1:{}", config.mock_gov_ca_port)))
+}
+
+/// The registry's operations over the configured CA (none configured: requests, renewals and
+/// revocations answer `ca_not_configured`).
+pub fn registry(config: &Config, mode: Mode, db: crate::store::Db, validator: Validator) -> Registry {
+    let timeout = Duration::from_secs(config.request_timeout_secs.clamp(2, 30));
+    let ca = ca_url(config, mode).and_then(|url| match ca_client::CaClient::new(&url, timeout) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::error!(error = %e, "certificate authority client");
+            None
+        }
+    });
+    Registry::new(db, validator, ca)
 }

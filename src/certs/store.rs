@@ -93,27 +93,9 @@ pub(crate) fn cert_of(r: &sqlx::any::AnyRow) -> Result<RegisteredCert, DbError> 
 
 impl Db {
     pub async fn insert_certificate(&self, c: &RegisteredCert) -> Result<(), DbError> {
-        sqlx::query(concat!(
-            "INSERT INTO officer_certificates (id, officer_id, thumbprint, serial, issuer, subject, not_before, ",
-            "not_after, pem, status, status_reason, replaced_by, created_at, updated_at) ",
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        ))
-        .bind(&c.id)
-        .bind(&c.officer_id)
-        .bind(&c.thumbprint)
-        .bind(&c.serial)
-        .bind(&c.issuer)
-        .bind(&c.subject)
-        .bind(c.not_before)
-        .bind(c.not_after)
-        .bind(&c.pem)
-        .bind(c.status.as_str())
-        .bind(&c.status_reason)
-        .bind(&c.replaced_by)
-        .bind(c.created_at)
-        .bind(c.updated_at)
-        .execute(self.pool())
-        .await?;
+        let mut tx = self.pool().begin().await?;
+        insert_in(&mut tx, c).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -158,4 +140,30 @@ impl Db {
         .await?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+/// The INSERT of a certificate inside a transaction (the re-issue job writes it with its item).
+pub(crate) async fn insert_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, c: &RegisteredCert) -> Result<(), DbError> {
+    sqlx::query(concat!(
+        "INSERT INTO officer_certificates (id, officer_id, thumbprint, serial, issuer, subject, not_before, ",
+        "not_after, pem, status, status_reason, replaced_by, created_at, updated_at) ",
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ))
+    .bind(&c.id)
+    .bind(&c.officer_id)
+    .bind(&c.thumbprint)
+    .bind(&c.serial)
+    .bind(&c.issuer)
+    .bind(&c.subject)
+    .bind(c.not_before)
+    .bind(c.not_after)
+    .bind(&c.pem)
+    .bind(c.status.as_str())
+    .bind(&c.status_reason)
+    .bind(&c.replaced_by)
+    .bind(c.created_at)
+    .bind(c.updated_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

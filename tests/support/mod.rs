@@ -8,6 +8,7 @@ pub mod certlogin;
 pub mod keys;
 pub mod officers;
 pub mod op;
+pub mod registry;
 pub mod rp;
 pub mod softhsm;
 

@@ -10,7 +10,7 @@ mod sessions;
 mod units;
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts};
+use axum::extract::{FromRef, FromRequest, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::{Json, Router};
@@ -95,18 +95,23 @@ impl From<AdminError> for ApiError {
 /// The authenticated administrator making the request.
 pub struct Admin(pub Caller);
 
-impl FromRequestParts<Provider> for Admin {
+impl<S: Send + Sync> FromRequestParts<S> for Admin
+where
+    Provider: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, p: &Provider) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let p = Provider::from_ref(state);
         let token = bearer(&parts.headers, None);
-        let caller = authz::caller(p, token.as_deref()).await?;
+        let caller = authz::caller(&p, token.as_deref()).await?;
         Ok(Admin(caller))
     }
 }
 
-/// Every route of the API with its OpenAPI description, and the document itself.
-pub fn router(p: Provider) -> Router {
+/// Every route of the API with its OpenAPI description, and the document itself. `extra`:
+/// routes other features add under [`BASE`] (with their own state), in the same document.
+pub fn router(p: Provider, extra: OpenApiRouter) -> Router {
     let routes = OpenApiRouter::new()
         .routes(routes!(units::list, units::create))
         .routes(routes!(units::get, units::rename, units::dissolve))
@@ -130,17 +135,18 @@ pub fn router(p: Provider) -> Router {
         .routes(routes!(bulk::import))
         .routes(routes!(bulk::lock_status, bulk::unlock))
         .routes(routes!(audit::query));
-    let (api_router, api) = OpenApiRouter::with_openapi(super::openapi::base()).nest(BASE, routes).split_for_parts();
+    let (api_router, api) = OpenApiRouter::with_openapi(super::openapi::base())
+        .nest(BASE, routes)
+        .with_state(p)
+        .merge(extra)
+        .split_for_parts();
     let doc = super::openapi::finish(api);
     let doc = std::sync::Arc::new(doc);
     let serve_doc = axum::routing::get(move || {
         let doc = doc.clone();
         async move { Json(doc.as_ref().clone()) }
     });
-    api_router
-        .route(&format!("{BASE}/openapi.json"), serve_doc)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(p)
+    api_router.route(&format!("{BASE}/openapi.json"), serve_doc).method_not_allowed_fallback(method_not_allowed)
 }
 
 /// A known path with another method: JSON like every other error, not an empty 405.
