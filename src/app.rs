@@ -282,6 +282,10 @@ pub fn router(state: AppState) -> Router {
             }),
         ))
         .merge(crate::admin::console::router(state.oidc.clone()))
+        .merge(crate::certs::console::router(crate::certs::console::CertsConsole {
+            oidc: state.oidc.clone(),
+            registry: state.registry.clone(),
+        }))
         .merge(crate::scim::router(state.oidc.clone(), body_limit))
         // Every route but signature verification (signed PDFs) takes the service's default.
         .layer(RequestBodyLimitLayer::new(body_limit))

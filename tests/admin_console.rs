@@ -7,6 +7,7 @@
 mod support;
 
 use support::browser::Browser;
+use support::ca;
 use support::officers::{self, PASSWORD, code, hidden, location};
 use support::op::{Backend, TestOp};
 use xacthuc::officers::directory::AdminRole;
@@ -238,3 +239,66 @@ async fn an_officer_without_a_grant_gets_no_console(backend: Backend) {
     w.op.stop().await;
 }
 on_both_backends!(no_grant, super::an_officer_without_a_grant_gets_no_console);
+
+/// Certificates in the console: a certificate pasted as PEM is validated and bound to the
+/// officer its UID names, listed among those expiring in their unit, and revoked at the CA;
+/// a unit administrator cannot register one for an officer outside their subtree.
+async fn certificates_through_the_console(backend: Backend) {
+    let Some(w) = world(backend).await else { return };
+    let op = &w.op;
+    let (x1_pid, x2_pid) = ("001085000701", "001085000702");
+    for (username, unit, pid) in [("cb.ky", "31.x1", x1_pid), ("cb.x2.ky", "31.x2", x2_pid)] {
+        let o = NewOfficer {
+            username: username.into(),
+            full_name: "Đỗ Thị Ký".into(),
+            personal_id: Some(pid.into()),
+            unit_code: unit.into(),
+            ..Default::default()
+        };
+        op.state.db.create_officer(&o, 1).await.unwrap();
+    }
+    let issue = |pid: &'static str| {
+        let body = serde_json::json!({ "name": "Đỗ Thị Ký", "personal_id": pid, "unit": "Xã An Lư",
+            "province": "Thành phố Hải Phòng", "validity_days": 20 });
+        ca::issue_with(ca::ca(op), body)
+    };
+    let (mine, theirs) = (issue(x1_pid).await, issue(x2_pid).await);
+
+    // A unit administrator of x1: the x2 officer's certificate is refused, nothing stored.
+    let ua = Browser::new();
+    let page = log_in(op, &ua, "/admin/certificates", "qt.x1", &w.ua_secret).await;
+    let csrf = hidden(&page, "csrf");
+    let r = post(op, &ua, "/admin/certificates/register", &[("csrf", &csrf), ("certificate", &theirs.cert_pem)]).await;
+    assert_eq!(r.status(), 403);
+    let thumb = |i: &ca::Issued| xacthuc::certs::parse_certificate(i.cert_pem.as_bytes()).unwrap().thumbprint;
+    assert!(op.state.db.certificate_by_thumbprint(&thumb(&theirs)).await.unwrap().is_none());
+    // Within their subtree: registered, and listed as expiring in x1.
+    let r = post(op, &ua, "/admin/certificates/register", &[("csrf", &csrf), ("certificate", &mine.cert_pem)]).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains(&thumb(&mine)), "the thumbprint is shown");
+    let stored = op.state.db.certificate_by_thumbprint(&thumb(&mine)).await.unwrap().expect("registered");
+    let list = ua.http.get(at(op, "/admin/certificates?within=30")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains(&stored.serial) && list.contains("31.x1"), "{list}");
+    let none = ua.http.get(at(op, "/admin/certificates?within=5")).send().await.unwrap().text().await.unwrap();
+    assert!(!none.contains(&stored.serial), "not within 5 days");
+    // An expired certificate is refused with the named check.
+    let expired = ca::issue(ca::ca(op), x1_pid, "expired").await;
+    let r = post(op, &ua, "/admin/certificates/register", &[("csrf", &csrf), ("certificate", &expired.cert_pem)]).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("expired"));
+
+    // The super administrator revokes it from the officer's list.
+    let sa = Browser::new();
+    let page = log_in(op, &sa, "/admin/certificates?officer=cb.ky", "sa.tinh", &w.sa_secret).await;
+    assert!(page.contains(&stored.serial) && page.contains("name=\"reason\""), "{page}");
+    let csrf = hidden(&page, "csrf");
+    let revoke = format!("/admin/certificates/{}/revoke", stored.id);
+    let r = post(op, &sa, &revoke, &[("csrf", "forged"), ("reason", "keyCompromise")]).await;
+    assert_eq!(r.status(), 403, "a forged form does nothing");
+    let r = post(op, &sa, &revoke, &[("csrf", &csrf), ("reason", "keyCompromise")]).await;
+    assert_eq!(r.status(), 200);
+    let after = op.state.db.certificate(&stored.id).await.unwrap().unwrap();
+    assert_eq!((after.status.as_str(), after.status_reason.as_deref()), ("revoked", Some("keyCompromise")));
+    w.op.stop().await;
+}
+on_both_backends!(certificates, super::certificates_through_the_console);

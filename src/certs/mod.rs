@@ -7,6 +7,7 @@
 
 pub mod ca_client;
 pub mod cms;
+pub mod console;
 pub mod crl;
 pub mod csr;
 pub mod digest_sig;

@@ -13,13 +13,13 @@ mod audit;
 mod clients;
 mod import;
 mod officers;
-mod pages;
+pub mod pages;
 mod session;
 pub mod texts;
 mod units;
 
 use axum::Router;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -137,12 +137,17 @@ impl IntoResponse for ConsoleError {
     }
 }
 
-impl FromRequestParts<Provider> for Console {
+/// Any router whose state holds the provider (a feature's console pages) may use it.
+impl<S: Send + Sync> FromRequestParts<S> for Console
+where
+    Provider: FromRef<S>,
+{
     type Rejection = ConsoleError;
 
-    async fn from_request_parts(parts: &mut Parts, p: &Provider) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_request_parts(parts, p).await.unwrap_or(Lang::Vi);
-        session::current(p, parts, lang).await
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let p = Provider::from_ref(state);
+        let lang = Lang::from_request_parts(parts, &p).await.unwrap_or(Lang::Vi);
+        session::current(&p, parts, lang).await
     }
 }
 
@@ -178,10 +183,13 @@ impl CsrfField for Vec<(String, String)> {
     }
 }
 
-impl<T: DeserializeOwned + CsrfField + Send> FromRequest<Provider> for ConsoleForm<T> {
+impl<S: Send + Sync, T: DeserializeOwned + CsrfField + Send> FromRequest<S> for ConsoleForm<T>
+where
+    Provider: FromRef<S>,
+{
     type Rejection = ConsoleError;
 
-    async fn from_request(req: Request, p: &Provider) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, p: &S) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let c = Console::from_request_parts(&mut parts, p).await?;
         let cross_site =
@@ -201,6 +209,6 @@ impl<T: DeserializeOwned + CsrfField + Send> FromRequest<Provider> for ConsoleFo
 }
 
 /// `/admin` pages read their query leniently: a malformed query is an empty one.
-fn lenient<T: for<'de> Deserialize<'de> + Default>(q: Result<Query<T>, impl std::fmt::Debug>) -> T {
+pub(crate) fn lenient<T: for<'de> Deserialize<'de> + Default>(q: Result<Query<T>, impl std::fmt::Debug>) -> T {
     q.map(|Query(q)| q).unwrap_or_default()
 }
