@@ -7,7 +7,7 @@ mod support;
 
 use support::browser::Browser;
 use support::ca;
-use support::certlogin::{CERT_ACR, choose_certificate, officer_with_id, refused, register, sign, start, submit};
+use support::certlogin::{CERT_ACR, officer_with_id, refused, register, sign, start, submit};
 use support::officers::{id_token, to_client, userinfo};
 use support::op::Backend;
 use xacthuc::certs::parse_certificate;
@@ -233,7 +233,7 @@ async fn softhsm_login_to_the_portal(backend: Backend) {
         assert!(r.status().is_redirection(), "{} at {url}: {}", r.status(), r.text().await.unwrap_or_default());
         url = url.join(&loc).unwrap();
         if url.path() == "/login" {
-            break choose_certificate(&issuer, &b, url.as_str()).await;
+            break support::certlogin::choose_certificate(&issuer, &b, url.as_str()).await;
         }
         r = b.http.get(url.clone()).send().await.unwrap();
     };
