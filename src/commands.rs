@@ -78,7 +78,7 @@ pub struct ClientArgs {
     /// Refuse authorization requests that were not pushed (PAR).
     #[arg(long)]
     pub require_par: bool,
-    /// ID token signing algorithm: ES256, RS256 or EdDSA.
+    /// ID token signing algorithm: ES256, RS256, PS256 or EdDSA.
     #[arg(long, default_value = "ES256")]
     pub id_token_alg: String,
     /// Default acr for this client's logins (e.g. urn:xacthuc:acr:eid2): a floor the request

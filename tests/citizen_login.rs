@@ -140,7 +140,7 @@ async fn full_login_by_form_and_qr(backend: Backend) {
     assert_eq!(id2["acr"], acr::EID1);
 
     // Each ID token algorithm a client may choose, verified independently via JWKS.
-    for alg in ["RS256", "EdDSA"] {
+    for alg in ["RS256", "EdDSA", "PS256"] {
         let mut c = op.state.db.client("portal").await.unwrap().unwrap();
         c.id_token_signed_response_alg = alg.into();
         op.state.db.put_client(&c, 0).await.unwrap();

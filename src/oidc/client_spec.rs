@@ -61,7 +61,7 @@ pub struct ClientSpec {
     /// Refuse authorization requests that were not pushed (PAR).
     #[serde(default)]
     pub require_par: bool,
-    /// ID token signing algorithm: ES256, RS256 or EdDSA.
+    /// ID token signing algorithm: ES256, RS256, PS256 or EdDSA.
     #[serde(default = "default_alg")]
     pub id_token_alg: String,
     #[serde(default)]
@@ -93,7 +93,7 @@ pub fn build_client(s: &ClientSpec) -> Result<(Client, Option<String>), String> 
         .collect::<Result<Vec<_>, _>>()?;
     s.id_token_alg
         .parse::<crate::tokens::Alg>()
-        .map_err(|_| "id_token_alg must be ES256, RS256 or EdDSA".to_string())?;
+        .map_err(|_| "id_token_alg must be ES256, RS256, PS256 or EdDSA".to_string())?;
     let mut client = Client {
         jwks: s.jwks.clone(),
         jwks_uri: s.jwks_uri.clone(),
