@@ -4,6 +4,8 @@
 use serde::Deserialize;
 
 use super::clients::{AuthMethod, Client, GrantType, SubjectType};
+use super::encryption::{ResponseEncryption, algs_list};
+use crate::tokens::jwe::{ContentEnc, KeyAlg};
 use crate::crypto::{random_token, sha256_hex};
 
 fn default_auth_method() -> String {
@@ -69,6 +71,66 @@ pub struct ClientSpec {
     /// Seconds (at most 60; 0 = off) of refresh-token grace after a rotation.
     #[serde(default)]
     pub refresh_token_grace_secs: u64,
+
+    // Signed and encrypted responses (docs/integration.md, "Encrypted ID tokens and userinfo").
+    /// Encrypt ID tokens to the client's key (`use: enc`, or `alg` naming this algorithm, in
+    /// jwks or jwks_uri): RSA-OAEP-256 or ECDH-ES+A256KW.
+    #[serde(default)]
+    pub id_token_encrypted_response_alg: Option<String>,
+    /// Content encryption of ID tokens: A256GCM (the default).
+    #[serde(default)]
+    pub id_token_encrypted_response_enc: Option<String>,
+    /// Return userinfo as a JWT signed with this algorithm (ES256, RS256, PS256 or EdDSA).
+    #[serde(default)]
+    pub userinfo_signed_response_alg: Option<String>,
+    /// Encrypt userinfo responses (signed, then encrypted): RSA-OAEP-256 or ECDH-ES+A256KW.
+    #[serde(default)]
+    pub userinfo_encrypted_response_alg: Option<String>,
+    /// Content encryption of userinfo responses: A256GCM (the default).
+    #[serde(default)]
+    pub userinfo_encrypted_response_enc: Option<String>,
+    /// Release the personal_id scope only in encrypted responses; registration then requires
+    /// both encryption algorithms and a key for them.
+    #[serde(default)]
+    pub require_encryption_for_personal_id: bool,
+}
+
+impl ClientSpec {
+    /// The encryption choices, parsed; errors name the field.
+    fn encryption(&self) -> Result<ResponseEncryption, String> {
+        fn parse<T: std::str::FromStr>(field: &str, v: &Option<String>, allowed: &str) -> Result<Option<T>, String> {
+            v.as_deref()
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse().map_err(|_| format!("{field} must be {allowed}")))
+                .transpose()
+        }
+        let algs = algs_list(KeyAlg::ALL.map(KeyAlg::jose_name));
+        let encs = algs_list(ContentEnc::ALL.map(ContentEnc::jose_name));
+        Ok(ResponseEncryption {
+            id_token_encrypted_response_alg: parse(
+                "id_token_encrypted_response_alg",
+                &self.id_token_encrypted_response_alg,
+                &algs,
+            )?,
+            id_token_encrypted_response_enc: parse(
+                "id_token_encrypted_response_enc",
+                &self.id_token_encrypted_response_enc,
+                &encs,
+            )?,
+            userinfo_signed_response_alg: self.userinfo_signed_response_alg.clone().filter(|s| !s.is_empty()),
+            userinfo_encrypted_response_alg: parse(
+                "userinfo_encrypted_response_alg",
+                &self.userinfo_encrypted_response_alg,
+                &algs,
+            )?,
+            userinfo_encrypted_response_enc: parse(
+                "userinfo_encrypted_response_enc",
+                &self.userinfo_encrypted_response_enc,
+                &encs,
+            )?,
+            require_encryption_for_personal_id: self.require_encryption_for_personal_id,
+        })
+    }
 }
 
 /// A fresh secret for a confidential client (stored hashed); `None` for the other methods.
@@ -108,6 +170,7 @@ pub fn build_client(s: &ClientSpec) -> Result<(Client, Option<String>), String> 
         require_pushed_authorization_requests: s.require_par,
         trusted: s.trusted,
         refresh_token_grace_secs: s.refresh_token_grace_secs,
+        encryption: s.encryption()?,
         ..Client::new(&s.client_id, &s.name, auth_method, s.redirect_uris.clone())
     };
     let secret = new_secret(&mut client);

@@ -112,6 +112,10 @@ pub struct Client {
     /// [`ClientCache::get`]) until it is enabled again; the registration is kept.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
+    /// Signed and encrypted ID token and userinfo responses (JWE), flattened so each field keeps
+    /// its registration name.
+    #[serde(flatten)]
+    pub encryption: super::encryption::ResponseEncryption,
 }
 
 impl Client {
@@ -142,6 +146,7 @@ impl Client {
             refresh_token_ttl_secs: default_refresh_ttl(),
             refresh_token_grace_secs: 0,
             disabled: false,
+            encryption: Default::default(),
         }
     }
 
@@ -225,6 +230,7 @@ impl Client {
                 "refresh_token_grace_secs must be at most {MAX_REFRESH_TOKEN_GRACE_SECS} seconds (0 turns it off)"
             ));
         }
+        self.encryption.validate(self.jwks.as_ref(), self.jwks_uri.is_some())?;
         if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
             return Err("the authorization_code grant needs at least one redirect URI".into());
         }

@@ -242,7 +242,8 @@ async fn respond(
     let access_token = mint::access_token(p, client, grant, &sub).map_err(sign_error)?;
     let id_token = if with_id_token {
         let input = IdTokenInput { client, grant, sub: &sub, nonce, access_token: Some(&access_token), account };
-        Some(mint::id_token(p, input).map_err(sign_error)?)
+        let signed = mint::id_token(p, input).map_err(sign_error)?;
+        Some(super::sealed::id_token(p, client, &grant.scopes, signed).await?)
     } else {
         None
     };

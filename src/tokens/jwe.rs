@@ -299,3 +299,23 @@ pub fn encrypt(recipient: &Recipient, enc: ContentEnc, cty: Option<&str>, plaint
     }
     Ok(out)
 }
+
+/// Registrations store the JOSE names (`"RSA-OAEP-256"`), as in OIDC Dynamic Registration.
+macro_rules! jose_serde {
+    ($t:ty) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.jose_name())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+jose_serde!(KeyAlg);
+jose_serde!(ContentEnc);

@@ -20,6 +20,7 @@ use super::flow::{self, Next};
 use super::logout::{self, LogoutNext};
 use super::provider::Provider;
 use super::request::{Params, ResponseMode};
+use super::sealed::UserinfoBody;
 use super::session::{self, Session};
 use super::{discovery, par, resource, texts, token, tx};
 use crate::web::page::{self, Frame, Lang};
@@ -149,8 +150,12 @@ async fn userinfo_post(
 async fn userinfo(p: Provider, headers: HeaderMap, form: Option<Params>) -> Result<Response, OAuthError> {
     let token = resource::bearer(&headers, form.as_ref())
         .ok_or_else(|| OAuthError::new(ErrorCode::InvalidToken, "a bearer access token is required"))?;
-    let claims = resource::userinfo(&p, &token).await?;
-    Ok(no_store(Json(claims).into_response()))
+    let body = match resource::userinfo(&p, &token).await? {
+        UserinfoBody::Json(claims) => Json(claims).into_response(),
+        // OIDC Core §5.3.2: a signed and/or encrypted response is a JWT of this media type.
+        UserinfoBody::Jwt(jwt) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/jwt"))], jwt).into_response(),
+    };
+    Ok(no_store(body))
 }
 
 async fn introspect(
