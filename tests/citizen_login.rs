@@ -577,7 +577,10 @@ async fn encrypted_responses_and_personal_id(backend: Backend) {
     let end = login(&op, &Browser::new(), NGOC, &with_pid).await;
     let tokens: Value = redeem(&op, &end.code()).await.json().await.unwrap();
     let h = jwe_header(tokens["id_token"].as_str().unwrap());
-    assert_eq!((h["alg"].as_str(), h["enc"].as_str(), h["cty"].as_str()), (Some("ECDH-ES+A256KW"), Some("A256GCM"), Some("JWT")));
+    assert_eq!(
+        (h["alg"].as_str(), h["enc"].as_str(), h["cty"].as_str()),
+        (Some("ECDH-ES+A256KW"), Some("A256GCM"), Some("JWT"))
+    );
     assert_eq!((h["kid"].as_str(), h["epk"]["crv"].as_str()), (Some("enc-1"), Some("P-256")));
     let r = http().get(op.url("/userinfo")).bearer_auth(tokens["access_token"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(r.status(), 200);

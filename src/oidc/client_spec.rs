@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use super::clients::{AuthMethod, Client, GrantType, SubjectType};
 use super::encryption::{ResponseEncryption, algs_list};
-use crate::tokens::jwe::{ContentEnc, KeyAlg};
 use crate::crypto::{random_token, sha256_hex};
+use crate::tokens::jwe::{ContentEnc, KeyAlg};
 
 fn default_auth_method() -> String {
     "client_secret_basic".into()

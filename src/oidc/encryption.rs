@@ -195,6 +195,8 @@ mod tests {
         let back = serde_json::to_value(&e).expect("ser");
         assert_eq!(back["userinfo_encrypted_response_alg"], "RSA-OAEP-256");
         assert!(back.get("require_encryption_for_personal_id").is_none());
-        assert!(serde_json::from_value::<ResponseEncryption>(json!({"id_token_encrypted_response_alg": "RSA1_5"})).is_err());
+        assert!(
+            serde_json::from_value::<ResponseEncryption>(json!({"id_token_encrypted_response_alg": "RSA1_5"})).is_err()
+        );
     }
 }

@@ -65,7 +65,8 @@ pub async fn userinfo(
     if client.encryption.refuses_in_clear(scopes, encryption.is_some()) {
         return Err(personal_id_in_clear(client));
     }
-    let signing = client.encryption.userinfo_signing_alg(p.id_token_alg(client)).map_err(|e| unusable_key(client, e))?;
+    let signing =
+        client.encryption.userinfo_signing_alg(p.id_token_alg(client)).map_err(|e| unusable_key(client, e))?;
     let Some(alg) = signing else { return Ok(UserinfoBody::Json(Value::Object(claims))) };
     claims.insert("iss".into(), json!(p.issuer));
     claims.insert("aud".into(), json!(client.client_id));

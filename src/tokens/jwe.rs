@@ -265,7 +265,12 @@ fn wrap_cek(recipient: &Recipient, cek: &[u8]) -> Result<(Vec<u8>, Option<Value>
 
 /// Encrypts `plaintext` to `recipient` as a compact JWE. `cty` names what is inside (`JWT`
 /// for a nested, signed JWT: OIDC Core §16.14 signs first, then encrypts).
-pub fn encrypt(recipient: &Recipient, enc: ContentEnc, cty: Option<&str>, plaintext: &[u8]) -> Result<String, JweError> {
+pub fn encrypt(
+    recipient: &Recipient,
+    enc: ContentEnc,
+    cty: Option<&str>,
+    plaintext: &[u8],
+) -> Result<String, JweError> {
     let ContentEnc::A256Gcm = enc;
     let cek = random::<32>()?;
     let (encrypted_key, epk) = wrap_cek(recipient, cek.as_ref())?;

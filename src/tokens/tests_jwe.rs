@@ -159,7 +159,11 @@ fn key_selection_honours_use_and_alg() {
     let ec_enc = with(&ec, json!({"use": "enc"}));
     assert!(Recipient::select(&json!({ "keys": [ec_enc] }), KeyAlg::RsaOaep256).is_err());
     // Malformed sets and keys are errors, not panics.
-    for bad in [json!({}), json!({"keys": "x"}), json!({"keys": [{"use": "enc", "kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}]})] {
+    for bad in [
+        json!({}),
+        json!({"keys": "x"}),
+        json!({"keys": [{"use": "enc", "kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}]}),
+    ] {
         assert!(Recipient::select(&bad, KeyAlg::EcdhEsA256kw).is_err(), "{bad}");
     }
     // A point that is not on the curve is refused when encrypting.

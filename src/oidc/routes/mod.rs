@@ -153,7 +153,9 @@ async fn userinfo(p: Provider, headers: HeaderMap, form: Option<Params>) -> Resu
     let body = match resource::userinfo(&p, &token).await? {
         UserinfoBody::Json(claims) => Json(claims).into_response(),
         // OIDC Core §5.3.2: a signed and/or encrypted response is a JWT of this media type.
-        UserinfoBody::Jwt(jwt) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/jwt"))], jwt).into_response(),
+        UserinfoBody::Jwt(jwt) => {
+            ([(header::CONTENT_TYPE, HeaderValue::from_static("application/jwt"))], jwt).into_response()
+        }
     };
     Ok(no_store(body))
 }
