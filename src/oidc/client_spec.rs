@@ -206,4 +206,23 @@ mod tests {
         let bad_alg = ClientSpec { id_token_alg: "none".into(), ..spec() };
         assert!(build_client(&bad_alg).is_err());
     }
+
+    #[test]
+    fn encryption_needs_a_key_and_known_algorithms() {
+        let demanding = ClientSpec {
+            id_token_encrypted_response_alg: Some("ECDH-ES+A256KW".into()),
+            userinfo_encrypted_response_alg: Some("ECDH-ES+A256KW".into()),
+            require_encryption_for_personal_id: true,
+            ..spec()
+        };
+        // No jwks nor jwks_uri: nothing to encrypt to.
+        assert!(build_client(&demanding).unwrap_err().contains("encryption key"));
+        let with_uri = ClientSpec { jwks_uri: Some("https://eoffice.example.vn/jwks".into()), ..demanding.clone() };
+        let (c, _) = build_client(&with_uri).unwrap();
+        assert_eq!(c.encryption.id_token().map(|e| e.alg), Some(KeyAlg::EcdhEsA256kw));
+        let unknown = ClientSpec { id_token_encrypted_response_alg: Some("RSA1_5".into()), ..with_uri.clone() };
+        assert!(build_client(&unknown).unwrap_err().contains("RSA-OAEP-256 or ECDH-ES+A256KW"));
+        let demand_only = ClientSpec { require_encryption_for_personal_id: true, ..spec() };
+        assert!(build_client(&demand_only).unwrap_err().contains("require_encryption_for_personal_id"));
+    }
 }
