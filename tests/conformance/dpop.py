@@ -1,0 +1,64 @@
+"""DPoP (RFC 9449) as a client makes it: proofs signed with the client's own key pair, the server
+nonce (`DPoP-Nonce`, `use_dpop_nonce`) remembered per server and retried once, and `ath` for
+resource requests."""
+
+import hashlib
+import json
+import time
+import uuid
+
+import requests
+
+from rp import TIMEOUT, JsonWebKey, b64url, sign
+
+
+class DPoPKey:
+    def __init__(self):
+        self.key = JsonWebKey.generate_key("EC", "P-256", is_private=True)
+        self.public = {k: v for k, v in self.key.as_dict(is_private=False).items() if k in ("kty", "crv", "x", "y")}
+        self.private = self.key.as_dict(is_private=True)
+        self.nonce = None  # the last DPoP-Nonce the server gave
+
+    def thumbprint(self):
+        # RFC 7638: the required members, lexicographic order, no whitespace.
+        canon = json.dumps({k: self.public[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"))
+        return b64url(hashlib.sha256(canon.encode()).digest())
+
+    def proof(self, htm, htu, access_token=None, header=None, claims=None, drop=(), nonce=True):
+        h = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.public}
+        c = {"jti": str(uuid.uuid4()), "htm": htm, "htu": htu, "iat": int(time.time())}
+        if nonce and self.nonce:
+            c["nonce"] = self.nonce
+        if access_token:
+            c["ath"] = b64url(hashlib.sha256(access_token.encode()).digest())
+        h.update(header or {})
+        c.update(claims or {})
+        for k in drop:
+            h.pop(k, None)
+            c.pop(k, None)
+        return sign(h, c, self.key)
+
+
+def nonce_error(r):
+    if r.status_code == 400:
+        try:
+            return r.json().get("error") == "use_dpop_nonce"
+        except ValueError:
+            return False
+    return r.status_code == 401 and 'error="use_dpop_nonce"' in r.headers.get("www-authenticate", "")
+
+
+def send(key, method, url, access_token=None, headers=None, make_proof=None, retry=True, **kw):
+    """Sends with a fresh proof; on `use_dpop_nonce` takes the nonce and sends once more (RFC 9449
+    §8 and §9). `make_proof(key)` builds a non-standard proof for the negative tests."""
+    for _ in range(2 if retry else 1):
+        h = dict(headers or {})
+        h["DPoP"] = make_proof(key) if make_proof else key.proof(method, url, access_token)
+        if access_token:
+            h["Authorization"] = f"DPoP {access_token}"
+        r = requests.request(method, url, headers=h, timeout=TIMEOUT, **kw)
+        if r.headers.get("DPoP-Nonce"):
+            key.nonce = r.headers["DPoP-Nonce"]
+        if not nonce_error(r):
+            return r
+    return r

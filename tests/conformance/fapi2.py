@@ -1,0 +1,339 @@
+"""fapi2-security-profile-final-test-plan, variant: private_key_jwt + DPoP, unsigned (PAR)
+requests, plain responses, OpenID Connect. Modules that need mTLS, signed request objects, JARM,
+grant management or an ecosystem profile (Brazil, ConnectID, CDR, KSA) do not apply and are not
+listed. Everything runs against the client `cf-fapi2`, registered with `--fapi2`."""
+
+import os
+import time
+
+from dpop import DPoPKey, nonce_error, send
+from plan import module
+from rp import (
+    CLIENTS, ISSUER, Browser, CodeFlow, NotApplicable, check, client_assertion, error_page_or_redirect,
+    expect_oauth_error, meta, verify_id_token, verify_jws,
+)
+
+PLAN = "fapi2-security-profile-final-test-plan"
+CLIENT = "cf-fapi2"
+FAPI_ALGS = {"PS256", "ES256", "EdDSA"}
+
+
+def applicable():
+    if "dpop_signing_alg_values_supported" not in meta():
+        raise NotApplicable("discovery lacks dpop_signing_alg_values_supported: no DPoP in this build")
+    if not os.environ.get("CONFORMANCE_FAPI2_CLI"):
+        raise NotApplicable("`xacthuc clients add --help` has no --fapi2: no per-client FAPI 2.0 profile in this build")
+
+
+def fapi(name, slow=False):
+    def register(fn):
+        def run():
+            applicable()
+            fn()
+
+        return module(PLAN, f"fapi2-security-profile-final-{name}", slow)(run)
+
+    return register
+
+
+class Fapi2Flow:
+    """PAR (with DPoP and private_key_jwt) -> authorize -> token, as a FAPI 2.0 client does it."""
+
+    def __init__(self, client=CLIENT, key=None, **par_extra):
+        self.flow = CodeFlow(client)
+        self.client = client
+        self.key = key or DPoPKey()
+        self.par_params = dict(self.flow.params)
+        self.par_params.update(par_extra)
+        self.par_params = {k: v for k, v in self.par_params.items() if v is not None}
+
+    def par(self, proof=True, assertion=None):
+        data = dict(self.par_params, client_id=self.client,
+                    client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    client_assertion=assertion or client_assertion(self.client))
+        ep = meta()["pushed_authorization_request_endpoint"]
+        if proof:
+            return send(self.key, "POST", ep, data=data)
+        import requests
+
+        return requests.post(ep, data=data, timeout=15)
+
+    def request_uri(self):
+        r = self.par()
+        check(r.status_code == 201, f"PAR: HTTP {r.status_code} {r.text[:300]}")
+        body = r.json()
+        check(body.get("request_uri", "").startswith("urn:ietf:params:oauth:request_uri:"), "request_uri")
+        check(0 < body.get("expires_in", 0) <= 600, f"PAR expires_in {body.get('expires_in')}")
+        return body["request_uri"]
+
+    def authorize(self, browser=None, request_uri=None):
+        self.browser = browser or Browser()
+        request_uri = request_uri or self.request_uri()
+        return self.browser.authorize({"client_id": self.client, "request_uri": request_uri})
+
+    def code(self):
+        return self.flow.code_of(self.authorize())
+
+    def token(self, code, key=None, proof=True, make_proof=None, **overrides):
+        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.flow.redirect_uri,
+                "code_verifier": self.flow.verifier, "client_id": self.client,
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": client_assertion(self.client)}
+        data.update(overrides)
+        data = {k: v for k, v in data.items() if v is not None}
+        if not proof:
+            import requests
+
+            return requests.post(meta()["token_endpoint"], data=data, timeout=15)
+        return send(key or self.key, "POST", meta()["token_endpoint"], data=data, make_proof=make_proof)
+
+    def tokens(self):
+        code = self.code()
+        r = self.token(code)
+        check(r.status_code == 200, f"token: HTTP {r.status_code} {r.text[:300]}")
+        tok = r.json()
+        check(tok.get("token_type") == "DPoP", f"token_type {tok.get('token_type')!r}, expected DPoP")
+        claims = verify_id_token(tok["id_token"], self.client, self.flow.nonce)
+        check(verify_jws(tok["id_token"])[0]["alg"] in FAPI_ALGS, "ID token alg not PS256/ES256/EdDSA")
+        return tok, claims
+
+
+def resource(key, token, method="GET", **kw):
+    return send(key, method, meta()["userinfo_endpoint"], access_token=token, **kw)
+
+
+@fapi("discovery-end-point-verification")
+def discovery():
+    m = meta()
+    algs = set(m.get("dpop_signing_alg_values_supported", []))
+    check(algs and algs <= FAPI_ALGS | {"ES384", "ES512", "PS384", "PS512"}, f"DPoP algs {algs}")
+    check("none" not in algs and not any(a.startswith("HS") for a in algs), "symmetric or none DPoP alg")
+    check(m.get("pushed_authorization_request_endpoint"), "no PAR endpoint")
+    check("private_key_jwt" in m.get("token_endpoint_auth_methods_supported", []), "private_key_jwt")
+    check(m.get("code_challenge_methods_supported") == ["S256"] or "S256" in m["code_challenge_methods_supported"],
+          "S256")
+    check(m.get("authorization_response_iss_parameter_supported") is True, "authorization_response_iss_parameter")
+    check(set(m.get("token_endpoint_auth_signing_alg_values_supported", [])) & FAPI_ALGS, "assertion algs")
+
+
+@fapi("happy-flow")
+def happy_flow():
+    f = Fapi2Flow()
+    tok, claims = f.tokens()
+    at_header, at = (verify_jws(tok["access_token"]) if tok["access_token"].count(".") == 2 else (None, None))
+    if at:
+        check(at.get("cnf", {}).get("jkt") == f.key.thumbprint(), f"cnf.jkt {at.get('cnf')} != the proof key")
+    r = resource(f.key, tok["access_token"])
+    check(r.status_code == 200, f"userinfo with DPoP: HTTP {r.status_code} {r.text[:200]}")
+    check(r.json().get("sub") == claims["sub"], "userinfo sub")
+
+
+@fapi("ensure-redirect-uri-in-authorization-request")
+def redirect_uri_required():
+    f = Fapi2Flow(redirect_uri=None)
+    expect_oauth_error(f.par(), "invalid_request", "PAR without redirect_uri")
+
+
+@fapi("ensure-registered-redirect-uri")
+def registered_redirect_uri():
+    f = Fapi2Flow(redirect_uri=CLIENTS[CLIENT]["redirect_uri"] + "/evil")
+    expect_oauth_error(f.par(), ("invalid_request", "invalid_redirect_uri"), "PAR with an unregistered redirect_uri")
+
+
+@fapi("ensure-unsigned-authorization-request-without-using-par-fails")
+def without_par():
+    flow = CodeFlow(CLIENT)
+    out = Browser().authorize(flow.params)
+    error_page_or_redirect(out, flow, "invalid_request", "authorization request not pushed")
+
+
+@fapi("ensure-response-type-code-idtoken-fails")
+def code_id_token():
+    f = Fapi2Flow(response_type="code id_token")
+    expect_oauth_error(f.par(), ("unsupported_response_type", "invalid_request", "unauthorized_client"),
+                       "response_type=code id_token")
+
+
+@fapi("par-ensure-pkce-required")
+def pkce_required():
+    f = Fapi2Flow(code_challenge=None, code_challenge_method=None)
+    expect_oauth_error(f.par(), "invalid_request", "PAR without code_challenge")
+
+
+@fapi("par-ensure-plain-pkce-rejected")
+def pkce_plain():
+    f = Fapi2Flow(code_challenge_method="plain")
+    f.par_params["code_challenge"] = f.flow.verifier
+    expect_oauth_error(f.par(), "invalid_request", "PAR with PKCE plain")
+
+
+@fapi("par-ensure-pkce-code-verifier-required")
+def verifier_required():
+    f = Fapi2Flow()
+    expect_oauth_error(f.token(f.code(), code_verifier=None), "invalid_grant", "token without code_verifier")
+
+
+@fapi("par-incorrect-pkce-code-verifier-rejected")
+def verifier_wrong():
+    f = Fapi2Flow()
+    expect_oauth_error(f.token(f.code(), code_verifier=f.flow.verifier[:-4] + "AAAA"), "invalid_grant",
+                       "token with a wrong code_verifier")
+
+
+@fapi("par-attempt-reuse-request_uri")
+def reuse_request_uri():
+    f = Fapi2Flow()
+    uri = f.request_uri()
+    f.flow.code_of(f.authorize(request_uri=uri))
+    out = Browser().authorize({"client_id": CLIENT, "request_uri": uri})
+    check(not (out.callback and out.param("code")), "a used request_uri gave a second code")
+
+
+@fapi("par-test-par-endpoint-url-as-audience-fails")
+def par_endpoint_audience():
+    f = Fapi2Flow()
+    r = f.par(assertion=client_assertion(CLIENT, aud=meta()["pushed_authorization_request_endpoint"]))
+    expect_oauth_error(r, "invalid_client", "client assertion with the PAR endpoint as audience")
+
+
+@fapi("attempt-reuse-authorization-code-after-one-second")
+def code_reuse():
+    f = Fapi2Flow()
+    code = f.code()
+    r = f.token(code)
+    check(r.status_code == 200, f"first use: HTTP {r.status_code} {r.text[:200]}")
+    time.sleep(1)
+    expect_oauth_error(f.token(code), "invalid_grant", "code used a second time")
+
+
+@fapi("attempt-to-use-expired-auth-code", slow=True)
+def code_lifetime():
+    """FAPI 2.0 SP §5.3.2.1: codes live at most 60 s. A code 61 s old must be refused."""
+    f = Fapi2Flow()
+    code = f.code()
+    time.sleep(61)
+    expect_oauth_error(f.token(code), "invalid_grant", "a code 61 s old")
+
+
+@fapi("ensure-authorization-code-is-bound-to-client")
+def code_bound():
+    f = Fapi2Flow()
+    code = f.code()
+    other = {"client_id": "cf-pkjwt", "client_assertion": client_assertion("cf-pkjwt"),
+             "redirect_uri": f.flow.redirect_uri}
+    r = f.token(code, **other)
+    check(r.status_code in (400, 401) and r.json().get("error") in ("invalid_grant", "invalid_client"),
+          f"another client redeemed the code: HTTP {r.status_code}")
+
+
+@fapi("ensure-holder-of-key-required")
+def holder_of_key():
+    f = Fapi2Flow()
+    r = f.token(f.code(), proof=False)
+    expect_oauth_error(r, ("invalid_request", "invalid_dpop_proof", "invalid_grant"), "token request without DPoP")
+
+
+@fapi("ensure-dpop-proof-at-par-endpoint-binding-success")
+def par_binding_success():
+    Fapi2Flow().tokens()
+
+
+@fapi("ensure-token-endpoint-fails-with-mismatched-dpop-jkt")
+def mismatched_dpop_jkt():
+    f = Fapi2Flow()
+    f.par_params["dpop_jkt"] = f.key.thumbprint()
+    code = f.code()
+    expect_oauth_error(f.token(code, key=DPoPKey()), ("invalid_grant", "invalid_dpop_proof", "invalid_request"),
+                       "token proof by another key than dpop_jkt")
+
+
+@fapi("check-dpop-proof-nbf-exp")
+def dpop_iat_window():
+    """Proofs 10 s off are accepted (clock skew); an hour off they are refused (RFC 9449 §11.1)."""
+    ep = meta()["token_endpoint"]
+    for skew, ok in ((-10, True), (10, True), (-3600, False), (3600, False)):
+        f = Fapi2Flow()
+        r = f.token(f.code(), make_proof=lambda k, s=skew: k.proof("POST", ep, claims={"iat": int(time.time()) + s}))
+        if ok:
+            check(r.status_code == 200, f"proof with iat {skew:+d}s refused: HTTP {r.status_code} {r.text[:200]}")
+        else:
+            expect_oauth_error(r, "invalid_dpop_proof", f"proof with iat {skew:+d}s")
+
+
+@fapi("dpop-negative-tests")
+def dpop_negative():
+    """RFC 9449 §4.3 at the resource (userinfo), as the suite's module runs them, plus a replayed
+    proof, a stale nonce and a bound token presented as Bearer."""
+    f = Fapi2Flow()
+    tok, _ = f.tokens()
+    at, key, ep = tok["access_token"], f.key, meta()["userinfo_endpoint"]
+    check(resource(key, at).status_code == 200, "the good proof is refused")
+    other = DPoPKey()
+    bad = {
+        "typ missing": lambda k: k.proof("GET", ep, at, drop=("typ",)),
+        "typ wrong": lambda k: k.proof("GET", ep, at, header={"typ": "jwt"}),
+        "jwk missing": lambda k: k.proof("GET", ep, at, drop=("jwk",)),
+        "jti missing": lambda k: k.proof("GET", ep, at, drop=("jti",)),
+        "htm missing": lambda k: k.proof("GET", ep, at, drop=("htm",)),
+        "htu missing": lambda k: k.proof("GET", ep, at, drop=("htu",)),
+        "iat missing": lambda k: k.proof("GET", ep, at, drop=("iat",)),
+        "ath missing": lambda k: k.proof("GET", ep, None),
+        "ath wrong": lambda k: k.proof("GET", ep, at + "x"),
+        "htm wrong (PUT)": lambda k: k.proof("PUT", ep, at),
+        "htu wrong": lambda k: k.proof("GET", ISSUER + "/elsewhere", at),
+        "iat an hour ahead": lambda k: k.proof("GET", ep, at, claims={"iat": int(time.time()) + 3600}),
+        "iat an hour ago": lambda k: k.proof("GET", ep, at, claims={"iat": int(time.time()) - 3600}),
+        "private key in jwk": lambda k: k.proof("GET", ep, at, header={"jwk": k.private}),
+        "signed by another key": lambda k: other.proof("GET", ep, at),
+        "broken signature": lambda k: k.proof("GET", ep, at)[:-6] + "AAAAAA",
+        "not a JWT": lambda k: "not.a.jwt",
+        "alg none": lambda k: unsigned(k.proof("GET", ep, at)),
+    }
+    failures = [what for what, make in bad.items() if resource(key, at, make_proof=make).status_code not in (400, 401)]
+    check(not failures, f"accepted at userinfo: {', '.join(failures)}")
+    # Two DPoP headers.
+    import requests
+
+    r = requests.get(ep, headers=[("Authorization", f"DPoP {at}"), ("DPoP", key.proof("GET", ep, at)),
+                                  ("DPoP", key.proof("GET", ep, at))], timeout=15)
+    check(r.status_code in (400, 401), f"two DPoP headers accepted: HTTP {r.status_code}")
+    # The same proof (jti) twice.
+    proof = key.proof("GET", ep, at)
+    first = resource(key, at, make_proof=lambda k: proof, retry=False)
+    if not nonce_error(first):
+        check(first.status_code == 200, f"fresh proof refused: HTTP {first.status_code}")
+        again = resource(key, at, make_proof=lambda k: proof, retry=False)
+        check(again.status_code == 401, f"replayed proof accepted: HTTP {again.status_code}")
+    # A nonce the server never gave (or one that expired) is answered with use_dpop_nonce.
+    if key.nonce:
+        r = resource(key, at, make_proof=lambda k: k.proof("GET", ep, at, claims={"nonce": "stale-" + k.nonce}),
+                     retry=False)
+        check(nonce_error(r) and r.headers.get("DPoP-Nonce"), f"stale nonce: HTTP {r.status_code}")
+    # The bound token as a Bearer token.
+    r = requests.get(ep, headers={"Authorization": f"Bearer {at}"}, timeout=15)
+    check(r.status_code == 401, f"DPoP-bound token accepted as Bearer: HTTP {r.status_code}")
+
+
+def unsigned(jws):
+    import base64
+    import json
+
+    h = json.loads(base64.urlsafe_b64decode(jws.split(".")[0] + "=="))
+    h["alg"] = "none"
+    enc = base64.urlsafe_b64encode(json.dumps(h).encode()).rstrip(b"=").decode()
+    return f"{enc}.{jws.split('.')[1]}."
+
+
+@fapi("refresh-token")
+def refresh():
+    f = Fapi2Flow(scope="openid profile offline_access")
+    tok, claims = f.tokens()
+    check(tok.get("refresh_token"), "no refresh token")
+    data = {"grant_type": "refresh_token", "refresh_token": tok["refresh_token"], "client_id": CLIENT,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": client_assertion(CLIENT)}
+    r = send(f.key, "POST", meta()["token_endpoint"], data=data)
+    check(r.status_code == 200, f"refresh: HTTP {r.status_code} {r.text[:200]}")
+    new = r.json()
+    check(new.get("token_type") == "DPoP", f"refreshed token_type {new.get('token_type')!r}")
+    check(resource(f.key, new["access_token"]).status_code == 200, "refreshed token refused at userinfo")

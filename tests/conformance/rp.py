@@ -1,0 +1,372 @@
+"""The relying party the conformance modules act as: plain HTTP (requests), JOSE through Authlib,
+and a citizen who logs in by filling the mock e-ID's HTML form. Nothing here imports or calls
+xacthuc's own code; the server is only reached over HTTP."""
+
+import base64
+import hashlib
+import json
+import os
+import re
+import secrets
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlencode, urljoin, urlparse
+
+import requests
+
+from authlib.deprecate import AuthlibDeprecationWarning  # noqa: E402
+
+# authlib.jose still does all this runner needs; its deprecation notice (in favour of joserfc)
+# would only clutter the table. Authlib sets its own "always" filter, so ours goes after it.
+warnings.filterwarnings("ignore", category=AuthlibDeprecationWarning)
+from authlib.jose import JsonWebKey, JsonWebSignature, jwt  # noqa: E402
+
+ISSUER = os.environ["CONFORMANCE_ISSUER"]
+VNEID = os.environ["CONFORMANCE_VNEID"]
+RP = os.environ["CONFORMANCE_RP"]  # this runner's own listener (back-channel logout receiver)
+CITIZEN = (os.environ["CONFORMANCE_CITIZEN_ID"], os.environ["CONFORMANCE_CITIZEN_ID"][6:12])
+CLIENTS = json.loads(os.environ["CONFORMANCE_CLIENTS"])  # id -> {secret, auth, key, redirect_uri}
+XACTHUC_BIN = os.environ["CONFORMANCE_XACTHUC_BIN"]
+TIMEOUT = 15
+
+
+class Failed(Exception):
+    """A check of the module failed: the server does not do what the plan requires."""
+
+
+class NotApplicable(Exception):
+    """The module does not apply to this server (the reason says why)."""
+
+
+def check(cond, message):
+    if not cond:
+        raise Failed(message)
+
+
+def b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def pkce_pair():
+    verifier = b64url(secrets.token_bytes(32))
+    return verifier, b64url(hashlib.sha256(verifier.encode()).digest())
+
+
+def random_value(n=16):
+    return b64url(secrets.token_bytes(n))
+
+
+# ----------------------------------------------------------------- discovery and keys
+_META = {}
+
+
+def meta():
+    if not _META:
+        r = requests.get(f"{ISSUER}/.well-known/openid-configuration", timeout=TIMEOUT)
+        r.raise_for_status()
+        _META.update(r.json())
+    return _META
+
+
+def server_jwks():
+    """Fetched every time: key rotation is one of the things under test."""
+    r = requests.get(meta()["jwks_uri"], timeout=TIMEOUT)
+    check(r.status_code == 200, f"jwks_uri: HTTP {r.status_code}")
+    return r.json()
+
+
+def jose_header(token):
+    try:
+        return json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    except Exception as e:  # noqa: BLE001
+        raise Failed(f"not a JWS: {e}") from e
+
+
+def verify_jws(token, typ=None):
+    """Signature against the published JWKS, found by kid; returns (header, claims)."""
+    header = jose_header(token)
+    check(header.get("alg") not in (None, "none"), f"unsigned token: {header}")
+    if typ is not None:
+        check(str(header.get("typ", "")).lower() == typ.lower(), f"typ {header.get('typ')!r}, expected {typ}")
+    keys = [k for k in server_jwks()["keys"] if k.get("kid") == header.get("kid")]
+    check(len(keys) == 1, f"kid {header.get('kid')!r} is not (exactly once) in the JWKS")
+    check(keys[0].get("alg") in (None, header["alg"]), f"JWKS key alg {keys[0].get('alg')} != {header['alg']}")
+    try:
+        claims = jwt.decode(token, JsonWebKey.import_key(keys[0]))
+    except Exception as e:  # noqa: BLE001
+        raise Failed(f"signature does not verify with the JWKS key {header.get('kid')}: {e}") from e
+    return header, dict(claims)
+
+
+def half_hash(value, alg):
+    bits = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
+    h = hashlib.sha512 if alg == "EdDSA" else bits[alg[-3:]]
+    d = h(value.encode()).digest()
+    return b64url(d[: len(d) // 2])
+
+
+def verify_id_token(token, client_id, nonce=None, access_token=None, code=None):
+    """OpenID Connect Core 3.1.3.7 as a relying party checks it."""
+    header, c = verify_jws(token)
+    now = time.time()
+    check(c.get("iss") == ISSUER, f"iss {c.get('iss')!r}")
+    aud = c.get("aud")
+    auds = aud if isinstance(aud, list) else [aud]
+    check(client_id in auds, f"aud {aud!r} lacks {client_id}")
+    if len(auds) > 1:
+        check(c.get("azp") == client_id, "azp missing with several audiences")
+    check(isinstance(c.get("sub"), str) and 0 < len(c["sub"]) <= 255, "sub")
+    check(isinstance(c.get("exp"), int) and c["exp"] > now - 5, f"exp {c.get('exp')}")
+    check(isinstance(c.get("iat"), int) and abs(c["iat"] - now) < 300, f"iat {c.get('iat')}")
+    if nonce is None:
+        check("nonce" not in c, "nonce in the ID token though none was sent")
+    else:
+        check(c.get("nonce") == nonce, f"nonce {c.get('nonce')!r}, sent {nonce!r}")
+    if access_token and "at_hash" in c:
+        check(c["at_hash"] == half_hash(access_token, header["alg"]), "at_hash does not match the access token")
+    if code and "c_hash" in c:
+        check(c["c_hash"] == half_hash(code, header["alg"]), "c_hash does not match the code")
+    return c
+
+
+# ----------------------------------------------------------------- client authentication
+def signing_key(client_id):
+    return JsonWebKey.import_key(CLIENTS[client_id]["key"])
+
+
+def sign(header, claims, key):
+    return jwt.encode(header, claims, key).decode()
+
+
+def client_assertion(client_id, aud=None, **overrides):
+    now = int(time.time())
+    claims = {"iss": client_id, "sub": client_id, "aud": aud or ISSUER, "jti": str(uuid.uuid4()),
+              "iat": now, "exp": now + 60}
+    claims.update(overrides)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    key = CLIENTS[client_id]["key"]
+    return sign({"alg": key["alg"], "kid": key["kid"]}, claims, signing_key(client_id))
+
+
+def authenticate(client_id, data, headers, assertion=None):
+    """Adds the client's registered authentication to a token/PAR/introspection request."""
+    c = CLIENTS[client_id]
+    method = c["auth"]
+    if method == "client_secret_basic":
+        from urllib.parse import quote
+
+        raw = f"{quote(client_id, safe='')}:{quote(c['secret'], safe='')}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+    elif method == "client_secret_post":
+        data.update(client_id=client_id, client_secret=c["secret"])
+    elif method == "private_key_jwt":
+        data.update(client_id=client_id,
+                    client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    client_assertion=assertion or client_assertion(client_id))
+    else:
+        data["client_id"] = client_id
+
+
+def post_endpoint(name, client_id, data, headers=None, auth=True):
+    data, headers = dict(data), dict(headers or {})
+    if auth:
+        authenticate(client_id, data, headers)
+    return requests.post(meta()[name], data=data, headers=headers, timeout=TIMEOUT)
+
+
+def token_request(client_id, data, headers=None, auth=True):
+    return post_endpoint("token_endpoint", client_id, data, headers, auth)
+
+
+def expect_oauth_error(r, errors, what):
+    """An RFC 6749 §5.2 error response: 400/401, JSON, `error` one of `errors`."""
+    errors = (errors,) if isinstance(errors, str) else errors
+    check(r.status_code in (400, 401), f"{what}: HTTP {r.status_code} (expected 400/401) {r.text[:200]}")
+    try:
+        body = r.json()
+    except ValueError:
+        raise Failed(f"{what}: error body is not JSON: {r.text[:200]}") from None
+    check(body.get("error") in errors, f"{what}: error {body.get('error')!r}, expected one of {errors}")
+    return body
+
+
+# ----------------------------------------------------------------- a browser without a browser
+class _Forms(HTMLParser):
+    """Every <form>'s action and its named inputs' values (stdlib html.parser)."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": a.get("action") or "", "fields": {}})
+        elif tag in ("input", "button") and self.forms and a.get("name"):
+            self.forms[-1]["fields"].setdefault(a["name"], a.get("value") or "")
+
+
+def forms_of(html):
+    p = _Forms()
+    p.feed(html)
+    return p.forms
+
+
+@dataclass
+class Outcome:
+    """Where an authorization request ended: at the client's redirect URI, or on a page of ours."""
+
+    callback: str = None
+    params: dict = field(default_factory=dict)
+    page: requests.Response = None
+    authenticated: bool = False  # the citizen had to fill the e-ID form
+
+    def param(self, name):
+        return self.params.get(name, [None])[0]
+
+
+class Browser:
+    """One user agent with its own cookie jar; follows redirects by hand so it can stop at the
+    client's redirect URI (which is never fetched)."""
+
+    def __init__(self, citizen=CITIZEN):
+        self.s = requests.Session()
+        self.citizen = citizen
+
+    def hop(self, method, url, data=None):
+        r = self.s.request(method, url, data=data, allow_redirects=False, timeout=TIMEOUT)
+        loc = r.headers.get("location")
+        return r, (urljoin(url, loc) if loc and r.status_code in (301, 302, 303, 307) else None)
+
+    def authorize(self, params, method="GET", endpoint=None, consent="allow"):
+        endpoint = endpoint or meta()["authorization_endpoint"]
+        if method == "GET":
+            r, url = self.hop("GET", endpoint + "?" + urlencode(params))
+        else:
+            r, url = self.hop("POST", endpoint, params)
+        return self.follow(r, url, consent)
+
+    def follow(self, r, url, consent="allow"):
+        out = Outcome()
+        for _ in range(15):
+            if url is None:
+                out.page = r
+                return out
+            u = urlparse(url)
+            at_op, at_eid = url.startswith(ISSUER + "/"), url.startswith(VNEID + "/")
+            if not at_op and not at_eid:
+                out.callback = url
+                out.params = parse_qs(u.query)
+                return out
+            if at_op and u.path == "/login":
+                r, url = self.hop("POST", f"{ISSUER}/login/vneid", {"tx": parse_qs(u.query)["tx"][0]})
+            elif at_op and u.path == "/consent":
+                tx = parse_qs(u.query)["tx"][0]
+                page, _ = self.hop("GET", url)
+                check('id="consent-allow"' in page.text, f"consent page: {page.text[:200]}")
+                r, url = self.hop("POST", f"{ISSUER}/consent", {"tx": tx, "decision": consent})
+            elif at_eid:
+                r, nxt = self.hop("GET", url)
+                if nxt is None and "passcode" in r.text:
+                    form = next((f for f in forms_of(r.text) if "passcode" in f["fields"]), None)
+                    check(form is not None, f"e-ID page without its form: {r.text[:200]}")
+                    fields = dict(form["fields"], login=self.citizen[0], passcode=self.citizen[1])
+                    r, nxt = self.hop("POST", urljoin(url, form["action"]), fields)
+                    out.authenticated = True
+                url = nxt
+            else:
+                r, url = self.hop("GET", url)
+        raise Failed(f"the login never reached the client: stuck at {url}")
+
+    def login(self, client_id, **extra):
+        """A complete code flow with PKCE for `client_id`; returns (outcome, token response, claims)."""
+        flow = CodeFlow(client_id, **extra)
+        out = self.authorize(flow.params)
+        return flow.finish(out)
+
+
+class CodeFlow:
+    """One authorization request's state (state, nonce, PKCE) and its completion at the token endpoint."""
+
+    def __init__(self, client_id, scope="openid profile", nonce=True, pkce=True, **extra):
+        self.client_id = client_id
+        self.redirect_uri = CLIENTS[client_id]["redirect_uri"]
+        self.state = random_value()
+        self.nonce = random_value() if nonce else None
+        self.verifier, challenge = pkce_pair() if pkce else (None, None)
+        self.params = {"response_type": "code", "client_id": client_id, "redirect_uri": self.redirect_uri,
+                       "scope": scope, "state": self.state}
+        if self.nonce:
+            self.params["nonce"] = self.nonce
+        if pkce:
+            self.params.update(code_challenge=challenge, code_challenge_method="S256")
+        self.params.update({k: v for k, v in extra.items() if v is not None})
+
+    def code_of(self, out):
+        check(out.callback, f"no redirect to the client: HTTP {out.page.status_code if out.page else '?'} "
+                            f"{out.page.text[:200] if out.page else ''}")
+        check(out.callback.split("?")[0] == self.redirect_uri, f"redirected to {out.callback}")
+        check(out.param("error") is None, f"authorization error {out.param('error')}: "
+                                          f"{out.param('error_description')}")
+        check(out.param("state") == self.state, "state not echoed")
+        check(out.param("iss") == ISSUER, f"iss in the authorization response: {out.param('iss')!r} (RFC 9207)")
+        code = out.param("code")
+        check(code, "no code in the authorization response")
+        return code
+
+    def exchange(self, code, **extra):
+        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri}
+        if self.verifier:
+            data["code_verifier"] = self.verifier
+        data.update(extra)
+        return token_request(self.client_id, data)
+
+    def finish(self, out):
+        code = self.code_of(out)
+        r = self.exchange(code)
+        check(r.status_code == 200, f"token endpoint: HTTP {r.status_code} {r.text[:300]}")
+        check("no-store" in r.headers.get("cache-control", ""), "token response without Cache-Control: no-store")
+        tok = r.json()
+        check(str(tok.get("token_type", "")).lower() == "bearer", f"token_type {tok.get('token_type')!r}")
+        check(tok.get("access_token") and tok.get("id_token"), f"token response lacks tokens: {list(tok)}")
+        claims = verify_id_token(tok["id_token"], self.client_id, self.nonce, tok["access_token"])
+        return out, tok, claims, code
+
+
+def userinfo(access_token, how="get"):
+    ep = meta()["userinfo_endpoint"]
+    if how == "get":
+        return requests.get(ep, headers={"Authorization": f"Bearer {access_token}"}, timeout=TIMEOUT)
+    if how == "post-header":
+        return requests.post(ep, headers={"Authorization": f"Bearer {access_token}"}, timeout=TIMEOUT)
+    return requests.post(ep, data={"access_token": access_token}, timeout=TIMEOUT)
+
+
+def error_page(out, what):
+    """An error the OP must show to the user instead of redirecting (RFC 6749 §4.1.2.1)."""
+    check(out.callback is None, f"{what}: redirected to {out.callback}")
+    check(out.page is not None and 400 <= out.page.status_code < 500,
+          f"{what}: HTTP {out.page.status_code if out.page else '?'} (expected an error page, 4xx)")
+
+
+def error_redirect(out, flow, errors, what):
+    errors = (errors,) if isinstance(errors, str) else errors
+    check(out.callback and out.callback.split("?")[0] == flow.redirect_uri,
+          f"{what}: no error redirect to the client (HTTP {out.page.status_code if out.page else '?'})")
+    check(out.param("error") in errors, f"{what}: error {out.param('error')!r}, expected one of {errors}")
+    check(out.param("code") is None, f"{what}: a code was issued")
+    check(out.param("state") == flow.state, f"{what}: state not echoed with the error")
+
+
+def error_page_or_redirect(out, flow, errors, what):
+    if out.callback:
+        error_redirect(out, flow, errors, what)
+    else:
+        error_page(out, what)
+
+
+JWS = JsonWebSignature
+RE_DIGITS12 = re.compile(r"\d{12}")
