@@ -7,7 +7,7 @@ import time
 from plan import module
 from rp import (
     CITIZEN, ISSUER, Browser, CodeFlow, Failed, NotApplicable, b64url, check, error_page,
-    error_page_or_redirect, meta, token_request, userinfo, verify_id_token, verify_jws,
+    error_page_or_redirect, meta, token_request, userinfo, verify_id_token, verify_jws, warn,
 )
 
 PLAN = "oidcc-basic-certification-test-plan"
@@ -276,8 +276,10 @@ def unsigned_request_object():
 def claims_essential():
     claims = json.dumps({"userinfo": {"name": {"essential": True}}})
     _, tok, _, _ = login_ok(scope="openid", claims=claims)
-    info = userinfo(tok["access_token"]).json()
-    check(info.get("name"), f"essential claim name missing from userinfo: {sorted(info)}")
+    r = userinfo(tok["access_token"])
+    check(r.status_code == 200, f"userinfo: HTTP {r.status_code}")
+    # The suite requires a successful flow and only warns when the essential claim is not returned.
+    warn(r.json().get("name"), f"essential claim name (scope openid only) not in userinfo: {sorted(r.json())}")
 
 
 @basic("oidcc-ensure-request-object-with-redirect-uri")

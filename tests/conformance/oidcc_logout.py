@@ -145,7 +145,7 @@ def bcl_logout():
     b, tok, idt = logged_in(client)
     check(idt.get("sid"), "no sid in the ID token though backchannel_logout_session_supported")
     state = random_value()
-    r, url, _ = b.hop("GET", meta()["end_session_endpoint"] + "?" + urlencode(
+    _, url = b.hop("GET", meta()["end_session_endpoint"] + "?" + urlencode(
         {"id_token_hint": tok["id_token"], "post_logout_redirect_uri": CLIENTS[client]["post_logout_redirect_uri"],
          "state": state}))
     check(url and url.startswith(CLIENTS[client]["post_logout_redirect_uri"]), f"logout redirect: {url}")

@@ -217,7 +217,11 @@ def pkjwt_bad_sig():
 def pkjwt_replayed():
     a = client_assertion("cf-pkjwt")
     flow, code = _code("cf-pkjwt")
-    r = flow.exchange(code, client_assertion=a)
+    r = token_request("cf-pkjwt", {
+        "grant_type": "authorization_code", "code": code, "redirect_uri": flow.redirect_uri,
+        "code_verifier": flow.verifier, "client_id": "cf-pkjwt",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", "client_assertion": a,
+    }, auth=False)
     check(r.status_code == 200, f"first use of the assertion: HTTP {r.status_code} {r.text[:200]}")
     _pkjwt_failure("the same assertion (jti) a second time", _raw=a)
 

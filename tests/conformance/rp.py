@@ -8,6 +8,7 @@ import json
 import os
 import re
 import secrets
+import threading
 import time
 import uuid
 import warnings
@@ -44,6 +45,20 @@ class NotApplicable(Exception):
 def check(cond, message):
     if not cond:
         raise Failed(message)
+
+
+_WARNINGS = threading.local()
+
+
+def warn(cond, message):
+    """A check the suite grades as a WARNING: the module still passes, the row shows the warning."""
+    if not cond:
+        _WARNINGS.list = getattr(_WARNINGS, "list", []) + [message]
+
+
+def take_warnings():
+    out, _WARNINGS.list = getattr(_WARNINGS, "list", []), []
+    return out
 
 
 def b64url(raw: bytes) -> str:
