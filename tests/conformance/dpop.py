@@ -19,6 +19,10 @@ class DPoPKey:
         self.private = self.key.as_dict(is_private=True)
         self.nonce = None  # the last DPoP-Nonce the server gave
 
+    def with_nonce(self, nonce):
+        self.nonce = nonce
+        return self
+
     def thumbprint(self):
         # RFC 7638: the required members, lexicographic order, no whitespace.
         canon = json.dumps({k: self.public[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"))

@@ -3,8 +3,12 @@ requests, plain responses, OpenID Connect. Modules that need mTLS, signed reques
 grant management or an ecosystem profile (Brazil, ConnectID, CDR, KSA) do not apply and are not
 listed. Everything runs against the client `cf-fapi2`, registered with `--fapi2`."""
 
+import http.client
 import os
 import time
+from urllib.parse import urlparse
+
+import requests
 
 from dpop import DPoPKey, nonce_error, send
 from plan import module
@@ -16,13 +20,17 @@ from rp import (
 PLAN = "fapi2-security-profile-final-test-plan"
 CLIENT = "cf-fapi2"
 FAPI_ALGS = {"PS256", "ES256", "EdDSA"}
+# Consents to cf-fapi2 only in user-rejects-authentication (so the consent page is shown there).
+SECOND_CITIZEN = (os.environ["CONFORMANCE_CITIZEN2_ID"], os.environ["CONFORMANCE_CITIZEN2_ID"][6:12])
 
 
 def applicable():
     if "dpop_signing_alg_values_supported" not in meta():
         raise NotApplicable("discovery lacks dpop_signing_alg_values_supported: no DPoP in this build")
-    if not os.environ.get("CONFORMANCE_FAPI2_CLI"):
+    registration = os.environ.get("CONFORMANCE_FAPI2_CLI", "")
+    if not registration:
         raise NotApplicable("`xacthuc clients add --help` has no --fapi2: no per-client FAPI 2.0 profile in this build")
+    check(registration == "registered", f"`xacthuc clients add --fapi2` {registration}")
 
 
 def fapi(name, slow=False):
@@ -54,8 +62,6 @@ class Fapi2Flow:
         ep = meta()["pushed_authorization_request_endpoint"]
         if proof:
             return send(self.key, "POST", ep, data=data)
-        import requests
-
         return requests.post(ep, data=data, timeout=15)
 
     def request_uri(self):
@@ -82,8 +88,6 @@ class Fapi2Flow:
         data.update(overrides)
         data = {k: v for k, v in data.items() if v is not None}
         if not proof:
-            import requests
-
             return requests.post(meta()["token_endpoint"], data=data, timeout=15)
         return send(key or self.key, "POST", meta()["token_endpoint"], data=data, make_proof=make_proof)
 
@@ -126,6 +130,17 @@ def happy_flow():
     r = resource(f.key, tok["access_token"])
     check(r.status_code == 200, f"userinfo with DPoP: HTTP {r.status_code} {r.text[:200]}")
     check(r.json().get("sub") == claims["sub"], "userinfo sub")
+
+
+@fapi("user-rejects-authentication")
+def user_rejects():
+    """A citizen who has not consented to this client before declines on the consent page."""
+    f = Fapi2Flow()
+    out = f.authorize(browser=Browser(citizen=SECOND_CITIZEN, consent="deny"))
+    check(out.callback and out.callback.split("?")[0] == f.flow.redirect_uri, f"no redirect to the client: {out}")
+    check(out.param("error") == "access_denied", f"error {out.param('error')!r}, expected access_denied")
+    check(out.param("state") == f.flow.state and out.param("iss") == ISSUER, "state and iss on the error response")
+    check(out.param("code") is None, "a code despite the refusal")
 
 
 @fapi("ensure-redirect-uri-in-authorization-request")
@@ -284,26 +299,34 @@ def dpop_negative():
         "iat an hour ahead": lambda k: k.proof("GET", ep, at, claims={"iat": int(time.time()) + 3600}),
         "iat an hour ago": lambda k: k.proof("GET", ep, at, claims={"iat": int(time.time()) - 3600}),
         "private key in jwk": lambda k: k.proof("GET", ep, at, header={"jwk": k.private}),
-        "signed by another key": lambda k: other.proof("GET", ep, at),
+        "signed by another key": lambda k: other.with_nonce(k.nonce).proof("GET", ep, at),
         "broken signature": lambda k: k.proof("GET", ep, at)[:-6] + "AAAAAA",
         "not a JWT": lambda k: "not.a.jwt",
         "alg none": lambda k: unsigned(k.proof("GET", ep, at)),
     }
     failures = [what for what, make in bad.items() if resource(key, at, make_proof=make).status_code not in (400, 401)]
     check(not failures, f"accepted at userinfo: {', '.join(failures)}")
-    # Two DPoP headers.
-    import requests
-
-    r = requests.get(ep, headers=[("Authorization", f"DPoP {at}"), ("DPoP", key.proof("GET", ep, at)),
-                                  ("DPoP", key.proof("GET", ep, at))], timeout=15)
-    check(r.status_code in (400, 401), f"two DPoP headers accepted: HTTP {r.status_code}")
-    # The same proof (jti) twice.
+    # Two DPoP headers (requests would merge them; http.client sends both).
+    u = urlparse(ep)
+    conn = (http.client.HTTPSConnection if u.scheme == "https" else http.client.HTTPConnection)(u.hostname, u.port,
+                                                                                              timeout=15)
+    conn.putrequest("GET", u.path)
+    conn.putheader("Authorization", f"DPoP {at}")
+    conn.putheader("DPoP", key.proof("GET", ep, at))
+    conn.putheader("DPoP", key.proof("GET", ep, at))
+    conn.endheaders()
+    status = conn.getresponse().status
+    conn.close()
+    check(status in (400, 401), f"two DPoP headers accepted: HTTP {status}")
+    # The same proof (jti) twice: the first use may be asked for a fresher nonce, the second must fail.
     proof = key.proof("GET", ep, at)
     first = resource(key, at, make_proof=lambda k: proof, retry=False)
-    if not nonce_error(first):
-        check(first.status_code == 200, f"fresh proof refused: HTTP {first.status_code}")
-        again = resource(key, at, make_proof=lambda k: proof, retry=False)
-        check(again.status_code == 401, f"replayed proof accepted: HTTP {again.status_code}")
+    if nonce_error(first):
+        proof = key.proof("GET", ep, at)
+        first = resource(key, at, make_proof=lambda k: proof, retry=False)
+    check(first.status_code == 200, f"fresh proof refused: HTTP {first.status_code}")
+    again = resource(key, at, make_proof=lambda k: proof, retry=False)
+    check(again.status_code in (400, 401), f"replayed proof accepted: HTTP {again.status_code}")
     # A nonce the server never gave (or one that expired) is answered with use_dpop_nonce.
     if key.nonce:
         r = resource(key, at, make_proof=lambda k: k.proof("GET", ep, at, claims={"nonce": "stale-" + k.nonce}),

@@ -132,7 +132,7 @@ def prompt_login():
 def prompt_none_not_logged_in():
     flow = CodeFlow(BASIC, prompt="none")
     out = Browser().authorize(flow.params)
-    check(out.callback, f"prompt=none showed a page (HTTP {out.page.status_code if out.page else '?'})")
+    check(out.callback, f"prompt=none showed a page (HTTP {out.page.status_code if out.page is not None else '?'})")
     check(out.param("error") == "login_required", f"error {out.param('error')!r}, expected login_required")
     check(out.param("state") == flow.state and out.param("code") is None, "state/code")
 

@@ -247,24 +247,25 @@ class Browser:
     """One user agent with its own cookie jar; follows redirects by hand so it can stop at the
     client's redirect URI (which is never fetched)."""
 
-    def __init__(self, citizen=CITIZEN):
+    def __init__(self, citizen=CITIZEN, consent="allow"):
         self.s = requests.Session()
         self.citizen = citizen
+        self.consent = consent
 
     def hop(self, method, url, data=None):
         r = self.s.request(method, url, data=data, allow_redirects=False, timeout=TIMEOUT)
         loc = r.headers.get("location")
         return r, (urljoin(url, loc) if loc and r.status_code in (301, 302, 303, 307) else None)
 
-    def authorize(self, params, method="GET", endpoint=None, consent="allow"):
+    def authorize(self, params, method="GET", endpoint=None):
         endpoint = endpoint or meta()["authorization_endpoint"]
         if method == "GET":
             r, url = self.hop("GET", endpoint + "?" + urlencode(params))
         else:
             r, url = self.hop("POST", endpoint, params)
-        return self.follow(r, url, consent)
+        return self.follow(r, url)
 
-    def follow(self, r, url, consent="allow"):
+    def follow(self, r, url):
         out = Outcome()
         for _ in range(15):
             if url is None:
@@ -282,7 +283,7 @@ class Browser:
                 tx = parse_qs(u.query)["tx"][0]
                 page, _ = self.hop("GET", url)
                 check('id="consent-allow"' in page.text, f"consent page: {page.text[:200]}")
-                r, url = self.hop("POST", f"{ISSUER}/consent", {"tx": tx, "decision": consent})
+                r, url = self.hop("POST", f"{ISSUER}/consent", {"tx": tx, "decision": self.consent})
             elif at_eid:
                 r, nxt = self.hop("GET", url)
                 if nxt is None and "passcode" in r.text:
@@ -321,8 +322,8 @@ class CodeFlow:
         self.params.update({k: v for k, v in extra.items() if v is not None})
 
     def code_of(self, out):
-        check(out.callback, f"no redirect to the client: HTTP {out.page.status_code if out.page else '?'} "
-                            f"{out.page.text[:200] if out.page else ''}")
+        check(out.callback, f"no redirect to the client: HTTP {out.page.status_code if out.page is not None else '?'} "
+                            f"{out.page.text[:200] if out.page is not None else ''}")
         check(out.callback.split("?")[0] == self.redirect_uri, f"redirected to {out.callback}")
         check(out.param("error") is None, f"authorization error {out.param('error')}: "
                                           f"{out.param('error_description')}")
@@ -364,13 +365,13 @@ def error_page(out, what):
     """An error the OP must show to the user instead of redirecting (RFC 6749 §4.1.2.1)."""
     check(out.callback is None, f"{what}: redirected to {out.callback}")
     check(out.page is not None and 400 <= out.page.status_code < 500,
-          f"{what}: HTTP {out.page.status_code if out.page else '?'} (expected an error page, 4xx)")
+          f"{what}: HTTP {out.page.status_code if out.page is not None else '?'} (expected an error page, 4xx)")
 
 
 def error_redirect(out, flow, errors, what):
     errors = (errors,) if isinstance(errors, str) else errors
     check(out.callback and out.callback.split("?")[0] == flow.redirect_uri,
-          f"{what}: no error redirect to the client (HTTP {out.page.status_code if out.page else '?'})")
+          f"{what}: no error redirect to the client (HTTP {out.page.status_code if out.page is not None else '?'})")
     check(out.param("error") in errors, f"{what}: error {out.param('error')!r}, expected one of {errors}")
     check(out.param("code") is None, f"{what}: a code was issued")
     check(out.param("state") == flow.state, f"{what}: state not echoed with the error")
