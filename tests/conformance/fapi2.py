@@ -347,16 +347,37 @@ def unsigned(jws):
     return f"{enc}.{jws.split('.')[1]}."
 
 
-@fapi("refresh-token")
+def refresh_data(refresh_token, client=CLIENT):
+    return {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": client_assertion(client)}
+
+
+@fapi("refresh-token", slow=True)
 def refresh():
+    """As the suite's module: refresh with a proof; when the server rotated the refresh token, the
+    previous one still works 30 s later (FAPI 2.0 SP §5.3.2.1: no rotation except in extraordinary
+    circumstances, so a lost response must not lock the client out); a refresh without a proof
+    fails; another client cannot use the refresh token."""
     f = Fapi2Flow(scope="openid profile offline_access")
     tok, claims = f.tokens()
     check(tok.get("refresh_token"), "no refresh token")
-    data = {"grant_type": "refresh_token", "refresh_token": tok["refresh_token"], "client_id": CLIENT,
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": client_assertion(CLIENT)}
-    r = send(f.key, "POST", meta()["token_endpoint"], data=data)
+    ep = meta()["token_endpoint"]
+    r = send(f.key, "POST", ep, data=refresh_data(tok["refresh_token"]))
     check(r.status_code == 200, f"refresh: HTTP {r.status_code} {r.text[:200]}")
     new = r.json()
     check(new.get("token_type") == "DPoP", f"refreshed token_type {new.get('token_type')!r}")
     check(resource(f.key, new["access_token"]).status_code == 200, "refreshed token refused at userinfo")
+    if new.get("refresh_token", tok["refresh_token"]) != tok["refresh_token"]:
+        time.sleep(30)
+        r = send(f.key, "POST", ep, data=refresh_data(tok["refresh_token"]))
+        check(r.status_code == 200, f"the previous refresh token 30 s after rotation: HTTP {r.status_code} "
+                                    f"{r.text[:200]} (FAPI 2.0 SP 5.3.2.1-9)")
+        new = r.json()
+    current = new.get("refresh_token", tok["refresh_token"])
+    r = requests.post(ep, data=refresh_data(current), timeout=15)
+    expect_oauth_error(r, ("invalid_client", "invalid_grant", "invalid_request", "invalid_dpop_proof"),
+                       "refresh without a DPoP proof")
+    check(r.status_code == 400, f"refresh without a proof: HTTP {r.status_code}, expected 400")
+    r = send(DPoPKey(), "POST", ep, data=refresh_data(current, "cf-pkjwt"))
+    expect_oauth_error(r, ("invalid_grant", "invalid_client"), "another client presenting the refresh token")
