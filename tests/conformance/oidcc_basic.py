@@ -100,19 +100,14 @@ for _s in ("profile", "email", "address", "phone"):
 basic("oidcc-scope-all")(scope_module(["profile", "email", "address", "phone"]))
 
 
-@basic("oidcc-ensure-other-scope-order-succeeds")
-def other_scope_order():
-    login_ok(scope="profile openid")
+def succeeds_with(name, **params):
+    """Modules whose whole check is that a login with these extra parameters completes."""
+    basic(name)(lambda: login_ok(**params))
 
 
-@basic("oidcc-display-page")
-def display_page():
-    login_ok(display="page")
-
-
-@basic("oidcc-display-popup")
-def display_popup():
-    login_ok(display="popup")
+succeeds_with("oidcc-ensure-other-scope-order-succeeds", scope="profile openid")
+succeeds_with("oidcc-display-page", display="page")
+succeeds_with("oidcc-display-popup", display="popup")
 
 
 @basic("oidcc-prompt-login")
@@ -179,19 +174,9 @@ def id_token_hint():
     check(c1["sub"] == c2["sub"], "sub changed")
 
 
-@basic("oidcc-login-hint")
-def login_hint():
-    login_ok(login_hint=CITIZEN[0])
-
-
-@basic("oidcc-ui-locales")
-def ui_locales():
-    login_ok(ui_locales="vi en")
-
-
-@basic("oidcc-claims-locales")
-def claims_locales():
-    login_ok(claims_locales="vi")
+succeeds_with("oidcc-login-hint", login_hint=CITIZEN[0])
+succeeds_with("oidcc-ui-locales", ui_locales="vi en")
+succeeds_with("oidcc-claims-locales", claims_locales="vi")
 
 
 @basic("oidcc-ensure-request-with-acr-values-succeeds")

@@ -3,6 +3,7 @@ leaves to other plans: OP key rotation (oidcc-server-rotate-keys, from the dynam
 implicit plan's nonce rule, and negative client authentication, PKCE and userinfo cases (named
 `xacthuc-*`: no suite module covers them for a code-flow OP)."""
 
+import base64
 import subprocess
 import time
 from urllib.parse import urlparse
@@ -51,6 +52,12 @@ def discovery():
         check(not ({"d", "p", "q", "dp", "dq", "qi", "k"} & set(k)), f"private key material in JWKS ({k['kid']})")
         check(k.get("use", "sig") == "sig", f"key {k['kid']} use {k.get('use')}")
         check(k.get("kty") in ("RSA", "EC", "OKP"), f"key {k['kid']} kty {k.get('kty')}")
+        if k["kty"] == "RSA":
+            bits = len(base64.urlsafe_b64decode(k["n"] + "==").lstrip(b"\0")) * 8
+            check(bits >= 2048, f"RSA key {k['kid']} has {bits} bits")
+        if k["kty"] == "EC":
+            want = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}.get(k.get("alg"), k.get("crv"))
+            check(k.get("crv") == want, f"EC key {k['kid']}: crv {k.get('crv')} for alg {k.get('alg')}")
     published = {k.get("alg") for k in keys}
     for alg in algs:
         check(alg in published, f"advertised ID token alg {alg} has no key in the JWKS")
