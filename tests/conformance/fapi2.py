@@ -306,6 +306,13 @@ def dpop_negative():
     }
     failures = [what for what, make in bad.items() if resource(key, at, make_proof=make).status_code not in (400, 401)]
     check(not failures, f"accepted at userinfo: {', '.join(failures)}")
+    good = {
+        "htu with a query and fragment (ignored in the match)": lambda k: k.proof("GET", ep + "?x=1#f", at),
+        "unknown header and claim members": lambda k: k.proof("GET", ep, at, header={"x-extra": 1},
+                                                              claims={"x-extra": 1}),
+    }
+    refused = [what for what, make in good.items() if resource(key, at, make_proof=make).status_code != 200]
+    check(not refused, f"refused at userinfo though valid: {', '.join(refused)}")
     # Two DPoP headers (requests would merge them; http.client sends both).
     u = urlparse(ep)
     conn = (http.client.HTTPSConnection if u.scheme == "https" else http.client.HTTPConnection)(u.hostname, u.port,
@@ -381,3 +388,39 @@ def refresh():
     check(r.status_code == 400, f"refresh without a proof: HTTP {r.status_code}, expected 400")
     r = send(DPoPKey(), "POST", ep, data=refresh_data(current, "cf-pkjwt"))
     expect_oauth_error(r, ("invalid_grant", "invalid_client"), "another client presenting the refresh token")
+
+
+@module("beyond the plans: checks the issue asks for", "xacthuc-dpop-token-endpoint-negative")
+def dpop_token_endpoint():
+    """The issue's DPoP cases at the token endpoint (the suite runs its negative tests at the
+    resource): a replayed proof, a proof for another htu or htm, and a nonce the server no longer
+    accepts."""
+    applicable()
+    ep = meta()["token_endpoint"]
+    f = Fapi2Flow(scope="openid profile offline_access")
+    code = f.code()
+    cases = {
+        "htu of the PAR endpoint": lambda k: k.proof("POST", meta()["pushed_authorization_request_endpoint"]),
+        "htm GET": lambda k: k.proof("GET", ep),
+        "stale nonce": lambda k: k.proof("POST", ep, claims={"nonce": "stale-" + (k.nonce or "none")}),
+    }
+    for what, make in cases.items():
+        if what == "stale nonce" and not f.key.nonce:
+            continue  # the server does not use nonces at the token endpoint
+        r = f.token(code, make_proof=make)
+        if what == "stale nonce":
+            check(nonce_error(r) and r.headers.get("DPoP-Nonce"), f"{what}: HTTP {r.status_code} {r.text[:200]}")
+        else:
+            expect_oauth_error(r, "invalid_dpop_proof", f"token request with a proof of {what}")
+    # A fresh code: whether a refused proof also spends the code is the server's choice.
+    f = Fapi2Flow(key=f.key, scope="openid profile offline_access")
+    code = f.code()
+    proof = f.key.proof("POST", ep)
+    r = f.token(code, make_proof=lambda k: proof)
+    if nonce_error(r):
+        proof = f.key.proof("POST", ep)
+        r = f.token(code, make_proof=lambda k: proof)
+    check(r.status_code == 200, f"token request with a good proof: HTTP {r.status_code} {r.text[:200]}")
+    tok = r.json()
+    r = send(f.key, "POST", ep, data=refresh_data(tok["refresh_token"]), make_proof=lambda k: proof, retry=False)
+    expect_oauth_error(r, ("invalid_dpop_proof", "use_dpop_nonce"), "a replayed proof (same jti) at the token endpoint")
