@@ -14,6 +14,7 @@ import oidcc_basic  # noqa: F401,I001
 import oidcc_more  # noqa: F401
 import oidcc_logout  # noqa: F401
 import fapi2  # noqa: F401
+import fapi2_dpop  # noqa: F401
 
 
 def main():

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 from plan import module
 from rp import (
-    CLIENTS, ISSUER, Browser, CodeFlow, check, error_page, meta, random_value, token_request, userinfo, verify_jws,
+    CLIENTS, ISSUER, Browser, CodeFlow, check, meta, random_value, token_request, userinfo, verify_jws,
 )
 import receiver
 
