@@ -15,11 +15,12 @@ import oidcc_more  # noqa: F401
 import oidcc_logout  # noqa: F401
 import fapi2  # noqa: F401
 import fapi2_dpop  # noqa: F401
+import fapi2_more  # noqa: F401
 
 
 def main():
     receiver.start()
-    results = run_all(only=sys.argv[1:], workers=4)
+    results = run_all(only=sys.argv[1:], workers=6)
     if not results:
         print("no module matches", sys.argv[1:])
         return 1
