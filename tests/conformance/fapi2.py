@@ -251,21 +251,6 @@ def par_binding_success():
     Fapi2Flow().tokens()
 
 
-@fapi("ensure-token-endpoint-fails-with-mismatched-dpop-jkt")
-def mismatched_dpop_jkt():
-    f = Fapi2Flow()
-    f.par_params["dpop_jkt"] = f.key.thumbprint()
-    code = f.code()
-    expect_oauth_error(f.token(code, key=DPoPKey()), ("invalid_grant", "invalid_dpop_proof", "invalid_request"),
-                       "token proof by another key than dpop_jkt")
-
-
-def refresh_data(refresh_token, client=CLIENT):
-    return {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client,
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": client_assertion(client)}
-
-
 @fapi("refresh-token", slow=True)
 def refresh():
     """As the suite's module: refresh with a proof; when the server rotated the refresh token, the
