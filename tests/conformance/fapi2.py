@@ -251,6 +251,12 @@ def par_binding_success():
     Fapi2Flow().tokens()
 
 
+def refresh_data(refresh_token, client=CLIENT):
+    return {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": client_assertion(client)}
+
+
 @fapi("refresh-token", slow=True)
 def refresh():
     """As the suite's module: refresh with a proof; when the server rotated the refresh token, the
