@@ -7,7 +7,7 @@ import time
 from plan import module
 from rp import (
     CITIZEN, ISSUER, Browser, CodeFlow, Failed, NotApplicable, b64url, check, error_page,
-    error_page_or_redirect, meta, token_request, userinfo, verify_id_token, verify_jws, warn,
+    error_page_or_redirect, meta, standard_claims_typed, token_request, userinfo, verify_id_token, verify_jws, warn,
 )
 
 PLAN = "oidcc-basic-certification-test-plan"
@@ -62,6 +62,7 @@ def userinfo_module(how):
         info = r.json()
         check(info.get("sub") == claims["sub"], f"userinfo sub {info.get('sub')!r} != ID token sub")
         check(info.get("name"), "profile scope granted but no name in userinfo")
+        standard_claims_typed(info, f"userinfo ({how})")
 
     return run
 
@@ -88,6 +89,7 @@ def scope_module(scopes):
             raise NotApplicable(f"{', '.join(missing)} not in scopes_supported")
         _, tok, claims, _ = login_ok(scope="openid " + " ".join(scopes))
         info = userinfo(tok["access_token"]).json()
+        standard_claims_typed(info, "userinfo")
         for s in scopes:
             got = [c for c in SCOPE_CLAIMS[s] if c in info or c in claims]
             check(got, f"scope {s}: none of {SCOPE_CLAIMS[s]} in userinfo or the ID token")

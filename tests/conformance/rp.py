@@ -23,7 +23,7 @@ from authlib.deprecate import AuthlibDeprecationWarning  # noqa: E402
 # authlib.jose still does all this runner needs; its deprecation notice (in favour of joserfc)
 # would only clutter the table. Authlib sets its own "always" filter, so ours goes after it.
 warnings.filterwarnings("ignore", category=AuthlibDeprecationWarning)
-from authlib.jose import JsonWebKey, JsonWebSignature, jwt  # noqa: E402
+from authlib.jose import JsonWebKey, jwt  # noqa: E402
 
 ISSUER = os.environ["CONFORMANCE_ISSUER"]
 VNEID = os.environ["CONFORMANCE_VNEID"]
@@ -144,7 +144,32 @@ def verify_id_token(token, client_id, nonce=None, access_token=None, code=None):
         check(c["at_hash"] == half_hash(access_token, header["alg"]), "at_hash does not match the access token")
     if code and "c_hash" in c:
         check(c["c_hash"] == half_hash(code, header["alg"]), "c_hash does not match the code")
+    standard_claims_typed(c, "ID token")
     return c
+
+
+STRING_CLAIMS = ("name", "given_name", "family_name", "middle_name", "nickname", "preferred_username", "profile",
+                 "picture", "website", "email", "gender", "zoneinfo", "locale", "phone_number")
+ADDRESS_MEMBERS = ("formatted", "street_address", "locality", "region", "postal_code", "country")
+
+
+def standard_claims_typed(claims, where):
+    """OIDC Core §5.1 types of the standard claims present (the suite's Validate*StandardClaims)."""
+    for k in STRING_CLAIMS:
+        check(k not in claims or isinstance(claims[k], str), f"{where}: {k} is not a string")
+    for k in ("email_verified", "phone_number_verified"):
+        check(k not in claims or isinstance(claims[k], bool), f"{where}: {k} is not a boolean")
+    if "updated_at" in claims:
+        check(isinstance(claims["updated_at"], (int, float)) and not isinstance(claims["updated_at"], bool),
+              f"{where}: updated_at is not a number")
+    if "birthdate" in claims:
+        check(isinstance(claims["birthdate"], str) and re.fullmatch(r"\d{4}(-\d{2}-\d{2})?", claims["birthdate"]),
+              f"{where}: birthdate {claims['birthdate']!r} is not YYYY or YYYY-MM-DD")
+    if "address" in claims:
+        a = claims["address"]
+        check(isinstance(a, dict), f"{where}: address is not an object")
+        for k in ADDRESS_MEMBERS:
+            check(k not in a or isinstance(a[k], str), f"{where}: address.{k} is not a string")
 
 
 # ----------------------------------------------------------------- client authentication
@@ -384,5 +409,3 @@ def error_page_or_redirect(out, flow, errors, what):
         error_page(out, what)
 
 
-JWS = JsonWebSignature
-RE_DIGITS12 = re.compile(r"\d{12}")
