@@ -2,6 +2,7 @@
 client_secret_post), module by module as the OpenID Foundation suite names them."""
 
 import json
+import re
 import time
 
 from plan import module
@@ -281,8 +282,10 @@ def refresh(client, refresh_token):
 
 @basic("oidcc-refresh-token")
 def refresh_token():
-    _, tok, c1, _ = login_ok(scope="openid profile offline_access")
+    # OIDC Core §11: offline_access goes with prompt=consent (the suite adds it too).
+    _, tok, c1, _ = login_ok(scope="openid profile offline_access", prompt="consent")
     check(tok.get("refresh_token"), "no refresh token with offline_access")
+    check(re.fullmatch(r"[\x20-\x7e]+", tok["refresh_token"]), "refresh token outside VSCHAR (RFC 6749 A.17)")
     r = refresh(BASIC, tok["refresh_token"])
     check(r.status_code == 200, f"refresh: HTTP {r.status_code} {r.text[:200]}")
     new = r.json()
