@@ -8,6 +8,7 @@ import sys
 
 import receiver
 from plan import print_table, run_all
+from rp import SERVER_ERRORS
 
 # Registration order is the table's order.
 import oidcc_basic  # noqa: F401,I001
@@ -25,7 +26,11 @@ def main():
         print("no module matches", sys.argv[1:])
         return 1
     failed = print_table(results)
-    return 1 if failed else 0
+    if SERVER_ERRORS:
+        print(f"\n{len(SERVER_ERRORS)} server errors (5xx) during the run:")
+        for e in SERVER_ERRORS[:20]:
+            print("  " + e)
+    return 1 if failed or SERVER_ERRORS else 0
 
 
 if __name__ == "__main__":

@@ -34,6 +34,22 @@ XACTHUC_BIN = os.environ["CONFORMANCE_XACTHUC_BIN"]
 TIMEOUT = 15
 
 
+# Every 5xx answer during the run, whichever module provoked it: the run fails on any (a server
+# error is never a correct answer to a protocol request, however wrong the request).
+SERVER_ERRORS = []
+_send = requests.Session.send
+
+
+def _recording_send(self, request, **kw):
+    r = _send(self, request, **kw)
+    if r.status_code >= 500:
+        SERVER_ERRORS.append(f"{request.method} {request.url.split('?')[0]} -> HTTP {r.status_code}")
+    return r
+
+
+requests.Session.send = _recording_send
+
+
 class Failed(Exception):
     """A check of the module failed: the server does not do what the plan requires."""
 
