@@ -8,11 +8,12 @@ import time
 
 import requests
 
+from browser import Browser, CodeFlow, error_page_or_redirect
 from dpop import DPoPKey, send
 from plan import module
 from rp import (
-    CLIENTS, ISSUER, Browser, CodeFlow, NotApplicable, check, client_assertion, error_page_or_redirect,
-    expect_oauth_error, meta, verify_id_token, verify_jws,
+    CLIENTS, ISSUER, NotApplicable, check, client_assertion, expect_oauth_error, meta, verify_id_token,
+    verify_jws,
 )
 
 PLAN = "fapi2-security-profile-final-test-plan"

@@ -6,9 +6,10 @@ import time
 
 import requests
 
+from browser import Browser
 from dpop import DPoPKey, send
 from fapi2 import CLIENT, Fapi2Flow, fapi
-from rp import Browser, check, client_assertion, expect_oauth_error, meta, random_value
+from rp import check, client_assertion, expect_oauth_error, meta, random_value
 
 PAR_EP = "pushed_authorization_request_endpoint"
 

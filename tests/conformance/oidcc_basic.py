@@ -5,10 +5,11 @@ import json
 import re
 import time
 
+from browser import Browser, CodeFlow, error_page, error_page_or_redirect
 from plan import module
 from rp import (
-    CITIZEN, ISSUER, Browser, CodeFlow, Failed, NotApplicable, b64url, check, error_page,
-    error_page_or_redirect, meta, standard_claims_typed, token_request, userinfo, verify_id_token, verify_jws, warn,
+    CITIZEN, ISSUER, Failed, NotApplicable, b64url, check, meta, standard_claims_typed, token_request,
+    userinfo, verify_id_token, verify_jws, warn,
 )
 
 PLAN = "oidcc-basic-certification-test-plan"

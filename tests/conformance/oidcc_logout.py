@@ -5,11 +5,10 @@ arrive at this runner's own HTTP listener (receiver.py)."""
 import time
 from urllib.parse import parse_qs, urlencode, urlparse
 
-from plan import module
-from rp import (
-    CLIENTS, ISSUER, Browser, CodeFlow, check, meta, random_value, token_request, userinfo, verify_jws,
-)
+from browser import Browser, CodeFlow
 import receiver
+from plan import module
+from rp import CLIENTS, ISSUER, check, meta, random_value, token_request, userinfo, verify_jws
 
 RPI = "oidcc-rp-initiated-logout-certification-test-plan"
 BCL = "oidcc-backchannel-rp-initiated-logout-certification-test-plan"
@@ -27,7 +26,7 @@ def end_session(b, **params):
     r, url = b.hop("GET", meta()["end_session_endpoint"] + "?" + urlencode(params))
     confirmed = False
     if url is None and r.status_code == 200 and "/logout/confirm" in r.text:
-        from rp import forms_of
+        from browser import forms_of
 
         form = next(f for f in forms_of(r.text) if "/logout/confirm" in f["action"])
         r, url = b.hop("POST", f"{ISSUER}/logout/confirm", form["fields"])

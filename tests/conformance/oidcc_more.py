@@ -10,10 +10,11 @@ from urllib.parse import urlparse
 
 import requests
 
+from browser import Browser, CodeFlow, error_page_or_redirect
 from plan import module
 from rp import (
-    CLIENTS, ISSUER, TIMEOUT, XACTHUC_BIN, Browser, CodeFlow, NotApplicable, check, client_assertion,
-    error_page_or_redirect, expect_oauth_error, meta, server_jwks, token_request, userinfo, verify_id_token,
+    CLIENTS, ISSUER, TIMEOUT, XACTHUC_BIN, NotApplicable, check, client_assertion, expect_oauth_error, meta,
+    server_jwks, token_request, userinfo, verify_id_token,
 )
 
 CONFIG = "oidcc-config-certification-test-plan"
