@@ -35,7 +35,7 @@ def dpop_negative():
     tok, _ = f.tokens()
     at, key, ep = tok["access_token"], f.key, meta()["userinfo_endpoint"]
     check(resource(key, at).status_code == 200, "the good proof is refused")
-    other = DPoPKey()
+    other, rsa = DPoPKey(), DPoPKey(rsa=True)
     bad = {
         "typ missing": lambda k: k.proof("GET", ep, at, drop=("typ",)),
         "typ wrong": lambda k: k.proof("GET", ep, at, header={"typ": "jwt"}),
@@ -52,6 +52,7 @@ def dpop_negative():
         "iat an hour ago": lambda k: k.proof("GET", ep, at, claims={"iat": int(time.time()) - 3600}),
         "private key in jwk": lambda k: k.proof("GET", ep, at, header={"jwk": k.private}),
         "signed by another key": lambda k: other.with_nonce(k.nonce).proof("GET", ep, at),
+        "RS256 (not a FAPI 2.0 algorithm)": lambda k: rsa.with_nonce(k.nonce).proof("GET", ep, at),
         "broken signature": lambda k: k.proof("GET", ep, at)[:-6] + "AAAAAA",
         "not a JWT": lambda k: "not.a.jwt",
         "alg none": lambda k: unsigned(k.proof("GET", ep, at)),
@@ -138,5 +139,6 @@ def dpop_token_endpoint():
         r = f.token(code, make_proof=lambda k: proof, retry=False)
     check(r.status_code == 200, f"token request with a good proof: HTTP {r.status_code} {r.text[:200]}")
     tok = r.json()
-    r = send(f.key, "POST", ep, data=refresh_data(tok["refresh_token"]), make_proof=lambda k: proof, retry=False)
+    r = send(f.key, "POST", ep, data=lambda: refresh_data(tok["refresh_token"]), make_proof=lambda k: proof,
+             retry=False)
     expect_oauth_error(r, ("invalid_dpop_proof", "use_dpop_nonce"), "a replayed proof (same jti) at the token endpoint")
