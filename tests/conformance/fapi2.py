@@ -55,10 +55,11 @@ class Fapi2Flow:
         self.par_params = {k: v for k, v in self.par_params.items() if v is not None}
 
     def par(self, proof=True, assertion=None):
+        """`assertion`: a function making the client assertion (made afresh for a nonce retry)."""
         def data():
             return dict(self.par_params, client_id=self.client,
                         client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                        client_assertion=assertion or client_assertion(self.client))
+                        client_assertion=assertion() if assertion else client_assertion(self.client))
 
         ep = meta()["pushed_authorization_request_endpoint"]
         if proof:
@@ -88,7 +89,8 @@ class Fapi2Flow:
                  "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                  "client_assertion": client_assertion(self.client)}
             d.update(overrides)
-            return {k: v for k, v in d.items() if v is not None}
+            # Callables (client assertions) are made afresh for each attempt of a nonce retry.
+            return {k: v() if callable(v) else v for k, v in d.items() if v is not None}
 
         if not proof:
             return requests.post(meta()["token_endpoint"], data=data(), timeout=15)
@@ -212,7 +214,7 @@ def reuse_request_uri():
 @fapi("par-test-par-endpoint-url-as-audience-fails")
 def par_endpoint_audience():
     f = Fapi2Flow()
-    r = f.par(assertion=client_assertion(CLIENT, aud=meta()["pushed_authorization_request_endpoint"]))
+    r = f.par(assertion=lambda: client_assertion(CLIENT, aud=meta()["pushed_authorization_request_endpoint"]))
     expect_oauth_error(r, "invalid_client", "client assertion with the PAR endpoint as audience")
 
 
@@ -239,7 +241,7 @@ def code_lifetime():
 def code_bound():
     f = Fapi2Flow()
     code = f.code()
-    other = {"client_id": "cf-pkjwt", "client_assertion": client_assertion("cf-pkjwt"),
+    other = {"client_id": "cf-pkjwt", "client_assertion": lambda: client_assertion("cf-pkjwt"),
              "redirect_uri": f.flow.redirect_uri}
     r = f.token(code, **other)
     check(r.status_code in (400, 401) and r.json().get("error") in ("invalid_grant", "invalid_client"),

@@ -98,7 +98,7 @@ def jkt_mismatch_at_par():
 
 def _token_assertion_fails(what, **claims):
     f = Fapi2Flow()
-    r = f.token(f.code(), client_assertion=client_assertion(CLIENT, **claims))
+    r = f.token(f.code(), client_assertion=lambda: client_assertion(CLIENT, **claims))
     expect_oauth_error(r, "invalid_client", what)
 
 
@@ -126,28 +126,28 @@ def assertion_no_sub():
 @fapi("par-test-token-endpoint-as-audience-fails")
 def token_endpoint_audience():
     f = Fapi2Flow()
-    expect_oauth_error(f.par(assertion=client_assertion(CLIENT, aud=meta()["token_endpoint"])), "invalid_client",
+    expect_oauth_error(f.par(assertion=lambda: client_assertion(CLIENT, aud=meta()["token_endpoint"])), "invalid_client",
                        "client assertion with the token endpoint as audience")
 
 
 @fapi("par-test-par-endpoint-as-array-audience-fails")
 def par_endpoint_array_audience():
     f = Fapi2Flow()
-    expect_oauth_error(f.par(assertion=client_assertion(CLIENT, aud=[meta()[PAR_EP]])), "invalid_client",
+    expect_oauth_error(f.par(assertion=lambda: client_assertion(CLIENT, aud=[meta()[PAR_EP]])), "invalid_client",
                        "client assertion with [PAR endpoint] as audience")
 
 
 @fapi("par-ensure-jwt-client-assertions-nbf-8-seconds-in-the-future-is-accepted")
 def assertion_8s_ahead():
     now = int(time.time())
-    r = Fapi2Flow().par(assertion=client_assertion(CLIENT, iat=now + 8, nbf=now + 8, exp=now + 68))
+    r = Fapi2Flow().par(assertion=lambda: client_assertion(CLIENT, iat=now + 8, nbf=now + 8, exp=now + 68))
     check(r.status_code == 201, f"assertion with iat/nbf 8 s ahead refused: HTTP {r.status_code} {r.text[:200]}")
 
 
 @fapi("par-ensure-jwt-client-assertions-iat-nbf-over-60-seconds-in-the-future-fails")
 def assertion_61s_ahead():
     now = int(time.time())
-    r = Fapi2Flow().par(assertion=client_assertion(CLIENT, iat=now + 61, nbf=now + 61, exp=now + 121))
+    r = Fapi2Flow().par(assertion=lambda: client_assertion(CLIENT, iat=now + 61, nbf=now + 61, exp=now + 121))
     expect_oauth_error(r, "invalid_client", "client assertion with iat/nbf 61 s ahead")
 
 
