@@ -242,7 +242,8 @@ def expect_oauth_error(r, errors, what):
         body = r.json()
     except ValueError:
         raise Failed(f"{what}: error body is not JSON: {r.text[:200]}") from None
-    check(body.get("error") in errors, f"{what}: error {body.get('error')!r}, expected one of {errors}")
+    check(body.get("error") in errors, f"{what}: error {body.get('error')!r} ({body.get('error_description')}), "
+                                       f"expected one of {errors}")
     return body
 
 
