@@ -9,7 +9,8 @@ import uuid
 
 import requests
 
-from rp import TIMEOUT, JsonWebKey, b64url, sign
+from jwk import b64url, ec_jwk
+from rp import TIMEOUT, JsonWebKey, sign
 
 
 class DPoPKey:
@@ -18,8 +19,10 @@ class DPoPKey:
         self.key = JsonWebKey.generate_key("RSA", 2048, is_private=True) if rsa else \
             JsonWebKey.generate_key("EC", "P-256", is_private=True)
         members = ("kty", "n", "e") if rsa else ("kty", "crv", "x", "y")
-        self.public = {k: v for k, v in self.key.as_dict(is_private=False).items() if k in members}
-        self.private = self.key.as_dict(is_private=True)
+        public, private = (self.key.as_dict(), self.key.as_dict(is_private=True)) if rsa else \
+            (ec_jwk(self.key), ec_jwk(self.key, private=True))
+        self.public = {k: v for k, v in public.items() if k in members}
+        self.private = private
         self.nonce = None  # the last DPoP-Nonce the server gave
 
     def with_nonce(self, nonce):

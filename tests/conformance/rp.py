@@ -21,6 +21,7 @@ from authlib.deprecate import AuthlibDeprecationWarning  # noqa: E402
 # would only clutter the table. Authlib sets its own "always" filter, so ours goes after it.
 warnings.filterwarnings("ignore", category=AuthlibDeprecationWarning)
 from authlib.jose import JsonWebKey, jwt  # noqa: E402
+from jwk import b64url  # noqa: E402
 
 ISSUER = os.environ["CONFORMANCE_ISSUER"]
 VNEID = os.environ["CONFORMANCE_VNEID"]
@@ -72,10 +73,6 @@ def warn(cond, message):
 def take_warnings():
     out, _WARNINGS.list = getattr(_WARNINGS, "list", []), []
     return out
-
-
-def b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def pkce_pair():
