@@ -286,7 +286,8 @@ def refresh():
         time.sleep(30)
         r = send(f.key, "POST", ep, data=lambda: refresh_data(tok["refresh_token"]))
         check(r.status_code == 200, f"the previous refresh token 30 s after rotation: HTTP {r.status_code} "
-                                    f"{r.text[:200]} (FAPI 2.0 SP §5.3.2.1: rotation only if a retry with the previous token succeeds)")
+                                    f"{r.text[:200]} (FAPI 2.0 SP §5.3.2.1: rotation only if a retry with "
+                                    "the previous token succeeds)")
         new = r.json()
     current = new.get("refresh_token", tok["refresh_token"])
     r = requests.post(ep, data=refresh_data(current), timeout=15)
