@@ -55,7 +55,8 @@ def scheme_case():
         r = send(f.key, "GET", ep, headers={"Authorization": f"{scheme} {tok['access_token']}"},
                  make_proof=lambda k: k.proof("GET", ep, tok["access_token"]))
         # send() sets "DPoP <token>" itself when given the token; here the header is ours.
-        check(r.status_code == 200, f"auth scheme {scheme!r} refused: HTTP {r.status_code} (schemes are case-insensitive)")
+        check(r.status_code == 200, f"auth scheme {scheme!r} refused: HTTP {r.status_code} "
+                                    "(schemes are case-insensitive)")
 
 
 def _code_with_jkt(jkt, par_proof):
@@ -126,8 +127,8 @@ def assertion_no_sub():
 @fapi("par-test-token-endpoint-as-audience-fails")
 def token_endpoint_audience():
     f = Fapi2Flow()
-    expect_oauth_error(f.par(assertion=lambda: client_assertion(CLIENT, aud=meta()["token_endpoint"])), "invalid_client",
-                       "client assertion with the token endpoint as audience")
+    r = f.par(assertion=lambda: client_assertion(CLIENT, aud=meta()["token_endpoint"]))
+    expect_oauth_error(r, "invalid_client", "client assertion with the token endpoint as audience")
 
 
 @fapi("par-test-par-endpoint-as-array-audience-fails")
