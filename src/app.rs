@@ -214,7 +214,7 @@ async fn build_provider(config: &Config, mode: Mode, db: Db, kv: Kv, ext: Extens
             per_browser: config.login_tx_per_browser,
             per_ip: config.login_tx_per_ip,
         },
-        client_ip_header: config.client_ip_header.clone(),
+        client_address: client_address(config),
         methods: Arc::new(ext.methods),
         acr: Arc::new(ext.acr),
         scopes: Arc::new(ext.scopes),
@@ -290,6 +290,8 @@ pub fn router(state: AppState) -> Router {
         // Every route but signature verification (signed PDFs) takes the service's default.
         .layer(RequestBodyLimitLayer::new(body_limit))
         .merge(signature_routes(&state))
+        // Inside the metrics and trace layers, so refusals are counted and logged like any answer.
+        .layer(axum::middleware::from_fn_with_state(edge_limits(&state), web::rate_limit::check))
         .layer(axum::middleware::from_fn(observability::track_metrics))
         .layer(axum::middleware::from_fn(move |req, next| web::security::headers(hsts, req, next)))
         .layer(
@@ -308,6 +310,26 @@ pub fn router(state: AppState) -> Router {
                 .layer(CatchPanicLayer::custom(web::error::panic_response))
                 .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout)),
         )
+}
+
+/// Per-address and per-client request limits on the protocol endpoints, counted in the shared
+/// store.
+fn edge_limits(state: &AppState) -> web::rate_limit::EdgeLimits {
+    let c = &state.config;
+    web::rate_limit::EdgeLimits {
+        kv: state.kv.clone(),
+        address: client_address(c),
+        window_secs: c.rate_limit_window_secs.max(1),
+        page_per_ip: c.rate_limit_page_per_ip,
+        api_per_ip: c.rate_limit_api_per_ip,
+        per_client: c.rate_limit_per_client,
+        body_limit: c.body_limit_bytes,
+    }
+}
+
+/// One rule for the client address everywhere: the peer, or what a trusted proxy says.
+fn client_address(c: &Config) -> web::client_addr::ClientAddress {
+    web::client_addr::ClientAddress::new(c.client_ip_header.as_deref(), c.trusted_proxy_nets())
 }
 
 /// Population-data verification for counters and forms: it needs the population database,

@@ -71,6 +71,19 @@ pub struct Config {
     pub login_tx_per_browser: i64,
     pub login_tx_per_ip: i64,
     pub client_ip_header: Option<String>,
+    /// Proxies (CIDRs) whose forwarded-for header names the client address; from any other
+    /// peer the header is ignored. See "Edge rate limits" in docs/operations.md.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub trusted_proxies: Vec<String>,
+    /// The fixed window of the edge rate limits; each limit below counts requests per window,
+    /// 0 turning it off.
+    pub rate_limit_window_secs: u64,
+    /// Browser-facing protocol pages (authorize, login, consent, callbacks) per client address.
+    pub rate_limit_page_per_ip: i64,
+    /// Back-channel protocol endpoints (PAR, token, userinfo) per client address.
+    pub rate_limit_api_per_ip: i64,
+    /// PAR and token requests per client_id (as claimed, before authentication).
+    pub rate_limit_per_client: i64,
     pub client_cache_ttl_secs: u64,
     pub key_rotation_days: u64,
     pub key_reload_secs: u64,
@@ -141,6 +154,11 @@ impl Default for Config {
             login_tx_per_browser: 30,
             login_tx_per_ip: 2000,
             client_ip_header: None,
+            trusted_proxies: Vec::new(),
+            rate_limit_window_secs: 60,
+            rate_limit_page_per_ip: 1200,
+            rate_limit_api_per_ip: 12_000,
+            rate_limit_per_client: 6000,
             client_cache_ttl_secs: 30,
             key_rotation_days: 30,
             key_reload_secs: 60,
@@ -254,6 +272,30 @@ impl Config {
         Ok(())
     }
 
+    fn validate_edge_limits(&self) -> Result<(), ConfigError> {
+        for cidr in &self.trusted_proxies {
+            parse_cidr(cidr).map_err(|problem| ConfigError::new("trusted_proxies", problem))?;
+        }
+        if self.rate_limit_window_secs == 0 {
+            return Err(ConfigError::new("rate_limit_window_secs", "must be at least 1"));
+        }
+        for (key, v) in [
+            ("rate_limit_page_per_ip", self.rate_limit_page_per_ip),
+            ("rate_limit_api_per_ip", self.rate_limit_api_per_ip),
+            ("rate_limit_per_client", self.rate_limit_per_client),
+        ] {
+            if v < 0 {
+                return Err(ConfigError::new(key, "must be 0 (off) or more"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `trusted_proxies` as networks (validated at start).
+    pub fn trusted_proxy_nets(&self) -> Vec<ipnet::IpNet> {
+        self.trusted_proxies.iter().filter_map(|c| parse_cidr(c).ok()).collect()
+    }
+
     /// Checks what the types alone cannot. Never echoes secret values.
     pub fn validate(&self, mode: Mode) -> Result<(), ConfigError> {
         if mode != Mode::Migrate {
@@ -276,6 +318,7 @@ impl Config {
                 return Err(ConfigError::new("login_tx_per_browser", "limits must be at least 1"));
             }
             self.validate_officer_login()?;
+            self.validate_edge_limits()?;
         }
         if self.database_max_connections == 0 {
             return Err(ConfigError::new("database_max_connections", "must be at least 1"));
@@ -424,6 +467,28 @@ impl Config {
     pub fn master_key_bytes(&self) -> Result<Option<[u8; 32]>, ConfigError> {
         self.master_key.as_ref().map(|k| decode_master_key(k.expose_secret())).transpose()
     }
+}
+
+/// A list, or one string of comma-separated items (the form an environment variable takes).
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Raw::deserialize(d)? {
+        Raw::One(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        Raw::Many(v) => v,
+    })
+}
+
+/// A CIDR such as 10.0.0.0/8, or a bare address (a /32 or /128).
+fn parse_cidr(raw: &str) -> Result<ipnet::IpNet, String> {
+    let raw = raw.trim();
+    raw.parse::<ipnet::IpNet>()
+        .or_else(|_| raw.parse::<IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("invalid value {raw:?}: expected a CIDR such as 10.0.0.0/8 or an IP address"))
 }
 
 fn is_loopback_host(url: &url::Url) -> bool {

@@ -118,3 +118,23 @@ fn metrics_addr_rules() {
     c.metrics_addr = Some(format!("0.0.0.0:{}", c.port));
     assert_eq!(c.validate(Mode::Serve).unwrap_err().key, "metrics_addr", "the main port is taken");
 }
+
+#[test]
+fn trusted_proxies_from_a_list_or_one_string() {
+    let from_toml: Config = Figment::new()
+        .merge(figment::providers::Toml::string(r#"trusted_proxies = ["10.0.0.0/8", "192.0.2.7"]"#))
+        .extract()
+        .unwrap();
+    assert_eq!(from_toml.trusted_proxy_nets().len(), 2);
+    let from_env: Config = Figment::new()
+        .merge(figment::providers::Serialized::default("trusted_proxies", "10.0.0.0/8, 2001:db8::/32"))
+        .extract()
+        .unwrap();
+    assert_eq!(from_env.trusted_proxies, vec!["10.0.0.0/8".to_string(), "2001:db8::/32".to_string()]);
+    let mut bad = production();
+    bad.trusted_proxies = vec!["10.0.0.0/33".into()];
+    assert_eq!(bad.validate(Mode::Serve).unwrap_err().key, "trusted_proxies");
+    let mut bad = production();
+    bad.rate_limit_window_secs = 0;
+    assert_eq!(bad.validate(Mode::Serve).unwrap_err().key, "rate_limit_window_secs");
+}

@@ -43,8 +43,8 @@ pub struct Provider {
     pub code_ttl: Duration,
     pub tx_ttl: Duration,
     pub tx_limits: TxLimits,
-    /// Behind a trusted proxy: the header carrying the client's address (its last entry).
-    pub client_ip_header: Option<String>,
+    /// Where a request's client address comes from (the peer, or a trusted proxy's header).
+    pub client_address: crate::web::client_addr::ClientAddress,
     /// The registered login methods (and who observes their outcomes).
     pub methods: Arc<Registry>,
     /// Every `acr` value the provider knows.
@@ -197,7 +197,7 @@ mod tests {
             code_ttl: Duration::from_secs(60),
             tx_ttl: Duration::from_secs(60),
             tx_limits: TxLimits { max_bytes: 8192, per_browser: 10, per_ip: 10 },
-            client_ip_header: None,
+            client_address: crate::web::client_addr::ClientAddress::new(None, Vec::new()),
             methods: Arc::new(Registry::default()),
             acr: Arc::new(Catalog::default()),
             scopes: Arc::new(Scopes::default()),

@@ -2,9 +2,7 @@
 //! the helpers a method's HTTP face uses to begin, resume and finish a login, so that a method
 //! only establishes who the user is.
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Query, Request, State};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -44,7 +42,7 @@ pub fn set_browser_cookie(p: &Provider, value: &str, r: &mut Response) {
 }
 
 /// Where a request comes from: the browser binding and the client address (from the
-/// configured proxy header when behind a trusted proxy, else the peer).
+/// forwarded-for header when the peer is a trusted proxy, else the peer).
 pub struct RequestOrigin {
     pub origin: Origin,
     pub cookie: String,
@@ -59,10 +57,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let p = Provider::from_ref(state);
         let (browser, cookie) = browser(&p, &parts.headers);
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        let forwarded = p.client_ip_header.as_deref().and_then(|h| parts.headers.get(h)).and_then(|v| v.to_str().ok());
-        // The proxy appends the address it saw: the last entry is the one we can trust.
-        let ip = forwarded.and_then(|v| v.rsplit(',').next()).and_then(|s| s.trim().parse::<IpAddr>().ok()).or(peer);
+        let ip = p.client_address.resolve(&parts.extensions, &parts.headers);
         Ok(Self { origin: Origin { browser, ip }, cookie })
     }
 }
