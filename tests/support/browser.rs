@@ -69,12 +69,31 @@ impl Browser {
 
     /// Starts at `start` and walks until the client's `redirect_uri` or a page nobody acts on.
     pub async fn journey(&self, start: &str, redirect_uri: &str, eid: EidLogin<'_>, consent: ConsentChoice) -> End {
+        self.journey_via(start, redirect_uri, eid, consent, None).await
+    }
+
+    /// As [`Browser::journey`], but every hop after the first that leads to the base URL
+    /// `reroute.0` goes to `reroute.1` instead: another instance behind the same issuer, as a
+    /// load balancer without sticky sessions would pick.
+    pub async fn journey_via(
+        &self,
+        start: &str,
+        redirect_uri: &str,
+        eid: EidLogin<'_>,
+        consent: ConsentChoice,
+        reroute: Option<(&str, &str)>,
+    ) -> End {
         let mut resp = self.http.get(start).send().await.expect("GET start");
         for _ in 0..20 {
             let url = resp.url().to_string();
             if resp.status().is_redirection() {
                 let loc = resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-                let next = resp.url().join(&loc).expect("location").to_string();
+                let mut next = resp.url().join(&loc).expect("location").to_string();
+                if let Some((from, to)) = reroute
+                    && let Some(rest) = next.strip_prefix(from)
+                {
+                    next = format!("{to}{rest}");
+                }
                 if next.starts_with(redirect_uri) {
                     let params = url::Url::parse(&next).unwrap().query_pairs().into_owned().collect();
                     return End::AtClient(params);

@@ -131,7 +131,7 @@ impl TestOp {
 ///
 /// A port found free may be taken by a parallel test before the mocks bind it: a few fresh
 /// pairs are tried before giving up.
-async fn start_mocks(config: &mut Config, op_port: u16, dir: &std::path::Path) -> xacthuc_mocks::RunningMocks {
+pub async fn start_mocks(config: &mut Config, op_port: u16, dir: &std::path::Path) -> xacthuc_mocks::RunningMocks {
     let mut last = None;
     for _ in 0..5 {
         match try_start_mocks(config, op_port, dir).await {
