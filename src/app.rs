@@ -316,6 +316,9 @@ pub fn router(state: AppState) -> Router {
 /// store.
 fn edge_limits(state: &AppState) -> web::rate_limit::EdgeLimits {
     let c = &state.config;
+    if c.client_ip_header.is_some() && c.trusted_proxies.is_empty() {
+        tracing::warn!("client_ip_header is set but trusted_proxies is empty: the header is ignored");
+    }
     web::rate_limit::EdgeLimits {
         kv: state.kv.clone(),
         address: client_address(c),
