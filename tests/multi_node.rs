@@ -88,7 +88,10 @@ impl Pair {
         let spawn = |port: u16, name: &str, metrics: &str| {
             let mut env = env.clone();
             env.push(("XACTHUC_PORT", port.to_string()));
-            env.push(("XACTHUC_METRICS_ADDR", metrics.trim_start_matches("http://").trim_end_matches("/metrics").into()));
+            env.push((
+                "XACTHUC_METRICS_ADDR",
+                metrics.trim_start_matches("http://").trim_end_matches("/metrics").into(),
+            ));
             let log = std::fs::File::create(dir.path().join(format!("{name}.log"))).unwrap();
             Proc(xacthuc(&["serve"], &env).stdout(Stdio::null()).stderr(log).spawn().expect("xacthuc serve"))
         };
@@ -256,7 +259,9 @@ async fn two_instances_share_logins_keys_and_logout() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(kids(&b).await.iter().any(|k| before.contains(k)), "retired keys stay published");
-    let refreshed = token(&a, &rp, &[("grant_type", "refresh_token"), ("refresh_token", sso["refresh_token"].as_str().unwrap())]).await;
+    let refreshed =
+        token(&a, &rp, &[("grant_type", "refresh_token"), ("refresh_token", sso["refresh_token"].as_str().unwrap())])
+            .await;
     let new_access = refreshed["access_token"].as_str().unwrap();
     assert_eq!(kid(new_access), new_kid, "A signs with the new key");
     let on_b = userinfo(&b, new_access).await;

@@ -7,7 +7,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, HeaderName, Extensions};
+use axum::http::{Extensions, HeaderMap, HeaderName};
 use ipnet::IpNet;
 
 /// Longest forwarded-for header looked at: bounded work on an unauthenticated request.
@@ -22,9 +22,8 @@ pub struct ClientAddress {
 impl ClientAddress {
     /// `header` defaults to X-Forwarded-For.
     pub fn new(header: Option<&str>, trusted: Vec<IpNet>) -> Self {
-        let header = header
-            .and_then(|h| HeaderName::try_from(h).ok())
-            .unwrap_or(HeaderName::from_static("x-forwarded-for"));
+        let header =
+            header.and_then(|h| HeaderName::try_from(h).ok()).unwrap_or(HeaderName::from_static("x-forwarded-for"));
         Self { header, trusted }
     }
 
