@@ -5,29 +5,20 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use support::browser::{Browser, ConsentChoice, EidLogin};
 use support::rp::{Rp, VERIFIER};
+use support::{Proc, xacthuc_cmd as xacthuc};
 use xacthuc::config::Config;
 use xacthuc::oidc::clients::Client;
 
 // A demo citizen of the mock (see `xacthuc-mocks demo_citizens`).
 const NGOC: (&str, &str) = ("001188271828", "271828");
 const BYE: &str = "https://multi.example.vn/bye";
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Two instances, A and B, behind one issuer (A's address, as a load balancer's would be).
 struct Pair {
@@ -39,15 +30,6 @@ struct Pair {
     _procs: [Proc; 2],
     _mocks: xacthuc_mocks::RunningMocks,
     dir: tempfile::TempDir,
-}
-
-fn xacthuc(args: &[&str], env: &[(&'static str, String)]) -> Command {
-    let mut cmd = Command::new(support::xacthuc_bin());
-    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
 }
 
 async fn wait_ready(base: &str) {
@@ -136,23 +118,6 @@ async fn register(pair: &Pair, rp: &Rp) {
     db.put_client(&client, 0).await.expect("register the relying party");
 }
 
-fn auth_url(base: &str, rp: &Rp, extra: &[(&str, &str)]) -> String {
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
-    let mut u = url::Url::parse(&format!("{base}/authorize")).unwrap();
-    u.query_pairs_mut().extend_pairs([
-        ("client_id", rp.id.as_str()),
-        ("redirect_uri", &rp.redirect),
-        ("response_type", "code"),
-        ("scope", "openid profile offline_access"),
-        ("state", "s-1"),
-        ("nonce", "n-1"),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-    ]);
-    u.query_pairs_mut().extend_pairs(extra);
-    u.to_string()
-}
-
 async fn token(base: &str, rp: &Rp, form: &[(&str, &str)]) -> Value {
     let r = support::op::http()
         .post(format!("{base}/token"))
@@ -195,7 +160,7 @@ async fn two_instances_share_logins_keys_and_logout() {
     let browser = Browser::new();
     let end = browser
         .journey_via(
-            &auth_url(&a, &rp, &[]),
+            &rp.auth_url_at(&a, &[]),
             &rp.redirect,
             EidLogin::Form { login: NGOC.0, passcode: NGOC.1 },
             ConsentChoice::Allow,
@@ -226,10 +191,10 @@ async fn two_instances_share_logins_keys_and_logout() {
     assert_eq!(on_a.status(), 200, "a token from B is valid on A");
     let sub = on_a.json::<Value>().await.unwrap()["sub"].clone();
     let code = {
-        let r = browser.http.get(auth_url(&b, &rp, &[("prompt", "none")])).send().await.unwrap();
+        let r = browser.http.get(rp.auth_url_at(&b, &[("prompt", "none")])).send().await.unwrap();
         let loc = r.headers()["location"].to_str().unwrap().to_owned();
         assert!(loc.contains("code="), "the session made through B is known to B: {loc}");
-        let r = browser.http.get(auth_url(&a, &rp, &[("prompt", "none")])).send().await.unwrap();
+        let r = browser.http.get(rp.auth_url_at(&a, &[("prompt", "none")])).send().await.unwrap();
         let loc = r.headers()["location"].to_str().unwrap().to_owned();
         assert!(loc.contains("code="), "and to A: {loc}");
         url::Url::parse(&loc).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned()
@@ -279,7 +244,7 @@ async fn two_instances_share_logins_keys_and_logout() {
         .unwrap();
     assert_eq!(r.status(), 303, "logout at A");
     for base in [&a, &b] {
-        let r = browser.http.get(auth_url(base, &rp, &[("prompt", "none")])).send().await.unwrap();
+        let r = browser.http.get(rp.auth_url_at(base, &[("prompt", "none")])).send().await.unwrap();
         let loc = r.headers()["location"].to_str().unwrap().to_owned();
         assert!(loc.contains("error=login_required"), "no session at {base} after logout: {loc}");
         assert_eq!(userinfo(base, new_access).await.status(), 401, "the session's tokens are revoked at {base}");

@@ -3,43 +3,12 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
+
 use std::time::{Duration, Instant};
+use support::{Proc, xacthuc_cmd as xacthuc};
 
 use base64::Engine;
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Proc {
-    /// SIGTERM, then wait: a clean stop exits 0.
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.0.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(start.elapsed() < Duration::from_secs(20), "did not stop after SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-fn xacthuc(args: &[&str], env: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(support::xacthuc_bin());
-    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
-}
 
 async fn wait_status(client: &reqwest::Client, url: &str, want: u16, limit: Duration) -> reqwest::Response {
     let start = Instant::now();

@@ -227,3 +227,38 @@ impl RedisCluster {
 pub fn xacthuc_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_xacthuc"))
 }
+
+/// A child process of this test, killed on drop.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    /// SIGTERM, then wait: a clean stop exits 0.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// The `xacthuc` binary with `args` and exactly `env` (nothing inherited but PATH).
+pub fn xacthuc_cmd(args: &[&str], env: &[(&str, String)]) -> Command {
+    let mut cmd = Command::new(xacthuc_bin());
+    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}

@@ -102,6 +102,11 @@ impl Rp {
 
     /// `/authorize` with code + PKCE; `extra` parameters replace the defaults.
     pub fn auth_url(&self, op: &TestOp, extra: &[(&str, &str)]) -> String {
+        self.auth_url_at(&op.base, extra)
+    }
+
+    /// The same at the provider instance `base` (another replica behind the issuer).
+    pub fn auth_url_at(&self, base: &str, extra: &[(&str, &str)]) -> String {
         let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
         let mut params: Vec<(&str, &str)> = vec![
             ("client_id", &self.id),
@@ -115,7 +120,7 @@ impl Rp {
         ];
         params.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
         params.extend_from_slice(extra);
-        let mut u = url::Url::parse(&op.url("/authorize")).expect("authorize URL");
+        let mut u = url::Url::parse(&format!("{base}/authorize")).expect("authorize URL");
         u.query_pairs_mut().extend_pairs(params);
         u.to_string()
     }
