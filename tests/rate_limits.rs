@@ -200,3 +200,29 @@ async fn an_unreachable_store_lets_requests_through() {
     }
     op.stop().await;
 }
+
+/// A refused request has done nothing: a refresh token presented over the limit is not
+/// rotated away, and works once the window has passed.
+async fn a_refused_request_is_not_half_processed(backend: Backend) {
+    use support::browser::{Browser, ConsentChoice, EidLogin};
+    let Some(op) = TestOp::start_with(backend, limits(100, 100, 2)).await else { return };
+    let rp = support::rp::Rp::new("limited");
+    rp.register(&op, &rp.client()).await;
+    let login = EidLogin::Form { login: "001188271828", passcode: "271828" };
+    let end = Browser::new().journey(&rp.auth_url(&op, &[]), &rp.redirect, login, ConsentChoice::Allow).await;
+    let tokens: serde_json::Value = rp.redeem(&op, &end.code()).await.json().await.unwrap();
+    let first = tokens["refresh_token"].as_str().expect("a refresh token");
+    let r = rp.refresh(&op, first).await;
+    assert_eq!(r.status(), 200, "the client's second request");
+    let second: serde_json::Value = r.json().await.unwrap();
+    let second = second["refresh_token"].as_str().unwrap();
+    let refused = rp.refresh(&op, second).await;
+    assert_eq!(refused.status(), 429, "the third is over the limit");
+    // The window passes (its counter expires).
+    let window = xacthuc::clock::unix_now() as u64 / WINDOW;
+    op.state.kv.delete(&format!("rl:client:{}:{window}", rp.id)).await.unwrap();
+    let r = rp.refresh(&op, second).await;
+    assert_eq!(r.status(), 200, "the refused refresh did not use up the token: {}", r.text().await.unwrap());
+    op.stop().await;
+}
+on_both_backends!(not_half_processed, super::a_refused_request_is_not_half_processed);
