@@ -69,6 +69,12 @@ pub struct ClientSpec {
     /// Seconds (at most 60; 0 = off) of refresh-token grace after a rotation.
     #[serde(default)]
     pub refresh_token_grace_secs: u64,
+
+    // --- High-assurance profile ---
+    /// FAPI 2.0 Security Profile: PAR, PKCE S256, private_key_jwt, DPoP-bound tokens, codes of
+    /// at most 60 s; ID tokens signed with PS256, ES256 or EdDSA.
+    #[serde(default)]
+    pub fapi2: bool,
 }
 
 /// A fresh secret for a confidential client (stored hashed); `None` for the other methods.
@@ -108,6 +114,7 @@ pub fn build_client(s: &ClientSpec) -> Result<(Client, Option<String>), String> 
         require_pushed_authorization_requests: s.require_par,
         trusted: s.trusted,
         refresh_token_grace_secs: s.refresh_token_grace_secs,
+        fapi2: s.fapi2,
         ..Client::new(&s.client_id, &s.name, auth_method, s.redirect_uris.clone())
     };
     let secret = new_secret(&mut client);

@@ -112,6 +112,12 @@ pub struct Client {
     /// [`ClientCache::get`]) until it is enabled again; the registration is kept.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
+
+    // --- High-assurance profile (see `oidc::fapi2`) ---
+    /// FAPI 2.0 Security Profile: PAR, PKCE S256, private_key_jwt, DPoP-bound tokens, codes of
+    /// at most 60 s, and only PS256, ES256 or EdDSA signatures.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fapi2: bool,
 }
 
 impl Client {
@@ -142,7 +148,13 @@ impl Client {
             refresh_token_ttl_secs: default_refresh_ttl(),
             refresh_token_grace_secs: 0,
             disabled: false,
+            fapi2: false,
         }
+    }
+
+    /// Whether authorization requests must be pushed (PAR): on request, and always for FAPI 2.0.
+    pub fn must_push(&self) -> bool {
+        self.require_pushed_authorization_requests || self.fapi2
     }
 
     pub fn is_public(&self) -> bool {
@@ -224,6 +236,9 @@ impl Client {
             return Err(format!(
                 "refresh_token_grace_secs must be at most {MAX_REFRESH_TOKEN_GRACE_SECS} seconds (0 turns it off)"
             ));
+        }
+        if self.fapi2 {
+            super::fapi2::check_registration(self)?;
         }
         if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
             return Err("the authorization_code grant needs at least one redirect URI".into());

@@ -48,6 +48,10 @@ pub struct AuthRequest {
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
     pub id_token_hint: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is bound to (from `dpop_jkt`, or
+    /// the key of the proof that came with the pushed request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// Where an error may be sent.
@@ -94,7 +98,7 @@ pub fn parse(client: &Client, params: &Params, via_par: bool) -> Result<AuthRequ
     if params.values().any(|v| v.len() > MAX_PARAM_LEN) {
         return Err(fail(ErrorCode::InvalidRequest, "a parameter is too long"));
     }
-    if client.require_pushed_authorization_requests && !via_par {
+    if client.must_push() && !via_par {
         return Err(fail(ErrorCode::InvalidRequest, "this client must use pushed authorization requests"));
     }
     match params.get("response_type").map(String::as_str) {
@@ -128,6 +132,10 @@ pub fn parse(client: &Client, params: &Params, via_par: bool) -> Result<AuthRequ
             ));
         }
     };
+    let dpop_jkt = params.get("dpop_jkt").cloned();
+    if dpop_jkt.as_deref().is_some_and(|j| !super::dpop::is_thumbprint(j)) {
+        return Err(fail(ErrorCode::InvalidRequest, "dpop_jkt must be a base64url SHA-256 JWK thumbprint"));
+    }
     let mut prompt = Prompt::default();
     for p in
         params.get("prompt").map(|s| s.split(' ').filter(|x| !x.is_empty()).collect::<Vec<_>>()).unwrap_or_default()
@@ -179,6 +187,7 @@ pub fn parse(client: &Client, params: &Params, via_par: bool) -> Result<AuthRequ
         login_hint: params.get("login_hint").cloned(),
         ui_locales: params.get("ui_locales").cloned(),
         id_token_hint: params.get("id_token_hint").cloned(),
+        dpop_jkt,
     })
 }
 
