@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 
 use super::error::{ErrorCode, OAuthError};
 use super::provider::Provider;
-use super::{client_auth, dpop};
 use super::request::Params;
+use super::{client_auth, dpop};
 use crate::audit::{Action, Actor, Audit, Event};
 use crate::clock::unix_now;
 use crate::crypto::sha256_hex;

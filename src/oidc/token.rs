@@ -9,13 +9,13 @@ use axum::http::HeaderMap;
 
 use super::clients::{Client, GrantType};
 use super::dpop::{self, Proof};
-use super::{client_auth, fapi2};
 use super::error::{ErrorCode, OAuthError};
 use super::grants::{self, CodeData, Grant, Redeem, RefreshUse};
 use super::mint::{self, IdTokenInput, TokenResponse};
 use super::provider::Provider;
 use super::request::{Params, verify_pkce};
 use super::session;
+use super::{client_auth, fapi2};
 use crate::clock::unix_now;
 
 /// `dpop_proof`: the request's `DPoP` header, if it had one (RFC 9449 §5).
@@ -179,9 +179,8 @@ async fn refresh(
     let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     // Checked before the token is spent, so a thief without the key burns nothing.
     if let Some(bound) = p.db.refresh_token_binding(token).await? {
-        let proof = proof.ok_or_else(|| {
-            OAuthError::new(ErrorCode::InvalidDpopProof, "this refresh token is bound to a DPoP key")
-        })?;
+        let proof = proof
+            .ok_or_else(|| OAuthError::new(ErrorCode::InvalidDpopProof, "this refresh token is bound to a DPoP key"))?;
         if proof.jkt != bound {
             return Err(OAuthError::invalid_grant("the DPoP key does not match the one the refresh token is bound to"));
         }
