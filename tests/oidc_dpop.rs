@@ -159,7 +159,7 @@ async fn proofs_at_par_and_the_token_endpoint(backend: Backend) {
 
     let meta: Value =
         http().get(op.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(meta["dpop_signing_alg_values_supported"], json!(["ES256", "PS256", "EdDSA", "RS256"]));
+    assert_eq!(meta["dpop_signing_alg_values_supported"], json!(["ES256", "PS256", "EdDSA", "Ed25519", "RS256"]));
 
     // No nonce: use_dpop_nonce, with the nonce to use in DPoP-Nonce.
     let r = push(&op, id, &client_key, &auth_params(id), Some(dpop.dpop("POST", &par_url, json!({})))).await;

@@ -13,7 +13,7 @@ use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -25,9 +25,11 @@ use crate::clock::unix_now;
 use crate::crypto::sha256_hex;
 
 /// What a proof may be signed with (advertised as `dpop_signing_alg_values_supported`).
-pub const ALGS: [&str; 4] = ["ES256", "PS256", "EdDSA", "RS256"];
+/// `Ed25519` is the fully-specified name (RFC 9864) of EdDSA over Ed25519, the only EdDSA
+/// curve accepted; some libraries (oauth4webapi) sign with that name.
+pub const ALGS: [&str; 5] = ["ES256", "PS256", "EdDSA", "Ed25519", "RS256"];
 /// The subset the FAPI 2.0 Security Profile allows (§5.4.1).
-pub const FAPI2_ALGS: [&str; 3] = ["PS256", "ES256", "EdDSA"];
+pub const FAPI2_ALGS: [&str; 4] = ["PS256", "ES256", "EdDSA", "Ed25519"];
 /// A proof is accepted for this long after its `iat` (plus the clock leeway either way).
 pub const PROOF_LIFETIME: i64 = 60;
 /// Nonces change every bucket; the current and the previous bucket's are accepted, so a nonce
@@ -74,7 +76,10 @@ pub async fn verify(p: &Provider, jwt: &str, e: &Expect<'_>) -> Result<Proof, OA
     if !e.algs.contains(&alg_name) {
         return Err(invalid(&format!("alg must be one of {}", e.algs.join(", "))));
     }
-    let alg: Algorithm = alg_name.parse().map_err(|_| invalid("unknown alg"))?;
+    let alg: Algorithm = match alg_name {
+        "Ed25519" => Algorithm::EdDSA,
+        other => other.parse().map_err(|_| invalid("unknown alg"))?,
+    };
     let jwk_value = header.get("jwk").filter(|j| j.is_object()).ok_or_else(|| invalid("jwk is required"))?;
     // Only a public key may be embedded: a private or symmetric one would prove nothing.
     if ["d", "p", "q", "dp", "dq", "qi", "k"].iter().any(|m| jwk_value.get(m).is_some()) {
@@ -85,13 +90,18 @@ pub async fn verify(p: &Provider, jwt: &str, e: &Expect<'_>) -> Result<Proof, OA
         return Err(invalid("jwk does not fit alg"));
     }
     let key = DecodingKey::from_jwk(&jwk).map_err(|_| invalid("jwk is malformed"))?;
-    let mut v = Validation::new(alg);
-    v.validate_exp = false;
-    v.validate_aud = false;
-    v.required_spec_claims.clear();
-    let claims = jsonwebtoken::decode::<Value>(jwt, &key, &v)
-        .map_err(|_| invalid("the DPoP proof signature is invalid"))?
-        .claims;
+    // Verified here rather than by `jsonwebtoken::decode`, whose header type does not know the
+    // fully-specified `Ed25519` name; the header was read above.
+    let (signed, signature) = jwt.rsplit_once('.').ok_or_else(|| invalid("the DPoP proof is not a JWT"))?;
+    if !jsonwebtoken::crypto::verify(signature, signed.as_bytes(), &key, alg).unwrap_or(false) {
+        return Err(invalid("the DPoP proof signature is invalid"));
+    }
+    let claims = signed
+        .split_once('.')
+        .and_then(|(_, body)| URL_SAFE_NO_PAD.decode(body).ok())
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .filter(Value::is_object)
+        .ok_or_else(|| invalid("the DPoP proof claims are malformed"))?;
     check_claims(p, &claims, e)?;
     let jkt = jwk.thumbprint(ThumbprintHash::SHA256).map_err(|_| invalid("jwk is malformed"))?;
     let jti = claims.get("jti").and_then(Value::as_str).unwrap_or_default();
