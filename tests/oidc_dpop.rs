@@ -132,6 +132,18 @@ fn assertion_form(op: &TestOp, id: &str, key: &ClientKey) -> Vec<(&'static str, 
     ]
 }
 
+/// Redeeming `code` as the private_key_jwt client (the assertion is the second field).
+fn code_form(op: &TestOp, id: &str, key: &ClientKey, code: String) -> Vec<(&'static str, String)> {
+    let mut form = assertion_form(op, id, key);
+    form.extend([
+        ("grant_type", "authorization_code".into()),
+        ("code", code),
+        ("redirect_uri", REDIRECT.into()),
+        ("code_verifier", VERIFIER.into()),
+    ]);
+    form
+}
+
 async fn userinfo(op: &TestOp, auth: &str, proof: Option<String>) -> reqwest::Response {
     let mut req = http().get(op.url("/userinfo")).header("Authorization", auth);
     if let Some(p) = proof {
@@ -206,13 +218,7 @@ async fn proofs_at_par_and_the_token_endpoint(backend: Backend) {
     let request_uri = pushed["request_uri"].as_str().unwrap().to_owned();
     let code = login(&authorize_url(&op, &[("client_id", id.into()), ("request_uri", request_uri)])).await;
     let thief = ClientKey::generate("thief");
-    let mut form = assertion_form(&op, id, &client_key);
-    form.extend([
-        ("grant_type", "authorization_code".into()),
-        ("code", code),
-        ("redirect_uri", REDIRECT.into()),
-        ("code_verifier", VERIFIER.into()),
-    ]);
+    let form = code_form(&op, id, &client_key, code);
     let n = nonce(&op).await;
     let (status, _, body) =
         answer(token(&op, &form, Some(thief.dpop("POST", &token_url, json!({ "nonce": n })))).await).await;
@@ -225,13 +231,7 @@ async fn proofs_at_par_and_the_token_endpoint(backend: Backend) {
     assert_eq!(status, 201, "{pushed}");
     let request_uri = pushed["request_uri"].as_str().unwrap().to_owned();
     let code = login(&authorize_url(&op, &[("client_id", id.into()), ("request_uri", request_uri)])).await;
-    let mut form = assertion_form(&op, id, &client_key);
-    form.extend([
-        ("grant_type", "authorization_code".into()),
-        ("code", code),
-        ("redirect_uri", REDIRECT.into()),
-        ("code_verifier", VERIFIER.into()),
-    ]);
+    let mut form = code_form(&op, id, &client_key, code);
     let (status, _, body) = answer(token(&op, &form, None).await).await;
     assert_eq!((status, error_of(&body)), (400, "invalid_dpop_proof"), "fapi2 without a proof: {body}");
     form[1].1 = client_key.assertion(id, &op.config.issuer);

@@ -237,8 +237,13 @@ impl Client {
                 "refresh_token_grace_secs must be at most {MAX_REFRESH_TOKEN_GRACE_SECS} seconds (0 turns it off)"
             ));
         }
-        if self.fapi2 {
-            super::fapi2::check_registration(self)?;
+        // The FAPI 2.0 profile (src/oidc/fapi2.rs) at registration: §5.3.1 (client
+        // authentication; mTLS is not built) and §5.4.1 (signature algorithms).
+        if self.fapi2 && self.auth_method != AuthMethod::PrivateKeyJwt {
+            return Err("a fapi2 client must authenticate with private_key_jwt".into());
+        }
+        if self.fapi2 && !["PS256", "ES256", "EdDSA"].contains(&self.id_token_signed_response_alg.as_str()) {
+            return Err("a fapi2 client's ID tokens must be signed with PS256, ES256 or EdDSA".into());
         }
         if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
             return Err("the authorization_code grant needs at least one redirect URI".into());

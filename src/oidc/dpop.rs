@@ -18,6 +18,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::clients::Client;
 use super::error::{ErrorCode, OAuthError};
 use super::jwks_cache::{CLOCK_LEEWAY, key_fits, numeric_claim};
 use super::provider::Provider;
@@ -28,8 +29,7 @@ use crate::crypto::sha256_hex;
 /// `Ed25519` is the fully-specified name (RFC 9864) of EdDSA over Ed25519, the only EdDSA
 /// curve accepted; some libraries (oauth4webapi) sign with that name.
 pub const ALGS: [&str; 5] = ["ES256", "PS256", "EdDSA", "Ed25519", "RS256"];
-/// The subset the FAPI 2.0 Security Profile allows (§5.4.1).
-pub const FAPI2_ALGS: [&str; 4] = ["PS256", "ES256", "EdDSA", "Ed25519"];
+
 /// A proof is accepted for this long after its `iat` (plus the clock leeway either way).
 pub const PROOF_LIFETIME: i64 = 60;
 /// Nonces change every bucket; the current and the previous bucket's are accepted, so a nonce
@@ -37,6 +37,11 @@ pub const PROOF_LIFETIME: i64 = 60;
 const NONCE_BUCKET_SECS: i64 = 120;
 /// A proof is a small JWT; anything longer is refused before any parsing.
 const MAX_PROOF_BYTES: usize = 8 * 1024;
+
+/// Signature algorithms this client's proofs may use.
+pub fn algs_for(c: &Client) -> &'static [&'static str] {
+    if c.fapi2 { &super::fapi2::ALGS } else { &ALGS }
+}
 
 /// What the endpoint expects of a proof.
 pub struct Expect<'a> {
@@ -184,11 +189,6 @@ fn nonce_valid(p: &Provider, nonce: &str, now: i64) -> bool {
     let key = nonce_key(p);
     let bucket = now.div_euclid(NONCE_BUCKET_SECS);
     [bucket, bucket - 1].iter().any(|b| nonce_for_bucket(&key, *b).as_bytes().ct_eq(nonce.as_bytes()).into())
-}
-
-/// RFC 9449 §10: a `dpop_jkt` authorization parameter is a SHA-256 thumbprint.
-pub fn is_thumbprint(s: &str) -> bool {
-    s.len() == 43 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]

@@ -13,29 +13,17 @@
 
 use std::time::Duration;
 
-use super::clients::{AuthMethod, Client};
-use super::dpop;
+use super::clients::Client;
 use super::error::{ErrorCode, OAuthError};
 use super::request::Params;
 
 /// FAPI 2.0 §5.3.2.1: authorization codes live at most 60 seconds.
 const MAX_CODE_TTL: Duration = Duration::from_secs(60);
 
-/// Registration rules of a `fapi2` client.
-pub fn check_registration(c: &Client) -> Result<(), String> {
-    if c.auth_method != AuthMethod::PrivateKeyJwt {
-        return Err("a fapi2 client must authenticate with private_key_jwt".into());
-    }
-    if !["PS256", "ES256", "EdDSA"].contains(&c.id_token_signed_response_alg.as_str()) {
-        return Err("a fapi2 client's ID tokens must be signed with PS256, ES256 or EdDSA".into());
-    }
-    Ok(())
-}
-
-/// Signature algorithms this client's DPoP proofs may use.
-pub fn dpop_algs(c: &Client) -> &'static [&'static str] {
-    if c.fapi2 { &dpop::FAPI2_ALGS } else { &dpop::ALGS }
-}
+/// The signature algorithms the profile allows (§5.4.1); `Ed25519` is the fully-specified
+/// name (RFC 9864) of EdDSA over Ed25519. Registration rules live with the registration
+/// (`Client::validate`).
+pub const ALGS: [&str; 4] = ["PS256", "ES256", "EdDSA", "Ed25519"];
 
 /// Whether a JWT the client signed (assertion, request object) uses an algorithm it may use.
 pub fn signing_alg_allowed(c: &Client, alg: jsonwebtoken::Algorithm) -> bool {
@@ -60,8 +48,8 @@ pub fn check_front_channel(c: &Client, query: &Params) -> Result<(), OAuthError>
 }
 
 /// At the token endpoint: a `fapi2` client's tokens are always sender-constrained.
-pub fn require_proof(c: &Client, proof: Option<&dpop::Proof>) -> Result<(), OAuthError> {
-    if c.fapi2 && proof.is_none() {
+pub fn require_proof(c: &Client, has_proof: bool) -> Result<(), OAuthError> {
+    if c.fapi2 && !has_proof {
         return Err(OAuthError::new(ErrorCode::InvalidDpopProof, "this client must present a DPoP proof"));
     }
     Ok(())

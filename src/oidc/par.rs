@@ -8,12 +8,11 @@ use serde_json::{Value, json};
 
 use super::client_auth;
 use super::clients::Client;
-use super::dpop;
 use super::error::{ErrorCode, OAuthError};
 use super::jwks_cache::{CLOCK_LEEWAY, Purpose, first_use, numeric_claim};
 use super::provider::Provider;
 use super::request::{self, Params, RequestError};
-use super::token::expect_at_server;
+use super::token::proof_at_server;
 use crate::clock::unix_now;
 use crate::crypto::random_token;
 
@@ -31,10 +30,7 @@ pub async fn push(
     dpop_proof: Option<&str>,
 ) -> Result<Value, OAuthError> {
     let client = client_auth::authenticate(p, headers, form).await?;
-    let proof = match dpop_proof {
-        Some(jwt) => Some(dpop::verify(p, jwt, &expect_at_server(&client, &p.endpoint("/par"))).await?),
-        None => None,
-    };
+    let proof = proof_at_server(p, &client, dpop_proof, "/par").await?;
     if form.contains_key("request_uri") {
         return Err(OAuthError::invalid_request("request_uri is not allowed at the PAR endpoint"));
     }

@@ -65,13 +65,8 @@ pub async fn live_dpop_access_token(
         .ok_or_else(|| OAuthError::new(ErrorCode::InvalidToken, "this access token is not bound to a DPoP key"))?;
     let client_id = claims.get("client_id").and_then(Value::as_str).unwrap_or_default();
     let client = p.clients.get(client_id).await?.ok_or_else(invalid_token)?;
-    let expect = dpop::Expect {
-        htm,
-        htu,
-        access_token: Some(token),
-        nonce_required: false,
-        algs: super::fapi2::dpop_algs(&client),
-    };
+    let expect =
+        dpop::Expect { htm, htu, access_token: Some(token), nonce_required: false, algs: dpop::algs_for(&client) };
     let verified = dpop::verify(p, proof, &expect).await?;
     if verified.jkt != bound {
         return Err(OAuthError::new(ErrorCode::InvalidDpopProof, "the DPoP key is not the one the token is bound to"));

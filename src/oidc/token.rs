@@ -27,11 +27,8 @@ pub async fn token(
 ) -> Result<TokenResponse, OAuthError> {
     let client = client_auth::authenticate(p, headers, form).await?;
     let grant_type = form.get("grant_type").ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
-    let proof = match dpop_proof {
-        Some(jwt) => Some(dpop::verify(p, jwt, &expect_at_server(&client, &p.endpoint("/token"))).await?),
-        None => None,
-    };
-    fapi2::require_proof(&client, proof.as_ref())?;
+    let proof = proof_at_server(p, &client, dpop_proof, "/token").await?;
+    fapi2::require_proof(&client, proof.is_some())?;
     let proof = proof.as_ref();
     let result = match grant_type.as_str() {
         "authorization_code" => authorization_code(p, &client, form, proof).await,
@@ -48,10 +45,31 @@ pub async fn token(
     result
 }
 
-/// Proofs at the authorization server's endpoints carry its nonce (RFC 9449 §8), which keeps
-/// their freshness under our control rather than the client's clock.
-pub fn expect_at_server<'a>(client: &'a Client, htu: &'a str) -> dpop::Expect<'a> {
-    dpop::Expect { htm: "POST", htu, access_token: None, nonce_required: true, algs: fapi2::dpop_algs(client) }
+/// Verifies the proof, if any, sent to the authorization server's endpoint at `path` (POST).
+/// These proofs must carry the server's nonce (RFC 9449 §8), which keeps their freshness under
+/// our control rather than the client's clock.
+pub async fn proof_at_server(
+    p: &Provider,
+    client: &Client,
+    jwt: Option<&str>,
+    path: &str,
+) -> Result<Option<Proof>, OAuthError> {
+    let Some(jwt) = jwt else { return Ok(None) };
+    let htu = p.endpoint(path);
+    let expect =
+        dpop::Expect { htm: "POST", htu: &htu, access_token: None, nonce_required: true, algs: dpop::algs_for(client) };
+    Ok(Some(dpop::verify(p, jwt, &expect).await?))
+}
+
+/// RFC 9449 §5 and §10: what is bound to a key (a code, a public client's refresh token) is
+/// used only with a proof of that key.
+fn check_binding(bound: &str, proof: Option<&Proof>, what: &str) -> Result<(), OAuthError> {
+    let proof =
+        proof.ok_or_else(|| OAuthError::new(ErrorCode::InvalidDpopProof, format!("{what} is bound to a DPoP key")))?;
+    if proof.jkt != bound {
+        return Err(OAuthError::invalid_grant(format!("{what} is bound to another DPoP key")));
+    }
+    Ok(())
 }
 
 fn grant_label(g: &str) -> &'static str {
@@ -104,12 +122,7 @@ async fn authorization_code(
     }
     // RFC 9449 §10: a code bound at authorization is redeemed only with a proof of that key.
     if let Some(bound) = &req.dpop_jkt {
-        let proof = proof.ok_or_else(|| {
-            OAuthError::new(ErrorCode::InvalidDpopProof, "this authorization code is bound to a DPoP key")
-        })?;
-        if &proof.jkt != bound {
-            return Err(OAuthError::invalid_grant("the DPoP key does not match the one the code is bound to"));
-        }
+        check_binding(bound, proof, "this authorization code")?;
     }
     let t = unix_now();
     let grant = Grant {
@@ -141,7 +154,8 @@ async fn authorization_code(
         None
     };
     let account = p.account_for(&data.account_id, &client.client_id).await?;
-    respond(p, client, &grant, req.nonce.as_deref(), account.as_ref(), true, refresh_token, proof).await
+    let id_token = IdTokenFor { nonce: req.nonce.as_deref(), account: account.as_ref() };
+    respond(p, client, &grant, Some(id_token), refresh_token, proof).await
 }
 
 /// RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key (a confidential
@@ -179,11 +193,7 @@ async fn refresh(
     let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     // Checked before the token is spent, so a thief without the key burns nothing.
     if let Some(bound) = p.db.refresh_token_binding(token).await? {
-        let proof = proof
-            .ok_or_else(|| OAuthError::new(ErrorCode::InvalidDpopProof, "this refresh token is bound to a DPoP key"))?;
-        if proof.jkt != bound {
-            return Err(OAuthError::invalid_grant("the DPoP key does not match the one the refresh token is bound to"));
-        }
+        check_binding(&bound, proof, "this refresh token")?;
     }
     let t = unix_now();
     let successor = grants::successor_token(p, token);
@@ -240,7 +250,8 @@ async fn refresh(
         None => None,
     };
     let with_id_token = grant.scopes.iter().any(|s| s == "openid");
-    respond(p, client, &grant, None, account.as_ref(), with_id_token, Some(successor), proof).await
+    let id_token = with_id_token.then_some(IdTokenFor { nonce: None, account: account.as_ref() });
+    respond(p, client, &grant, id_token, Some(successor), proof).await
 }
 
 async fn client_credentials(
@@ -293,14 +304,17 @@ fn token_type(jkt: Option<&str>) -> &'static str {
     if jkt.is_some() { "DPoP" } else { "Bearer" }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What an ID token in the response is made from.
+struct IdTokenFor<'a> {
+    nonce: Option<&'a str>,
+    account: Option<&'a crate::accounts::Account>,
+}
+
 async fn respond(
     p: &Provider,
     client: &Client,
     grant: &Grant,
-    nonce: Option<&str>,
-    account: Option<&crate::accounts::Account>,
-    with_id_token: bool,
+    id_token: Option<IdTokenFor<'_>>,
     refresh_token: Option<String>,
     proof: Option<&Proof>,
 ) -> Result<TokenResponse, OAuthError> {
@@ -308,11 +322,12 @@ async fn respond(
     let sub = p.subject_for(client, account_id);
     let jkt = proof.map(|p| p.jkt.as_str());
     let access_token = mint::access_token(p, client, grant, &sub, jkt).map_err(sign_error)?;
-    let id_token = if with_id_token {
-        let input = IdTokenInput { client, grant, sub: &sub, nonce, access_token: Some(&access_token), account };
-        Some(mint::id_token(p, input).map_err(sign_error)?)
-    } else {
-        None
+    let id_token = match id_token {
+        Some(IdTokenFor { nonce, account }) => {
+            let input = IdTokenInput { client, grant, sub: &sub, nonce, access_token: Some(&access_token), account };
+            Some(mint::id_token(p, input).map_err(sign_error)?)
+        }
+        None => None,
     };
     metrics::counter!("tokens_issued_total", "kind" => "access").increment(1);
     Ok(TokenResponse {
