@@ -404,3 +404,50 @@ async fn public_clients_refresh_tokens_stay_bound(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(public_refresh, super::public_clients_refresh_tokens_stay_bound);
+
+async fn service_apis_take_the_dpop_scheme(backend: Backend) {
+    let Some(op) = TestOp::start(backend).await else { return };
+    let secret = "dpop-service-secret-value-123";
+    let client = Client {
+        secret_hash: Some(xacthuc::crypto::sha256_hex(secret)),
+        scopes: vec!["population.verify".into()],
+        grant_types: vec![xacthuc::oidc::clients::GrantType::ClientCredentials],
+        ..Client::new("dpop-service", "DPoP service", AuthMethod::ClientSecretBasic, Vec::new())
+    };
+    register(&op, &client).await;
+    let key = ClientKey::generate("svc");
+    let n = nonce(&op).await;
+    let r = http()
+        .post(op.url("/token"))
+        .basic_auth("dpop-service", Some(secret))
+        .header("DPoP", key.dpop("POST", &op.url("/token"), json!({ "nonce": n })))
+        .form(&[("grant_type", "client_credentials"), ("scope", "population.verify")])
+        .send()
+        .await
+        .unwrap();
+    let (status, _, t) = answer(r).await;
+    assert_eq!((status, t["token_type"].as_str()), (200, Some("DPoP")), "{t}");
+    let at = t["access_token"].as_str().unwrap().to_owned();
+    let api = op.url("/api/population/verify");
+    let who = demo_citizens().into_iter().find(|c| c.case == DemoCase::NormalLevel2).unwrap();
+    let body = json!({ "personal_id": who.personal_id, "full_name": who.name });
+    let call = |auth: String, proof: Option<String>| {
+        let mut req = http().post(&api).header("Authorization", auth).json(&body);
+        if let Some(p) = proof {
+            req = req.header("DPoP", p);
+        }
+        req.send()
+    };
+    // As Bearer, or as DPoP without a proof or with another key's: refused.
+    assert_eq!(call(format!("Bearer {at}"), None).await.unwrap().status(), 401);
+    assert_eq!(call(format!("DPoP {at}"), None).await.unwrap().status(), 401);
+    let other = ClientKey::generate("other").dpop("POST", &api, json!({ "ath": ath(&at) }));
+    assert_eq!(call(format!("DPoP {at}"), Some(other)).await.unwrap().status(), 401);
+    // With a proof of the bound key for this request: served.
+    let r = call(format!("DPoP {at}"), Some(key.dpop("POST", &api, json!({ "ath": ath(&at) })))).await.unwrap();
+    let (status, _, report) = answer(r).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["status"], "found", "{report}");
+    op.stop().await;
+}
+on_both_backends!(service_apis, super::service_apis_take_the_dpop_scheme);

@@ -78,19 +78,57 @@ pub async fn live_dpop_access_token(
 pub enum Presented {
     /// `Authorization: Bearer`, or the `access_token` form parameter.
     Bearer(String),
-    /// `Authorization: DPoP` (RFC 9449 §7.1), to go with a proof.
-    Dpop(String),
+    /// `Authorization: DPoP` (RFC 9449 §7.1), with the request's proof (if it sent one) and the
+    /// method and URL the proof must name.
+    Dpop { token: String, proof: Option<String>, htm: String, htu: String },
 }
 
-/// The access token of a resource request, with the scheme it came in.
-pub fn presented(headers: &HeaderMap, form: Option<&Params>) -> Option<Presented> {
+impl Presented {
+    pub fn is_dpop(&self) -> bool {
+        matches!(self, Presented::Dpop { .. })
+    }
+}
+
+/// The access token of a resource request (`htm` to `htu`), with its scheme and DPoP proof.
+pub fn presented(
+    headers: &HeaderMap,
+    form: Option<&Params>,
+    htm: &str,
+    htu: String,
+) -> Result<Option<Presented>, OAuthError> {
     if let Some(v) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok())
         && let Some((scheme, token)) = v.split_once(' ')
         && scheme.eq_ignore_ascii_case("dpop")
     {
-        return Some(Presented::Dpop(token.trim().to_owned()));
+        let proof = proof_header(headers)?;
+        return Ok(Some(Presented::Dpop { token: token.trim().to_owned(), proof, htm: htm.to_owned(), htu }));
     }
-    bearer(headers, form).map(Presented::Bearer)
+    Ok(bearer(headers, form).map(Presented::Bearer))
+}
+
+/// The request's DPoP proof: at most one `DPoP` header (RFC 9449 §4.3 step 1).
+pub fn proof_header(headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
+    let mut all = headers.get_all("dpop").iter();
+    let bad = |m: &str| OAuthError::new(ErrorCode::InvalidDpopProof, m);
+    match (all.next(), all.next()) {
+        (None, _) => Ok(None),
+        (Some(v), None) => Ok(Some(v.to_str().map_err(|_| bad("the DPoP header is malformed"))?.trim().to_owned())),
+        (Some(_), Some(_)) => Err(bad("send exactly one DPoP header")),
+    }
+}
+
+/// The claims of a live access token as presented: a bearer token must not be DPoP-bound, a
+/// DPoP one must come with a valid proof of its key.
+pub async fn live_presented(p: &Provider, presented: &Presented) -> Result<Value, OAuthError> {
+    match presented {
+        Presented::Bearer(token) => live_access_token(p, token).await,
+        Presented::Dpop { token, proof, htm, htu } => {
+            let proof = proof.as_deref().ok_or_else(|| {
+                OAuthError::new(ErrorCode::InvalidDpopProof, "a DPoP proof is required with the DPoP scheme")
+            })?;
+            live_dpop_access_token(p, token, proof, htm, htu).await
+        }
+    }
 }
 
 pub fn bearer(headers: &HeaderMap, form: Option<&Params>) -> Option<String> {

@@ -11,25 +11,10 @@ use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::extract::WireParams;
 use crate::oidc::provider::Provider;
 use crate::oidc::request::Params;
-use crate::oidc::resource::{self, Presented};
+use crate::oidc::resource::{self, proof_header};
 use crate::oidc::{dpop, par, token};
 
-const DPOP: HeaderName = HeaderName::from_static("dpop");
 const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
-
-/// The request's DPoP proof: at most one header (RFC 9449 §4.3 step 1).
-fn proof_header(headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
-    let mut all = headers.get_all(DPOP).iter();
-    let (Some(first), None) = (all.next(), all.next()) else {
-        return if headers.contains_key(DPOP) {
-            Err(OAuthError::new(ErrorCode::InvalidDpopProof, "send exactly one DPoP header"))
-        } else {
-            Ok(None)
-        };
-    };
-    let v = first.to_str().map_err(|_| OAuthError::new(ErrorCode::InvalidDpopProof, "the DPoP header is malformed"))?;
-    Ok(Some(v.trim().to_owned()))
-}
 
 /// Every answer carries the current nonce, so clients never need a failed round trip once they
 /// have one (§8.2).
@@ -76,19 +61,12 @@ pub async fn userinfo_post(State(p): State<Provider>, headers: HeaderMap, WirePa
 }
 
 async fn userinfo(p: Provider, method: &str, headers: HeaderMap, form: Option<Params>) -> Response {
-    let presented = resource::presented(&headers, form.as_ref());
-    let with_dpop = matches!(presented, Some(Presented::Dpop(_)));
+    let presented = resource::presented(&headers, form.as_ref(), method, p.endpoint("/userinfo"));
+    let with_dpop = presented.as_ref().is_ok_and(|t| t.as_ref().is_some_and(|t| t.is_dpop()));
     let result = async {
-        let claims = match presented {
-            Some(Presented::Bearer(t)) => resource::live_access_token(&p, &t).await?,
-            Some(Presented::Dpop(t)) => {
-                let proof = proof_header(&headers)?.ok_or_else(|| {
-                    OAuthError::new(ErrorCode::InvalidDpopProof, "a DPoP proof is required with the DPoP scheme")
-                })?;
-                resource::live_dpop_access_token(&p, &t, &proof, method, &p.endpoint("/userinfo")).await?
-            }
-            None => return Err(OAuthError::new(ErrorCode::InvalidToken, "an access token is required")),
-        };
+        let presented =
+            presented?.ok_or_else(|| OAuthError::new(ErrorCode::InvalidToken, "an access token is required"))?;
+        let claims = resource::live_presented(&p, &presented).await?;
         resource::userinfo(&p, &claims).await
     }
     .await;
