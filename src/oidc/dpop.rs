@@ -114,6 +114,8 @@ pub async fn verify(p: &Provider, jwt: &str, e: &Expect<'_>) -> Result<Proof, OA
     let key = format!("dpopjti:{}", sha256_hex(&format!("{jkt}|{jti}")));
     let ttl = Duration::from_secs((PROOF_LIFETIME + 2 * CLOCK_LEEWAY) as u64);
     if !p.kv.set_nx(&key, b"1", ttl).await? {
+        // A captured proof played back: worth an operator's attention (the thumbprint is public).
+        tracing::warn!(jkt = %jkt, htu = %e.htu, "DPoP proof replayed");
         return Err(invalid("this DPoP proof was already used"));
     }
     Ok(Proof { jkt })
