@@ -78,7 +78,7 @@ pub struct ClientArgs {
     /// Refuse authorization requests that were not pushed (PAR).
     #[arg(long)]
     pub require_par: bool,
-    /// ID token signing algorithm: ES256, RS256 or EdDSA.
+    /// ID token signing algorithm: ES256, RS256, PS256 or EdDSA.
     #[arg(long, default_value = "ES256")]
     pub id_token_alg: String,
     /// Default acr for this client's logins (e.g. urn:xacthuc:acr:eid2): a floor the request
@@ -94,7 +94,45 @@ pub struct ClientArgs {
     /// at most 60 s (needs --auth-method private_key_jwt and an ES256, PS256 or EdDSA ID token).
     #[arg(long)]
     pub fapi2: bool,
+    #[command(flatten)]
+    pub encryption: EncryptionArgs,
 }
+
+/// Signed and encrypted responses (JWE) of `clients add`; the key comes from --jwks-file or
+/// --jwks-uri (`"use": "enc"`, or `"alg"` naming the algorithm).
+#[derive(clap::Args, Debug, Default)]
+pub struct EncryptionArgs {
+    /// Encrypt ID tokens (after signing): RSA-OAEP-256 or ECDH-ES+A256KW.
+    #[arg(long)]
+    pub id_token_encryption_alg: Option<String>,
+    /// Content encryption of ID tokens (default A256GCM).
+    #[arg(long)]
+    pub id_token_encryption_enc: Option<String>,
+    /// Return userinfo as a JWT signed with this algorithm (ES256, RS256, PS256 or EdDSA).
+    #[arg(long)]
+    pub userinfo_signing_alg: Option<String>,
+    /// Encrypt userinfo responses (signed, then encrypted): RSA-OAEP-256 or ECDH-ES+A256KW.
+    #[arg(long)]
+    pub userinfo_encryption_alg: Option<String>,
+    /// Content encryption of userinfo responses (default A256GCM).
+    #[arg(long)]
+    pub userinfo_encryption_enc: Option<String>,
+    /// Release personal_id only encrypted (needs both encryption algorithms and a key).
+    #[arg(long)]
+    pub require_encryption_for_personal_id: bool,
+}
+
+/// The CLI's flag for each registration field named in error messages.
+const FLAG_NAMES: [(&str, &str); 8] = [
+    ("auth_method", "--auth-method"),
+    ("id_token_alg", "--id-token-alg"),
+    ("id_token_encrypted_response_alg", "--id-token-encryption-alg"),
+    ("id_token_encrypted_response_enc", "--id-token-encryption-enc"),
+    ("userinfo_signed_response_alg", "--userinfo-signing-alg"),
+    ("userinfo_encrypted_response_alg", "--userinfo-encryption-alg"),
+    ("userinfo_encrypted_response_enc", "--userinfo-encryption-enc"),
+    ("require_encryption_for_personal_id", "--require-encryption-for-personal-id"),
+];
 
 /// Builds (and validates) a client from the command-line arguments through the function the
 /// admin API uses too; the secret, if any, is returned to be shown once.
@@ -125,9 +163,20 @@ pub fn client_from_args(a: &ClientArgs) -> Result<(Client, Option<String>), Stri
         default_acr: a.default_acr.clone(),
         refresh_token_grace_secs: a.refresh_token_grace_secs,
         fapi2: a.fapi2,
+        id_token_encrypted_response_alg: a.encryption.id_token_encryption_alg.clone(),
+        id_token_encrypted_response_enc: a.encryption.id_token_encryption_enc.clone(),
+        userinfo_signed_response_alg: a.encryption.userinfo_signing_alg.clone(),
+        userinfo_encrypted_response_alg: a.encryption.userinfo_encryption_alg.clone(),
+        userinfo_encrypted_response_enc: a.encryption.userinfo_encryption_enc.clone(),
+        require_encryption_for_personal_id: a.encryption.require_encryption_for_personal_id,
     };
-    // The CLI names its flags with dashes.
-    build_client(&spec).map_err(|e| e.replace("auth_method", "--auth-method").replace("id_token_alg", "--id-token-alg"))
+    // The CLI names its flags with dashes; longer field names first, so none is rewritten
+    // inside another.
+    build_client(&spec).map_err(|e| {
+        let mut names = FLAG_NAMES;
+        names.sort_by_key(|(field, _)| std::cmp::Reverse(field.len()));
+        names.iter().fold(e, |e, (field, flag)| e.replace(field, flag))
+    })
 }
 
 pub async fn add_client(mut config: Config, args: ClientArgs) -> Result<(), Failure> {

@@ -140,7 +140,7 @@ async fn full_login_by_form_and_qr(backend: Backend) {
     assert_eq!(id2["acr"], acr::EID1);
 
     // Each ID token algorithm a client may choose, verified independently via JWKS.
-    for alg in ["RS256", "EdDSA"] {
+    for alg in ["RS256", "EdDSA", "PS256"] {
         let mut c = op.state.db.client("portal").await.unwrap().unwrap();
         c.id_token_signed_response_alg = alg.into();
         op.state.db.put_client(&c, 0).await.unwrap();
@@ -534,3 +534,83 @@ async fn citizen_never_meets_an_officer_demand(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(officer_demand, super::citizen_never_meets_an_officer_demand);
+
+/// Replaces the portal's registration as stored, bypassing registration checks the way a stale
+/// or hand-edited record would, and drops the cached copy.
+async fn store_portal(op: &TestOp, edit: impl FnOnce(&mut Client)) {
+    let mut c = op.state.db.client("portal").await.unwrap().unwrap();
+    edit(&mut c);
+    op.state.db.put_client(&c, 0).await.unwrap();
+    op.state.oidc.clients.invalidate("portal");
+}
+
+fn jwe_header(token: &str) -> Value {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 5, "a compact JWE: {token}");
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap()
+}
+
+/// Encrypted ID tokens and userinfo over HTTP (decryption itself is checked by the unit round
+/// trip and by Authlib in the interop suite), and personal_id never leaving in clear for a
+/// client that demands encryption, even when its key is gone or its record was edited.
+async fn encrypted_responses_and_personal_id(backend: Backend) {
+    let Some(op) = TestOp::start(backend).await else { return };
+    register(&op, None).await;
+    let key = aws_lc_rs::agreement::PrivateKey::generate(&aws_lc_rs::agreement::ECDH_P256).unwrap();
+    let point = key.compute_public_key().unwrap();
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let enc_jwk = json!({"kty": "EC", "crv": "P-256", "use": "enc", "kid": "enc-1",
+        "x": b64(&point.as_ref()[1..33]), "y": b64(&point.as_ref()[33..])});
+    let encryption: xacthuc::oidc::encryption::ResponseEncryption = serde_json::from_value(json!({
+        "id_token_encrypted_response_alg": "ECDH-ES+A256KW",
+        "userinfo_encrypted_response_alg": "ECDH-ES+A256KW",
+        "require_encryption_for_personal_id": true,
+    }))
+    .unwrap();
+    store_portal(&op, |c| {
+        c.jwks = Some(json!({ "keys": [enc_jwk] }));
+        c.encryption = encryption.clone();
+        c.validate().expect("a valid registration");
+    })
+    .await;
+    let with_pid = [("scope", "openid profile personal_id")];
+    let end = login(&op, &Browser::new(), NGOC, &with_pid).await;
+    let tokens: Value = redeem(&op, &end.code()).await.json().await.unwrap();
+    let h = jwe_header(tokens["id_token"].as_str().unwrap());
+    assert_eq!(
+        (h["alg"].as_str(), h["enc"].as_str(), h["cty"].as_str()),
+        (Some("ECDH-ES+A256KW"), Some("A256GCM"), Some("JWT"))
+    );
+    assert_eq!((h["kid"].as_str(), h["epk"]["crv"].as_str()), (Some("enc-1"), Some("P-256")));
+    let r = http().get(op.url("/userinfo")).bearer_auth(tokens["access_token"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/jwt");
+    assert_eq!(jwe_header(&r.text().await.unwrap())["alg"], "ECDH-ES+A256KW");
+
+    // The client's set loses its encryption key: refused, never answered in clear.
+    store_portal(&op, |c| c.jwks = Some(json!({ "keys": [] }))).await;
+    let end = login(&op, &Browser::new(), NGOC, &with_pid).await;
+    let r = redeem(&op, &end.code()).await;
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized_client", "{body}");
+    assert!(!body.to_string().contains(NGOC.0));
+
+    // The demand without any encryption configured (an edited record): personal_id is refused,
+    // other scopes are served as usual.
+    store_portal(&op, |c| {
+        c.encryption = xacthuc::oidc::encryption::ResponseEncryption {
+            require_encryption_for_personal_id: true,
+            ..Default::default()
+        };
+    })
+    .await;
+    let end = login(&op, &Browser::new(), NGOC, &with_pid).await;
+    assert_eq!(redeem(&op, &end.code()).await.status(), 400);
+    let end = login(&op, &Browser::new(), NGOC, &[("scope", "openid profile")]).await;
+    let tokens: Value = redeem(&op, &end.code()).await.json().await.unwrap();
+    let id = verify(&op, tokens["id_token"].as_str().unwrap(), "portal").await;
+    assert!(id.get("personal_id").is_none());
+    op.stop().await;
+}
+on_both_backends!(encrypted_responses, super::encrypted_responses_and_personal_id);

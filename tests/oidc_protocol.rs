@@ -61,6 +61,12 @@ async fn discovery_and_jwks(backend: Backend) {
     assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
     let algs = meta["id_token_signing_alg_values_supported"].as_array().unwrap();
     assert!(algs.contains(&json!("ES256")) && algs.contains(&json!("RS256")), "{algs:?}");
+    assert!(algs.contains(&json!("PS256")), "FAPI 2.0 allows PS256: {algs:?}");
+    assert_eq!(meta["userinfo_signing_alg_values_supported"], meta["id_token_signing_alg_values_supported"]);
+    for kind in ["id_token", "userinfo"] {
+        assert_eq!(meta[format!("{kind}_encryption_alg_values_supported")], json!(["RSA-OAEP-256", "ECDH-ES+A256KW"]));
+        assert_eq!(meta[format!("{kind}_encryption_enc_values_supported")], json!(["A256GCM"]));
+    }
     // Every advertised endpoint exists.
     for key in [
         "authorization_endpoint",

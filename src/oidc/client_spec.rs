@@ -4,7 +4,9 @@
 use serde::Deserialize;
 
 use super::clients::{AuthMethod, Client, GrantType, SubjectType};
+use super::encryption::{ResponseEncryption, algs_list};
 use crate::crypto::{random_token, sha256_hex};
+use crate::tokens::jwe::{ContentEnc, KeyAlg};
 
 fn default_auth_method() -> String {
     "client_secret_basic".into()
@@ -61,7 +63,7 @@ pub struct ClientSpec {
     /// Refuse authorization requests that were not pushed (PAR).
     #[serde(default)]
     pub require_par: bool,
-    /// ID token signing algorithm: ES256, RS256 or EdDSA.
+    /// ID token signing algorithm: ES256, RS256, PS256 or EdDSA.
     #[serde(default = "default_alg")]
     pub id_token_alg: String,
     #[serde(default)]
@@ -75,6 +77,65 @@ pub struct ClientSpec {
     /// at most 60 s; ID tokens signed with PS256, ES256 or EdDSA.
     #[serde(default)]
     pub fapi2: bool,
+    // Signed and encrypted responses (docs/integration.md, "Encrypted ID tokens and userinfo").
+    /// Encrypt ID tokens to the client's key (`use: enc`, or `alg` naming this algorithm, in
+    /// jwks or jwks_uri): RSA-OAEP-256 or ECDH-ES+A256KW.
+    #[serde(default)]
+    pub id_token_encrypted_response_alg: Option<String>,
+    /// Content encryption of ID tokens: A256GCM (the default).
+    #[serde(default)]
+    pub id_token_encrypted_response_enc: Option<String>,
+    /// Return userinfo as a JWT signed with this algorithm (ES256, RS256, PS256 or EdDSA).
+    #[serde(default)]
+    pub userinfo_signed_response_alg: Option<String>,
+    /// Encrypt userinfo responses (signed, then encrypted): RSA-OAEP-256 or ECDH-ES+A256KW.
+    #[serde(default)]
+    pub userinfo_encrypted_response_alg: Option<String>,
+    /// Content encryption of userinfo responses: A256GCM (the default).
+    #[serde(default)]
+    pub userinfo_encrypted_response_enc: Option<String>,
+    /// Release the personal_id scope only in encrypted responses; registration then requires
+    /// both encryption algorithms and a key for them.
+    #[serde(default)]
+    pub require_encryption_for_personal_id: bool,
+}
+
+impl ClientSpec {
+    /// The encryption choices, parsed; errors name the field.
+    fn encryption(&self) -> Result<ResponseEncryption, String> {
+        fn parse<T: std::str::FromStr>(field: &str, v: &Option<String>, allowed: &str) -> Result<Option<T>, String> {
+            v.as_deref()
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse().map_err(|_| format!("{field} must be {allowed}")))
+                .transpose()
+        }
+        let algs = algs_list(KeyAlg::ALL.map(KeyAlg::jose_name));
+        let encs = algs_list(ContentEnc::ALL.map(ContentEnc::jose_name));
+        Ok(ResponseEncryption {
+            id_token_encrypted_response_alg: parse(
+                "id_token_encrypted_response_alg",
+                &self.id_token_encrypted_response_alg,
+                &algs,
+            )?,
+            id_token_encrypted_response_enc: parse(
+                "id_token_encrypted_response_enc",
+                &self.id_token_encrypted_response_enc,
+                &encs,
+            )?,
+            userinfo_signed_response_alg: self.userinfo_signed_response_alg.clone().filter(|s| !s.is_empty()),
+            userinfo_encrypted_response_alg: parse(
+                "userinfo_encrypted_response_alg",
+                &self.userinfo_encrypted_response_alg,
+                &algs,
+            )?,
+            userinfo_encrypted_response_enc: parse(
+                "userinfo_encrypted_response_enc",
+                &self.userinfo_encrypted_response_enc,
+                &encs,
+            )?,
+            require_encryption_for_personal_id: self.require_encryption_for_personal_id,
+        })
+    }
 }
 
 /// A fresh secret for a confidential client (stored hashed); `None` for the other methods.
@@ -99,7 +160,7 @@ pub fn build_client(s: &ClientSpec) -> Result<(Client, Option<String>), String> 
         .collect::<Result<Vec<_>, _>>()?;
     s.id_token_alg
         .parse::<crate::tokens::Alg>()
-        .map_err(|_| "id_token_alg must be ES256, RS256 or EdDSA".to_string())?;
+        .map_err(|_| "id_token_alg must be ES256, RS256, PS256 or EdDSA".to_string())?;
     let mut client = Client {
         jwks: s.jwks.clone(),
         jwks_uri: s.jwks_uri.clone(),
@@ -115,6 +176,7 @@ pub fn build_client(s: &ClientSpec) -> Result<(Client, Option<String>), String> 
         trusted: s.trusted,
         refresh_token_grace_secs: s.refresh_token_grace_secs,
         fapi2: s.fapi2,
+        encryption: s.encryption()?,
         ..Client::new(&s.client_id, &s.name, auth_method, s.redirect_uris.clone())
     };
     let secret = new_secret(&mut client);
@@ -149,5 +211,24 @@ mod tests {
         assert!(build_client(&bad_uri).is_err());
         let bad_alg = ClientSpec { id_token_alg: "none".into(), ..spec() };
         assert!(build_client(&bad_alg).is_err());
+    }
+
+    #[test]
+    fn encryption_needs_a_key_and_known_algorithms() {
+        let demanding = ClientSpec {
+            id_token_encrypted_response_alg: Some("ECDH-ES+A256KW".into()),
+            userinfo_encrypted_response_alg: Some("ECDH-ES+A256KW".into()),
+            require_encryption_for_personal_id: true,
+            ..spec()
+        };
+        // No jwks nor jwks_uri: nothing to encrypt to.
+        assert!(build_client(&demanding).unwrap_err().contains("encryption key"));
+        let with_uri = ClientSpec { jwks_uri: Some("https://eoffice.example.vn/jwks".into()), ..demanding.clone() };
+        let (c, _) = build_client(&with_uri).unwrap();
+        assert_eq!(c.encryption.id_token().map(|e| e.alg), Some(KeyAlg::EcdhEsA256kw));
+        let unknown = ClientSpec { id_token_encrypted_response_alg: Some("RSA1_5".into()), ..with_uri.clone() };
+        assert!(build_client(&unknown).unwrap_err().contains("RSA-OAEP-256 or ECDH-ES+A256KW"));
+        let demand_only = ClientSpec { require_encryption_for_personal_id: true, ..spec() };
+        assert!(build_client(&demand_only).unwrap_err().contains("require_encryption_for_personal_id"));
     }
 }

@@ -118,6 +118,10 @@ pub struct Client {
     /// at most 60 s, and only PS256, ES256 or EdDSA signatures.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fapi2: bool,
+    /// Signed and encrypted ID token and userinfo responses (JWE), flattened so each field keeps
+    /// its registration name.
+    #[serde(flatten)]
+    pub encryption: super::encryption::ResponseEncryption,
 }
 
 impl Client {
@@ -149,6 +153,7 @@ impl Client {
             refresh_token_grace_secs: 0,
             disabled: false,
             fapi2: false,
+            encryption: Default::default(),
         }
     }
 
@@ -245,6 +250,7 @@ impl Client {
         if self.fapi2 && !["PS256", "ES256", "EdDSA"].contains(&self.id_token_signed_response_alg.as_str()) {
             return Err("a fapi2 client's ID tokens must be signed with PS256, ES256 or EdDSA".into());
         }
+        self.encryption.validate(self.jwks.as_ref(), self.jwks_uri.is_some())?;
         if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
             return Err("the authorization_code grant needs at least one redirect URI".into());
         }

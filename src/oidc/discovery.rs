@@ -9,7 +9,7 @@ use super::provider::Provider;
 pub fn metadata(p: &Provider) -> Value {
     let e = |path: &str| p.endpoint(path);
     let algs: Vec<&str> = p.keys.signing_algs().iter().map(|a| a.jose_name()).collect();
-    json!({
+    let mut m = json!({
         "issuer": p.issuer,
         "authorization_endpoint": e("/authorize"),
         "token_endpoint": e("/token"),
@@ -30,7 +30,6 @@ pub fn metadata(p: &Provider) -> Value {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": algs,
-        "userinfo_signing_alg_values_supported": [],
         "token_endpoint_auth_methods_supported": AuthMethod::ALL,
         "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
         "introspection_endpoint_auth_methods_supported": AuthMethod::ALL,
@@ -46,5 +45,7 @@ pub fn metadata(p: &Provider) -> Value {
         "frontchannel_logout_supported": false,
         // RFC 9449 §5.1 (DPoP; see src/oidc/dpop.rs).
         "dpop_signing_alg_values_supported": super::dpop::ALGS,
-    })
+    });
+    super::encryption::advertise(&mut m, &algs);
+    m
 }

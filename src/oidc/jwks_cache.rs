@@ -23,8 +23,22 @@ const TTL: Duration = Duration::from_secs(300);
 /// Refetching on unknown kids must not let a client make us hammer its server.
 const MIN_REFETCH: Duration = Duration::from_secs(10);
 
+/// A client's key set, typed for signature checks and as received for encryption keys (whose
+/// `alg` values, such as `ECDH-ES+A256KW`, the typed form does not keep).
+pub struct ClientKeys {
+    set: JwkSet,
+    pub raw: Value,
+}
+
+impl ClientKeys {
+    fn parse(raw: Value) -> Option<Self> {
+        let set = serde_json::from_value(raw.clone()).ok()?;
+        Some(Self { set, raw })
+    }
+}
+
 /// When the set was last fetched (or a fetch last failed), and the last good set.
-type FetchedSet = (Instant, Option<Arc<JwkSet>>);
+type FetchedSet = (Instant, Option<Arc<ClientKeys>>);
 
 /// A client's JWK set is a few keys; anything bigger is refused rather than buffered.
 const MAX_JWKS_BYTES: usize = 64 * 1024;
@@ -151,11 +165,11 @@ impl JwksCache {
         if !ALLOWED.contains(&header.alg) || !super::fapi2::signing_alg_allowed(client, header.alg) {
             return Err(ClientJwtError::Invalid(format!("algorithm {:?} is not accepted", header.alg)));
         }
-        let mut set = self.keys(http, client, false).await?;
-        if find(&set, header.kid.as_deref(), header.alg).is_none() && client.jwks_uri.is_some() {
-            set = self.keys(http, client, true).await?;
+        let mut keys = self.keys(http, client, false).await?;
+        if find(&keys.set, header.kid.as_deref(), header.alg).is_none() && client.jwks_uri.is_some() {
+            keys = self.keys(http, client, true).await?;
         }
-        let jwk = find(&set, header.kid.as_deref(), header.alg).ok_or(ClientJwtError::NoMatchingKey)?;
+        let jwk = find(&keys.set, header.kid.as_deref(), header.alg).ok_or(ClientJwtError::NoMatchingKey)?;
         let key = DecodingKey::from_jwk(jwk).map_err(|e| ClientJwtError::Invalid(e.to_string()))?;
         let mut v = Validation::new(header.alg);
         v.validate_aud = false;
@@ -171,14 +185,24 @@ impl JwksCache {
         Ok(claims)
     }
 
+    /// The client's registered keys (by value, or fetched and cached from its `jwks_uri`), for
+    /// encrypting to it.
+    pub async fn encryption_keys(
+        &self,
+        http: &reqwest::Client,
+        client: &Client,
+    ) -> Result<Arc<ClientKeys>, ClientJwtError> {
+        self.keys(http, client, false).await
+    }
+
     async fn keys(
         &self,
         http: &reqwest::Client,
         client: &Client,
         refresh: bool,
-    ) -> Result<Arc<JwkSet>, ClientJwtError> {
+    ) -> Result<Arc<ClientKeys>, ClientJwtError> {
         if let Some(jwks) = &client.jwks {
-            return serde_json::from_value(jwks.clone()).map(Arc::new).map_err(|_| ClientJwtError::NoKeys);
+            return ClientKeys::parse(jwks.clone()).map(Arc::new).ok_or(ClientJwtError::NoKeys);
         }
         let uri = client.jwks_uri.as_deref().ok_or(ClientJwtError::NoKeys)?;
         let cached = self.entries.read().unwrap_or_else(|p| p.into_inner()).get(uri).cloned();
@@ -199,7 +223,7 @@ impl JwksCache {
             if body.len() > MAX_JWKS_BYTES {
                 return None;
             }
-            serde_json::from_slice::<JwkSet>(&body).ok()
+            ClientKeys::parse(serde_json::from_slice(&body).ok()?)
         }
         .await;
         let last_good = cached.and_then(|(_, s)| s);
@@ -217,11 +241,15 @@ impl JwksCache {
 }
 
 fn find<'a>(set: &'a JwkSet, kid: Option<&str>, alg: Algorithm) -> Option<&'a jsonwebtoken::jwk::Jwk> {
+    // RFC 7517 §4.2: a key the client registered for encryption never verifies its signatures.
+    let for_signing =
+        |k: &&jsonwebtoken::jwk::Jwk| k.common.public_key_use != Some(jsonwebtoken::jwk::PublicKeyUse::Encryption);
     match kid {
-        Some(kid) => set.find(kid),
+        Some(kid) => set.find(kid).filter(for_signing),
         // Without a kid, accept the only key of a suitable type.
         None => {
-            let mut fitting = set.keys.iter().filter(|k| DecodingKey::from_jwk(k).is_ok() && key_fits(k, alg));
+            let mut fitting =
+                set.keys.iter().filter(for_signing).filter(|k| DecodingKey::from_jwk(k).is_ok() && key_fits(k, alg));
             let first = fitting.next();
             if fitting.next().is_some() { None } else { first }
         }

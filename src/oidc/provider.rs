@@ -53,7 +53,7 @@ pub struct Provider {
 }
 
 /// Every algorithm a client may choose for its ID tokens has an active key: ES256 (default),
-/// RS256 (required by OIDC Core) and EdDSA.
+/// RS256 (required by OIDC Core), EdDSA and PS256 (allowed by FAPI 2.0).
 pub fn key_policy() -> crate::tokens::KeyPolicy {
     crate::tokens::KeyPolicy { algs: Alg::ALL.to_vec(), ..Default::default() }
 }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::error::{ErrorCode, OAuthError};
 use super::provider::Provider;
 use super::request::Params;
+use super::sealed::UserinfoBody;
 use super::{client_auth, dpop};
 use crate::audit::{Action, Actor, Audit, Event};
 use crate::clock::unix_now;
@@ -141,7 +142,7 @@ pub fn bearer(headers: &HeaderMap, form: Option<&Params>) -> Option<String> {
 }
 
 /// UserInfo for the claims of an access token the caller has checked as presented.
-pub async fn userinfo(p: &Provider, claims: &Value) -> Result<Value, OAuthError> {
+pub async fn userinfo(p: &Provider, claims: &Value) -> Result<UserinfoBody, OAuthError> {
     let scopes: Vec<String> =
         claims.get("scope").and_then(Value::as_str).unwrap_or_default().split(' ').map(str::to_owned).collect();
     if !scopes.iter().any(|s| s == "openid") {
@@ -156,16 +157,18 @@ pub async fn userinfo(p: &Provider, claims: &Value) -> Result<Value, OAuthError>
         Some(id) => p.account_for(id, &grant.client_id).await?,
         None => None,
     };
+    let client = p.clients.get(&grant.client_id).await?.ok_or_else(|| {
+        OAuthError::new(ErrorCode::InvalidToken, "the client of this access token is no longer registered")
+    })?;
     let mut out = Map::new();
     out.insert("sub".into(), claims.get("sub").cloned().unwrap_or(Value::Null));
     if let Some(t) = &grant.cert_thumbprint {
         out.insert(super::claims::CERT_THUMBPRINT_CLAIM.into(), json!(t));
     }
     if let Some(a) = account {
-        let client = p.clients.get(&grant.client_id).await?.ok_or_else(OAuthError::server_error)?;
         out.extend(p.released(&client, &a.profile, &scopes));
     }
-    Ok(Value::Object(out))
+    super::sealed::userinfo(p, &client, &scopes, out).await
 }
 
 pub async fn introspect(p: &Provider, headers: &HeaderMap, form: &Params) -> Result<Value, OAuthError> {

@@ -325,7 +325,8 @@ async fn respond(
     let id_token = match id_token {
         Some(IdTokenFor { nonce, account }) => {
             let input = IdTokenInput { client, grant, sub: &sub, nonce, access_token: Some(&access_token), account };
-            Some(mint::id_token(p, input).map_err(sign_error)?)
+            let signed = mint::id_token(p, input).map_err(sign_error)?;
+            Some(super::sealed::id_token(p, client, &grant.scopes, signed).await?)
         }
         None => None,
     };

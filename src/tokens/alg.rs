@@ -13,17 +13,19 @@ use super::Error;
 /// A JWS algorithm the provider signs with.
 ///
 /// ES256 is the default because it is the fastest to sign with small tokens; RS256 exists because
-/// OIDC Core makes it mandatory to implement; EdDSA (Ed25519 only) for clients that ask for it.
+/// OIDC Core makes it mandatory to implement; EdDSA (Ed25519 only) for clients that ask for it;
+/// PS256 (RSASSA-PSS) because the FAPI 2.0 Security Profile allows only PS256, ES256 and EdDSA.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Alg {
     #[default]
     Es256,
     Rs256,
     EdDsa,
+    Ps256,
 }
 
 impl Alg {
-    pub const ALL: [Alg; 3] = [Alg::Es256, Alg::Rs256, Alg::EdDsa];
+    pub const ALL: [Alg; 4] = [Alg::Es256, Alg::Rs256, Alg::EdDsa, Alg::Ps256];
 
     /// The JOSE name, as in the `alg` header and in discovery metadata.
     pub const fn jose_name(self) -> &'static str {
@@ -31,6 +33,7 @@ impl Alg {
             Alg::Es256 => "ES256",
             Alg::Rs256 => "RS256",
             Alg::EdDsa => "EdDSA",
+            Alg::Ps256 => "PS256",
         }
     }
 
@@ -40,6 +43,7 @@ impl Alg {
             Alg::Es256 => 0,
             Alg::Rs256 => 1,
             Alg::EdDsa => 2,
+            Alg::Ps256 => 3,
         }
     }
 
@@ -51,7 +55,7 @@ impl Alg {
     /// openid-client and node-oidc-provider, our interop targets) does.
     fn token_hash_digest(self) -> &'static digest::Algorithm {
         match self {
-            Alg::Es256 | Alg::Rs256 => &digest::SHA256,
+            Alg::Es256 | Alg::Rs256 | Alg::Ps256 => &digest::SHA256,
             Alg::EdDsa => &digest::SHA512,
         }
     }
@@ -72,6 +76,7 @@ impl FromStr for Alg {
             "ES256" => Ok(Alg::Es256),
             "RS256" => Ok(Alg::Rs256),
             "EdDSA" => Ok(Alg::EdDsa),
+            "PS256" => Ok(Alg::Ps256),
             other => Err(Error::UnknownAlg(other.chars().take(32).collect())),
         }
     }

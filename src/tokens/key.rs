@@ -17,6 +17,9 @@ enum Pair {
     Es256(EcdsaKeyPair),
     Rs256(rsa::KeyPair),
     EdDsa(Ed25519KeyPair),
+    /// RSASSA-PSS. A key of its own, never shared with RS256: each published key names one
+    /// `alg`, and one key used with two padding schemes is a cross-algorithm risk.
+    Ps256(rsa::KeyPair),
 }
 
 /// One signing key, parsed once. Verification uses a pre-parsed public key too, so neither
@@ -40,7 +43,7 @@ impl SigningKey {
                     .map_err(|_| gen_failed())?;
                 Zeroizing::new(doc.as_ref().to_vec())
             }
-            Alg::Rs256 => {
+            Alg::Rs256 | Alg::Ps256 => {
                 let pair = rsa::KeyPair::generate(rsa_size).map_err(|_| gen_failed())?;
                 let der = pair.as_der().map_err(|_| gen_failed())?;
                 Zeroizing::new(der.as_ref().to_vec())
@@ -74,7 +77,7 @@ impl SigningKey {
                 let verifier = ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point).map_err(|_| bad)?;
                 (Pair::Es256(pair), verifier, jwk)
             }
-            Alg::Rs256 => {
+            Alg::Rs256 | Alg::Ps256 => {
                 let pair = rsa::KeyPair::from_pkcs8(pkcs8).map_err(|_| bad)?;
                 if pair.public_modulus_len() < 256 {
                     return Err("RSA key shorter than 2048 bits");
@@ -85,9 +88,13 @@ impl SigningKey {
                     "n": b64(public.modulus().big_endian_without_leading_zero()),
                     "e": b64(public.exponent().big_endian_without_leading_zero()),
                 });
-                let verifier =
-                    ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, public.as_ref()).map_err(|_| bad)?;
-                (Pair::Rs256(pair), verifier, jwk)
+                let verify_alg: &'static signature::RsaParameters = match alg {
+                    Alg::Ps256 => &signature::RSA_PSS_2048_8192_SHA256,
+                    _ => &signature::RSA_PKCS1_2048_8192_SHA256,
+                };
+                let verifier = ParsedPublicKey::new(verify_alg, public.as_ref()).map_err(|_| bad)?;
+                let pair = if alg == Alg::Ps256 { Pair::Ps256(pair) } else { Pair::Rs256(pair) };
+                (pair, verifier, jwk)
             }
             Alg::EdDsa => {
                 let pair = Ed25519KeyPair::from_pkcs8(pkcs8).map_err(|_| bad)?;
@@ -111,11 +118,9 @@ impl SigningKey {
             Pair::Es256(pair) => {
                 pair.sign(&SystemRandom::new(), msg).map(|s| s.as_ref().to_vec()).map_err(|_| failed())
             }
-            Pair::Rs256(pair) => {
-                let mut sig = vec![0u8; pair.public_modulus_len()];
-                pair.sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), msg, &mut sig).map_err(|_| failed())?;
-                Ok(sig)
-            }
+            Pair::Rs256(pair) => rsa_sign(pair, &signature::RSA_PKCS1_SHA256, msg),
+            // PSS with a salt as long as the hash (RFC 7518 §3.5), from aws-lc-rs's own rng.
+            Pair::Ps256(pair) => rsa_sign(pair, &signature::RSA_PSS_SHA256, msg),
             Pair::EdDsa(pair) => pair.try_sign(msg).map(|s| s.as_ref().to_vec()).map_err(|_| failed()),
         }
     }
@@ -132,6 +137,12 @@ impl SigningKey {
         jwk.insert("use".into(), Value::String("sig".into()));
         Value::Object(jwk)
     }
+}
+
+fn rsa_sign(pair: &rsa::KeyPair, padding: &'static dyn signature::RsaEncoding, msg: &[u8]) -> Result<Vec<u8>> {
+    let mut sig = vec![0u8; pair.public_modulus_len()];
+    pair.sign(padding, &SystemRandom::new(), msg, &mut sig).map_err(|_| Error::Crypto("signing failed"))?;
+    Ok(sig)
 }
 
 fn b64(bytes: &[u8]) -> String {

@@ -11,10 +11,12 @@
 //! - parsed key material, JWKs and thumbprints ([`key`]);
 //! - [`KeyRecord`] and the [`KeyStore`] port ([`store`]);
 //! - [`KeyRing`]: active keys, JWKS, rotation ([`ring`]);
-//! - compact JWS encoding and decoding plus claim checks ([`jwt`]).
+//! - compact JWS encoding and decoding plus claim checks ([`jwt`]);
+//! - compact JWE encryption to a client's key ([`jwe`]).
 
 pub mod alg;
 pub mod error;
+pub mod jwe;
 pub mod jwt;
 mod key;
 pub mod master;
@@ -23,6 +25,8 @@ pub mod store;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_jwe;
 #[cfg(test)]
 mod tests_ring;
 

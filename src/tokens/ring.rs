@@ -19,7 +19,7 @@ use super::key::{SigningKey, thumbprint};
 use super::store::{KeyRecord, KeyStore};
 use super::{Alg, Error, MasterKey, Result, jwt};
 
-/// RSA modulus size for new RS256 keys.
+/// RSA modulus size for new RS256 and PS256 keys.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RsaBits {
     #[default]
@@ -67,7 +67,7 @@ impl Entry {
 /// One immutable snapshot of the ring.
 struct State {
     keys: HashMap<String, Entry>,
-    active: [Option<Arc<SigningKey>>; 3],
+    active: [Option<Arc<SigningKey>>; Alg::ALL.len()],
     jwks: Arc<str>,
     /// Earliest `expires_at` of a published key: when the JWKS must next be recomputed.
     next_expiry: Option<i64>,
@@ -75,7 +75,7 @@ struct State {
 
 impl State {
     fn new(keys: HashMap<String, Entry>) -> Result<Self> {
-        let mut active: [Option<(i64, &Entry)>; 3] = [None, None, None];
+        let mut active: [Option<(i64, &Entry)>; Alg::ALL.len()] = [None; Alg::ALL.len()];
         for e in keys.values().filter(|e| e.retire_at.is_none()) {
             // Two unretired keys for one algorithm happen only if a rotation was interrupted
             // between saving the new key and retiring the old one: the newest one signs.

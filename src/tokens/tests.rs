@@ -56,6 +56,7 @@ pub(super) fn verify_independently(ring: &KeyRing, token: &str, alg: Alg, now: i
         Alg::Es256 => Algorithm::ES256,
         Alg::Rs256 => Algorithm::RS256,
         Alg::EdDsa => Algorithm::EdDSA,
+        Alg::Ps256 => Algorithm::PS256,
     });
     validation.set_audience(&[AUD]);
     validation.set_issuer(&[ISS]);
@@ -313,4 +314,21 @@ fn secret_settings_are_bound_to_their_name_and_master_key() {
     // A setting ciphertext never opens as a signing key, whatever the kid.
     assert!(master().open("pairwise_salt", Alg::Es256, &sealed).is_err());
     assert!(master().open_setting("pairwise_salt", &sealed[..5]).is_err(), "truncated");
+}
+
+#[tokio::test]
+async fn ps256_has_its_own_key_and_padding() {
+    let now = real_now();
+    let (ring, _store) = ring_with(all_algs(), now).await;
+    // A separate RSA key: each published key names exactly one algorithm.
+    assert_ne!(ring.active_kid(Alg::Ps256), ring.active_kid(Alg::Rs256));
+    let ps = ring.sign_jwt(Alg::Ps256, "JWT", &id_claims(now)).expect("sign");
+    assert_eq!(verify_independently(&ring, &ps, Alg::Ps256, now), id_claims(now));
+    // PSS signatures are randomised (salted); PKCS#1 v1.5 ones are not.
+    assert_ne!(parts(&ps)[2], parts(&ring.sign_jwt(Alg::Ps256, "JWT", &id_claims(now)).expect("sign"))[2]);
+    // The same PSS signature relabelled RS256 under its own kid is refused.
+    let p = parts(&ps);
+    let h = json!({"alg": "RS256", "typ": "JWT", "kid": ring.active_kid(Alg::Ps256).expect("kid")});
+    let relabelled = format!("{}.{}.{}", b64json(&h), p[1], p[2]);
+    assert!(matches!(ring.verify_jwt(&relabelled, "JWT", now), Err(Error::AlgMismatch)));
 }

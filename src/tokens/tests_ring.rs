@@ -22,9 +22,9 @@ async fn ensure_keys_generates_missing_algs_only() {
     assert_eq!(ring.signing_algs(), vec![Alg::Es256, Alg::Rs256]);
     assert!(matches!(ring.sign_jwt(Alg::EdDsa, "JWT", &id_claims(now)), Err(Error::NoActiveKey(_))));
     let kids: HashSet<String> = Alg::ALL.iter().filter_map(|a| ring.active_kid(*a)).collect();
-    // Second start with EdDSA enabled: the two existing keys are kept, one is added.
+    // Second start with EdDSA and PS256 enabled: the two existing keys are kept, two are added.
     let ring2 = KeyRing::ensure_keys(&store, master(), all_algs(), now + 10).await.expect("ensure");
-    assert_eq!(store.load_keys().await.expect("load").len(), 3);
+    assert_eq!(store.load_keys().await.expect("load").len(), 4);
     assert_eq!(ring2.signing_algs(), Alg::ALL.to_vec());
     assert!(kids.iter().all(|k| jwks_kids(&ring2, now).contains(k)));
 }
@@ -44,7 +44,8 @@ async fn rotation_keeps_old_keys_until_expiry_then_prunes() {
     let t1 = t0 + 60;
     ring.rotate(&store, t1, LIFETIME).await.expect("rotate");
     let published = jwks_kids(&ring, t1);
-    assert_eq!(published.len(), 6, "three active plus three retiring");
+    let n = Alg::ALL.len();
+    assert_eq!(published.len(), 2 * n, "each alg: one active plus one retiring");
     for (alg, kid, token) in &old {
         assert_ne!(ring.active_kid(*alg).as_ref(), Some(kid), "new key is active");
         assert!(published.contains(kid));
@@ -56,22 +57,22 @@ async fn rotation_keeps_old_keys_until_expiry_then_prunes() {
     }
     let retired: Vec<KeyRecord> =
         store.load_keys().await.expect("load").into_iter().filter(|r| r.retire_at.is_some()).collect();
-    assert_eq!(retired.len(), 3);
+    assert_eq!(retired.len(), n);
     assert!(retired.iter().all(|r| r.retire_at == Some(t1) && r.expires_at == Some(t1 + LIFETIME)));
 
     // Just before expiry: still there. At expiry: gone from JWKS and from verification,
     // without touching the store.
     let t2 = t1 + LIFETIME - 1;
-    assert_eq!(jwks_kids(&ring, t2).len(), 6);
+    assert_eq!(jwks_kids(&ring, t2).len(), 2 * n);
     let t3 = t1 + LIFETIME;
     assert!(matches!(ring.verify_jwt(&old[0].2, "JWT", t3), Err(Error::UnknownKid)));
-    assert_eq!(jwks_kids(&ring, t3).len(), 3);
-    assert_eq!(store.load_keys().await.expect("load").len(), 6);
+    assert_eq!(jwks_kids(&ring, t3).len(), n);
+    assert_eq!(store.load_keys().await.expect("load").len(), 2 * n);
 
     // The next rotation deletes expired records from the store.
     ring.rotate(&store, t3 + 1, LIFETIME).await.expect("rotate");
     let kids: HashSet<String> = store.load_keys().await.expect("load").into_iter().map(|r| r.kid).collect();
-    assert_eq!(kids.len(), 6);
+    assert_eq!(kids.len(), 2 * n);
     assert!(old.iter().all(|(_, kid, _)| !kids.contains(kid)));
 }
 

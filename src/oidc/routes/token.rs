@@ -12,6 +12,7 @@ use crate::oidc::extract::WireParams;
 use crate::oidc::provider::Provider;
 use crate::oidc::request::Params;
 use crate::oidc::resource::{self, proof_header};
+use crate::oidc::sealed::UserinfoBody;
 use crate::oidc::{dpop, par, token};
 
 const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
@@ -71,7 +72,12 @@ async fn userinfo(p: Provider, method: &str, headers: HeaderMap, form: Option<Pa
     }
     .await;
     match result {
-        Ok(claims) => with_nonce(&p, no_store(Json(claims).into_response())),
+        Ok(UserinfoBody::Json(claims)) => with_nonce(&p, no_store(Json(claims).into_response())),
+        // OIDC Core §5.3.2: a signed and/or encrypted response is a JWT of this media type.
+        Ok(UserinfoBody::Jwt(jwt)) => {
+            let r = ([(header::CONTENT_TYPE, HeaderValue::from_static("application/jwt"))], jwt).into_response();
+            with_nonce(&p, no_store(r))
+        }
         Err(e) => with_nonce(&p, resource_refusal(e, with_dpop)),
     }
 }

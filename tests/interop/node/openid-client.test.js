@@ -357,6 +357,7 @@ describe('openid-client against xacthuc', () => {
   for (const [alg, id, secretVar] of [
     ['RS256', 'node-rs256', 'INTEROP_RS256_SECRET'],
     ['EdDSA', 'node-eddsa', 'INTEROP_EDDSA_SECRET'],
+    ['PS256', 'node-ps256', 'INTEROP_PS256_SECRET'],
   ]) {
     test(`ID token signed with ${alg} for a client registered with it (trusted: no consent page)`, async (t) => {
       const advertised = (await (await fetch(`${env.issuer()}/.well-known/openid-configuration`)).json())
