@@ -90,6 +90,10 @@ pub struct ClientArgs {
     /// again returns the same new token instead of revoking the family (tabs refreshing at once).
     #[arg(long, default_value_t = 0)]
     pub refresh_token_grace_secs: u64,
+    /// FAPI 2.0 Security Profile: PAR, PKCE S256, private_key_jwt, DPoP-bound tokens, codes of
+    /// at most 60 s (needs --auth-method private_key_jwt and an ES256, PS256 or EdDSA ID token).
+    #[arg(long)]
+    pub fapi2: bool,
     #[command(flatten)]
     pub encryption: EncryptionArgs,
 }
@@ -158,6 +162,7 @@ pub fn client_from_args(a: &ClientArgs) -> Result<(Client, Option<String>), Stri
         id_token_alg: a.id_token_alg.clone(),
         default_acr: a.default_acr.clone(),
         refresh_token_grace_secs: a.refresh_token_grace_secs,
+        fapi2: a.fapi2,
         id_token_encrypted_response_alg: a.encryption.id_token_encryption_alg.clone(),
         id_token_encrypted_response_enc: a.encryption.id_token_encryption_enc.clone(),
         userinfo_signed_response_alg: a.encryption.userinfo_signing_alg.clone(),

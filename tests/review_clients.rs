@@ -210,7 +210,7 @@ async fn request_objects_are_short_lived_and_single_use(backend: Backend) {
             .collect()
         };
         let headers = axum::http::HeaderMap::new();
-        assert!(xacthuc::oidc::par::push(&other.oidc, &headers, &form(&fresh)).await.is_ok());
+        assert!(xacthuc::oidc::par::push(&other.oidc, &headers, &form(&fresh), None).await.is_ok());
         assert_eq!(push(&op, "rp", &key, &fresh).await.0, 400, "used on another instance");
         // Client assertions too: one accepted by the other instance is refused here.
         let assertion = key.assertion("rp", &op.base);

@@ -48,6 +48,7 @@ async fn db_suite(db: &Db) {
         cert_thumbprint: None,
         expires_at,
         revoked: false,
+        dpop_jkt: None,
     };
     let now = 10_000_000;
     assert!(db.insert_grant(&grant("old", now - 200_000), 0).await.unwrap());

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::signature_input::{Input, InputError, Request};
 use super::signatures::{MAX_BODY, Report, SignatureError, SignatureVerifier};
-use crate::oidc::resource::bearer;
+use crate::oidc::resource::presented;
 use crate::web::error::{ApiError, ApiFailure};
 
 pub const PATH: &str = "/api/signatures/verify";
@@ -53,8 +53,9 @@ async fn verify(
             Err(e) => (Err(InputError { code: "invalid_request", message: format!("invalid JSON: {e}") }), None),
         }
     };
-    let token = bearer(&headers, None);
-    v.verify(token.as_deref(), input, expected).await.map(Json).map_err(failure)
+    // A malformed DPoP header counts as no credentials (401 below).
+    let token = presented(&headers, None, "POST", v.oidc.endpoint(PATH)).ok().flatten();
+    v.verify(token.as_ref(), input, expected).await.map(Json).map_err(failure)
 }
 
 fn failure(e: SignatureError) -> ApiFailure {

@@ -19,6 +19,7 @@ use super::validate::{Validation, Validator};
 use crate::audit::{Action, Actor, Audit, Event};
 use crate::officers::DirectoryError;
 use crate::oidc::Provider;
+use crate::oidc::resource::Presented;
 use crate::oidc::service::{self, ServiceAuthError};
 use crate::store::DbError;
 
@@ -172,7 +173,7 @@ impl From<Validation> for ValidationReport {
 impl SignatureVerifier {
     pub async fn verify(
         &self,
-        token: Option<&str>,
+        token: Option<&Presented>,
         input: Result<Input, InputError>,
         expected_officer: Option<String>,
     ) -> Result<Report, SignatureError> {
@@ -210,7 +211,7 @@ impl SignatureVerifier {
         Ok(report)
     }
 
-    async fn caller(&self, token: Option<&str>) -> Result<String, SignatureError> {
+    async fn caller(&self, token: Option<&Presented>) -> Result<String, SignatureError> {
         match service::client_with_scope(&self.oidc, token, SCOPE).await {
             Ok(client_id) => Ok(client_id),
             Err(e) => {

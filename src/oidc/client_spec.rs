@@ -72,6 +72,11 @@ pub struct ClientSpec {
     #[serde(default)]
     pub refresh_token_grace_secs: u64,
 
+    // --- High-assurance profile ---
+    /// FAPI 2.0 Security Profile: PAR, PKCE S256, private_key_jwt, DPoP-bound tokens, codes of
+    /// at most 60 s; ID tokens signed with PS256, ES256 or EdDSA.
+    #[serde(default)]
+    pub fapi2: bool,
     // Signed and encrypted responses (docs/integration.md, "Encrypted ID tokens and userinfo").
     /// Encrypt ID tokens to the client's key (`use: enc`, or `alg` naming this algorithm, in
     /// jwks or jwks_uri): RSA-OAEP-256 or ECDH-ES+A256KW.
@@ -170,6 +175,7 @@ pub fn build_client(s: &ClientSpec) -> Result<(Client, Option<String>), String> 
         require_pushed_authorization_requests: s.require_par,
         trusted: s.trusted,
         refresh_token_grace_secs: s.refresh_token_grace_secs,
+        fapi2: s.fapi2,
         encryption: s.encryption()?,
         ..Client::new(&s.client_id, &s.name, auth_method, s.redirect_uris.clone())
     };

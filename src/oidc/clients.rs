@@ -112,6 +112,12 @@ pub struct Client {
     /// [`ClientCache::get`]) until it is enabled again; the registration is kept.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
+
+    // --- High-assurance profile (see `oidc::fapi2`) ---
+    /// FAPI 2.0 Security Profile: PAR, PKCE S256, private_key_jwt, DPoP-bound tokens, codes of
+    /// at most 60 s, and only PS256, ES256 or EdDSA signatures.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fapi2: bool,
     /// Signed and encrypted ID token and userinfo responses (JWE), flattened so each field keeps
     /// its registration name.
     #[serde(flatten)]
@@ -146,8 +152,14 @@ impl Client {
             refresh_token_ttl_secs: default_refresh_ttl(),
             refresh_token_grace_secs: 0,
             disabled: false,
+            fapi2: false,
             encryption: Default::default(),
         }
+    }
+
+    /// Whether authorization requests must be pushed (PAR): on request, and always for FAPI 2.0.
+    pub fn must_push(&self) -> bool {
+        self.require_pushed_authorization_requests || self.fapi2
     }
 
     pub fn is_public(&self) -> bool {
@@ -229,6 +241,14 @@ impl Client {
             return Err(format!(
                 "refresh_token_grace_secs must be at most {MAX_REFRESH_TOKEN_GRACE_SECS} seconds (0 turns it off)"
             ));
+        }
+        // The FAPI 2.0 profile (src/oidc/fapi2.rs) at registration: §5.3.1 (client
+        // authentication; mTLS is not built) and §5.4.1 (signature algorithms).
+        if self.fapi2 && self.auth_method != AuthMethod::PrivateKeyJwt {
+            return Err("a fapi2 client must authenticate with private_key_jwt".into());
+        }
+        if self.fapi2 && !["PS256", "ES256", "EdDSA"].contains(&self.id_token_signed_response_alg.as_str()) {
+            return Err("a fapi2 client's ID tokens must be signed with PS256, ES256 or EdDSA".into());
         }
         self.encryption.validate(self.jwks.as_ref(), self.jwks_uri.is_some())?;
         if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {

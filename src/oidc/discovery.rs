@@ -43,6 +43,8 @@ pub fn metadata(p: &Provider) -> Value {
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
         "frontchannel_logout_supported": false,
+        // RFC 9449 §5.1 (DPoP; see src/oidc/dpop.rs).
+        "dpop_signing_alg_values_supported": super::dpop::ALGS,
     });
     super::encryption::advertise(&mut m, &algs);
     m

@@ -31,6 +31,10 @@ pub enum ErrorCode {
     UnsupportedTokenType,
     /// OpenID Connect Core Unmet Authentication Requirements 1.0: an essential `acr` cannot be met.
     UnmetAuthenticationRequirements,
+    /// RFC 9449 §5: the DPoP proof is missing where required, malformed or fails a check.
+    InvalidDpopProof,
+    /// RFC 9449 §8: retry with the server nonce of the `DPoP-Nonce` header.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -56,6 +60,8 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

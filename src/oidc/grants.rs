@@ -41,7 +41,11 @@ fn code_key(client_id: &str, code: &str) -> String {
 pub async fn issue_code(p: &Provider, data: &CodeData) -> Result<String, KvError> {
     let code = random_token();
     let doc = serde_json::to_vec(data).map_err(|e| KvError::Misuse(e.to_string()))?;
-    p.kv.set(&code_key(&data.request.client_id, &code), &doc, p.code_ttl).await?;
+    // A profile may shorten the life of its clients' codes; if the registration cannot be read
+    // now, the shortest life applies.
+    let strict = p.clients.get(&data.request.client_id).await.map_or(true, |c| c.is_none_or(|c| c.fapi2));
+    let ttl = super::fapi2::code_ttl(strict, p.code_ttl);
+    p.kv.set(&code_key(&data.request.client_id, &code), &doc, ttl).await?;
     Ok(code)
 }
 
@@ -87,6 +91,9 @@ pub struct Grant {
     pub cert_thumbprint: Option<String>,
     pub expires_at: i64,
     pub revoked: bool,
+    /// RFC 9449 §5: the DPoP key thumbprint the grant's refresh tokens are bound to (public
+    /// clients); `None` when they are not bound.
+    pub dpop_jkt: Option<String>,
 }
 
 impl Db {
@@ -95,7 +102,8 @@ impl Db {
     pub async fn insert_grant(&self, g: &Grant, now: i64) -> Result<bool, DbError> {
         let n = sqlx::query(
             "INSERT INTO grants (id, client_id, account_id, sid, scopes, claims, auth_time, acr, amr, created_at, expires_at, \
-             cert_thumbprint) VALUES ($1, $2, $3, $4, $5, '[]', $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
+             cert_thumbprint, dpop_jkt) VALUES ($1, $2, $3, $4, $5, '[]', $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (id) DO NOTHING",
         )
         .bind(&g.id)
         .bind(&g.client_id)
@@ -108,6 +116,7 @@ impl Db {
         .bind(now)
         .bind(g.expires_at)
         .bind(&g.cert_thumbprint)
+        .bind(&g.dpop_jkt)
         .execute(self.pool())
         .await?
         .rows_affected();
@@ -116,8 +125,8 @@ impl Db {
 
     pub async fn grant(&self, id: &str) -> Result<Option<Grant>, DbError> {
         let row = sqlx::query(
-            "SELECT id, client_id, account_id, sid, scopes, auth_time, acr, amr, expires_at, revoked_at, cert_thumbprint \
-             FROM grants WHERE id = $1",
+            "SELECT id, client_id, account_id, sid, scopes, auth_time, acr, amr, expires_at, revoked_at, cert_thumbprint, \
+             dpop_jkt FROM grants WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
@@ -136,7 +145,23 @@ impl Db {
             expires_at: r.try_get(8)?,
             revoked: r.try_get::<Option<i64>, _>(9)?.is_some(),
             cert_thumbprint: r.try_get(10)?,
+            dpop_jkt: r.try_get(11)?,
         }))
+    }
+
+    /// The DPoP key a refresh token's family is bound to, looked up before the token is spent:
+    /// a presentation without that key must not rotate (and so burn) the holder's token.
+    pub async fn refresh_token_binding(&self, token: &str) -> Result<Option<String>, DbError> {
+        let row = sqlx::query(
+            "SELECT g.dpop_jkt FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1",
+        )
+        .bind(sha256_hex(token))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match row {
+            Some(r) => r.try_get(0)?,
+            None => None,
+        })
     }
 
     /// Revokes a grant. If it does not exist yet (a code replayed while its first redemption

@@ -162,7 +162,7 @@ impl JwksCache {
         if !purpose.typ_ok(header.typ.as_deref()) {
             return Err(ClientJwtError::WrongPurpose(purpose.name()));
         }
-        if !ALLOWED.contains(&header.alg) {
+        if !ALLOWED.contains(&header.alg) || !super::fapi2::signing_alg_allowed(client, header.alg) {
             return Err(ClientJwtError::Invalid(format!("algorithm {:?} is not accepted", header.alg)));
         }
         let mut keys = self.keys(http, client, false).await?;
@@ -256,7 +256,7 @@ fn find<'a>(set: &'a JwkSet, kid: Option<&str>, alg: Algorithm) -> Option<&'a js
     }
 }
 
-fn key_fits(k: &jsonwebtoken::jwk::Jwk, alg: Algorithm) -> bool {
+pub(crate) fn key_fits(k: &jsonwebtoken::jwk::Jwk, alg: Algorithm) -> bool {
     use jsonwebtoken::jwk::AlgorithmParameters as P;
     matches!(
         (&k.algorithm, alg),

@@ -26,7 +26,14 @@ pub struct TokenResponse {
 /// Access tokens are signed with ES256: relying parties verify them offline against JWKS.
 const ACCESS_TOKEN_ALG: Alg = Alg::Es256;
 
-pub fn access_token(p: &Provider, client: &Client, grant: &Grant, sub: &str) -> Result<String, crate::tokens::Error> {
+/// `dpop_jkt`: the key the token is bound to (RFC 9449 §6, `cnf.jkt`), if any.
+pub fn access_token(
+    p: &Provider,
+    client: &Client,
+    grant: &Grant,
+    sub: &str,
+    dpop_jkt: Option<&str>,
+) -> Result<String, crate::tokens::Error> {
     let iat = unix_now();
     let mut c = Map::new();
     c.insert("iss".into(), json!(p.issuer));
@@ -48,6 +55,9 @@ pub fn access_token(p: &Provider, client: &Client, grant: &Grant, sub: &str) -> 
     }
     if !grant.amr.is_empty() {
         c.insert("amr".into(), json!(grant.amr));
+    }
+    if let Some(jkt) = dpop_jkt {
+        c.insert("cnf".into(), json!({ "jkt": jkt }));
     }
     p.keys.sign_jwt(ACCESS_TOKEN_ALG, "at+jwt", &Value::Object(c))
 }

@@ -12,6 +12,7 @@ use super::error::{ErrorCode, OAuthError};
 use super::jwks_cache::{CLOCK_LEEWAY, Purpose, first_use, numeric_claim};
 use super::provider::Provider;
 use super::request::{self, Params, RequestError};
+use super::token::proof_at_server;
 use crate::clock::unix_now;
 use crate::crypto::random_token;
 
@@ -21,8 +22,15 @@ pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 pub const MAX_REQUEST_OBJECT_LIFETIME: i64 = 3600;
 
 /// `POST /par`: authenticates the client, validates the request now (errors as JSON), stores it.
-pub async fn push(p: &Provider, headers: &HeaderMap, form: &Params) -> Result<Value, OAuthError> {
+/// With a DPoP proof (`dpop_proof`, the `DPoP` header), the code will be bound to its key.
+pub async fn push(
+    p: &Provider,
+    headers: &HeaderMap,
+    form: &Params,
+    dpop_proof: Option<&str>,
+) -> Result<Value, OAuthError> {
     let client = client_auth::authenticate(p, headers, form).await?;
+    let proof = proof_at_server(p, &client, dpop_proof, "/par").await?;
     if form.contains_key("request_uri") {
         return Err(OAuthError::invalid_request("request_uri is not allowed at the PAR endpoint"));
     }
@@ -32,7 +40,16 @@ pub async fn push(p: &Provider, headers: &HeaderMap, form: &Params) -> Result<Va
         form.remove(k);
     }
     form.insert("client_id".into(), client.client_id.clone());
-    let params = unpack_request_object(p, &client, form).await?;
+    let mut params = unpack_request_object(p, &client, form).await?;
+    // RFC 9449 §10.1: the proof's key binds the code; a dpop_jkt sent along must name it.
+    if let Some(proof) = proof {
+        match params.get("dpop_jkt") {
+            Some(jkt) if jkt != &proof.jkt => {
+                return Err(OAuthError::new(ErrorCode::InvalidDpopProof, "dpop_jkt does not match the DPoP proof"));
+            }
+            _ => params.insert("dpop_jkt".into(), proof.jkt),
+        };
+    }
     match request::parse(&client, &params, true) {
         Ok(_) => {}
         Err(RequestError::Page(e)) | Err(RequestError::Redirect { error: e, .. }) => return Err(e),

@@ -48,6 +48,10 @@ pub struct AuthRequest {
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
     pub id_token_hint: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is bound to (from `dpop_jkt`, or
+    /// the key of the proof that came with the pushed request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// Where an error may be sent.
@@ -94,7 +98,7 @@ pub fn parse(client: &Client, params: &Params, via_par: bool) -> Result<AuthRequ
     if params.values().any(|v| v.len() > MAX_PARAM_LEN) {
         return Err(fail(ErrorCode::InvalidRequest, "a parameter is too long"));
     }
-    if client.require_pushed_authorization_requests && !via_par {
+    if client.must_push() && !via_par {
         return Err(fail(ErrorCode::InvalidRequest, "this client must use pushed authorization requests"));
     }
     match params.get("response_type").map(String::as_str) {
@@ -116,7 +120,7 @@ pub fn parse(client: &Client, params: &Params, via_par: bool) -> Result<AuthRequ
         return Err(fail(ErrorCode::InvalidScope, &format!("scope {bad} is not allowed for this client")));
     }
     let code_challenge = match (params.get("code_challenge"), params.get("code_challenge_method").map(String::as_str)) {
-        (Some(c), Some("S256")) if is_pkce_challenge(c) => c.clone(),
+        (Some(c), Some("S256")) if is_base64url_sha256(c) => c.clone(),
         (Some(_), Some("S256")) => {
             return Err(fail(ErrorCode::InvalidRequest, "code_challenge must be 43 base64url characters"));
         }
@@ -128,6 +132,10 @@ pub fn parse(client: &Client, params: &Params, via_par: bool) -> Result<AuthRequ
             ));
         }
     };
+    let dpop_jkt = params.get("dpop_jkt").cloned();
+    if dpop_jkt.as_deref().is_some_and(|j| !is_base64url_sha256(j)) {
+        return Err(fail(ErrorCode::InvalidRequest, "dpop_jkt must be a base64url SHA-256 JWK thumbprint"));
+    }
     let mut prompt = Prompt::default();
     for p in
         params.get("prompt").map(|s| s.split(' ').filter(|x| !x.is_empty()).collect::<Vec<_>>()).unwrap_or_default()
@@ -179,6 +187,7 @@ pub fn parse(client: &Client, params: &Params, via_par: bool) -> Result<AuthRequ
         login_hint: params.get("login_hint").cloned(),
         ui_locales: params.get("ui_locales").cloned(),
         id_token_hint: params.get("id_token_hint").cloned(),
+        dpop_jkt,
     })
 }
 
@@ -203,9 +212,10 @@ fn acr_claim(claims: &str) -> Result<Option<(Vec<String>, bool)>, &'static str> 
     Ok(Some((values.clone(), essential && !values.is_empty())))
 }
 
-/// RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is exactly 43 characters.
-fn is_pkce_challenge(c: &str) -> bool {
-    c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+/// Unpadded base64url of a SHA-256 digest (43 characters): a PKCE challenge (RFC 7636 §4.2),
+/// or a `dpop_jkt` (RFC 9449 §10).
+fn is_base64url_sha256(s: &str) -> bool {
+    s.len() == 43 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// RFC 7636 §4.1 verifier syntax, then the S256 comparison (constant time).

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::provider::Provider;
-use super::resource::live_access_token;
+use super::resource::{Presented, live_presented};
 use crate::store::{Kv, KvError};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,14 +28,15 @@ impl From<KvError> for ServiceAuthError {
     }
 }
 
-/// The client id behind `token`, which must be a live access token carrying `scope`.
+/// The client id behind `token`, which must be a live access token carrying `scope`, presented
+/// as a bearer token or, if DPoP-bound, with a proof of its key.
 pub async fn client_with_scope(
     p: &Provider,
-    token: Option<&str>,
+    token: Option<&Presented>,
     scope: &'static str,
 ) -> Result<String, ServiceAuthError> {
-    let token = token.ok_or(ServiceAuthError::Unauthenticated("a bearer access token is required"))?;
-    let claims = live_access_token(p, token)
+    let token = token.ok_or(ServiceAuthError::Unauthenticated("an access token is required"))?;
+    let claims = live_presented(p, token)
         .await
         .map_err(|_| ServiceAuthError::Unauthenticated("the access token is invalid, expired or revoked"))?;
     let client_id = claims.get("client_id").and_then(|v| v.as_str()).unwrap_or_default().to_owned();

@@ -7,23 +7,33 @@
 
 use axum::http::HeaderMap;
 
-use super::client_auth;
 use super::clients::{Client, GrantType};
+use super::dpop::{self, Proof};
 use super::error::{ErrorCode, OAuthError};
 use super::grants::{self, CodeData, Grant, Redeem, RefreshUse};
 use super::mint::{self, IdTokenInput, TokenResponse};
 use super::provider::Provider;
 use super::request::{Params, verify_pkce};
 use super::session;
+use super::{client_auth, fapi2};
 use crate::clock::unix_now;
 
-pub async fn token(p: &Provider, headers: &HeaderMap, form: &Params) -> Result<TokenResponse, OAuthError> {
+/// `dpop_proof`: the request's `DPoP` header, if it had one (RFC 9449 §5).
+pub async fn token(
+    p: &Provider,
+    headers: &HeaderMap,
+    form: &Params,
+    dpop_proof: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
     let client = client_auth::authenticate(p, headers, form).await?;
     let grant_type = form.get("grant_type").ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+    let proof = proof_at_server(p, &client, dpop_proof, "/token").await?;
+    fapi2::require_proof(&client, proof.is_some())?;
+    let proof = proof.as_ref();
     let result = match grant_type.as_str() {
-        "authorization_code" => authorization_code(p, &client, form).await,
-        "refresh_token" => refresh(p, &client, form).await,
-        "client_credentials" => client_credentials(p, &client, form).await,
+        "authorization_code" => authorization_code(p, &client, form, proof).await,
+        "refresh_token" => refresh(p, &client, form, proof).await,
+        "client_credentials" => client_credentials(p, &client, form, proof).await,
         _ => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             "supported: authorization_code, refresh_token, client_credentials",
@@ -33,6 +43,33 @@ pub async fn token(p: &Provider, headers: &HeaderMap, form: &Params) -> Result<T
     metrics::counter!("token_requests_total", "grant_type" => grant_label(grant_type), "outcome" => outcome)
         .increment(1);
     result
+}
+
+/// Verifies the proof, if any, sent to the authorization server's endpoint at `path` (POST).
+/// These proofs must carry the server's nonce (RFC 9449 §8), which keeps their freshness under
+/// our control rather than the client's clock.
+pub async fn proof_at_server(
+    p: &Provider,
+    client: &Client,
+    jwt: Option<&str>,
+    path: &str,
+) -> Result<Option<Proof>, OAuthError> {
+    let Some(jwt) = jwt else { return Ok(None) };
+    let htu = p.endpoint(path);
+    let expect =
+        dpop::Expect { htm: "POST", htu: &htu, access_token: None, nonce_required: true, algs: dpop::algs_for(client) };
+    Ok(Some(dpop::verify(p, jwt, &expect).await?))
+}
+
+/// RFC 9449 §5 and §10: what is bound to a key (a code, a public client's refresh token) is
+/// used only with a proof of that key.
+fn check_binding(bound: &str, proof: Option<&Proof>, what: &str) -> Result<(), OAuthError> {
+    let proof =
+        proof.ok_or_else(|| OAuthError::new(ErrorCode::InvalidDpopProof, format!("{what} is bound to a DPoP key")))?;
+    if proof.jkt != bound {
+        return Err(OAuthError::invalid_grant(format!("{what} is bound to another DPoP key")));
+    }
+    Ok(())
 }
 
 fn grant_label(g: &str) -> &'static str {
@@ -52,7 +89,12 @@ fn require_grant(client: &Client, g: GrantType) -> Result<(), OAuthError> {
     }
 }
 
-async fn authorization_code(p: &Provider, client: &Client, form: &Params) -> Result<TokenResponse, OAuthError> {
+async fn authorization_code(
+    p: &Provider,
+    client: &Client,
+    form: &Params,
+    proof: Option<&Proof>,
+) -> Result<TokenResponse, OAuthError> {
     require_grant(client, GrantType::AuthorizationCode)?;
     let code = form.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let grant_id = grants::new_grant_id();
@@ -78,6 +120,10 @@ async fn authorization_code(p: &Provider, client: &Client, form: &Params) -> Res
     if !verify_pkce(verifier, &req.code_challenge) {
         return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
     }
+    // RFC 9449 §10: a code bound at authorization is redeemed only with a proof of that key.
+    if let Some(bound) = &req.dpop_jkt {
+        check_binding(bound, proof, "this authorization code")?;
+    }
     let t = unix_now();
     let grant = Grant {
         id: grant_id,
@@ -91,6 +137,7 @@ async fn authorization_code(p: &Provider, client: &Client, form: &Params) -> Res
         cert_thumbprint: data.cert_thumbprint.clone(),
         expires_at: t + client.refresh_token_ttl_secs as i64,
         revoked: false,
+        dpop_jkt: refresh_binding(client, proof),
     };
     if !p.db.insert_grant(&grant, t).await? {
         return Err(OAuthError::invalid_grant("the authorization code was already used"));
@@ -107,7 +154,14 @@ async fn authorization_code(p: &Provider, client: &Client, form: &Params) -> Res
         None
     };
     let account = p.account_for(&data.account_id, &client.client_id).await?;
-    respond(p, client, &grant, req.nonce.as_deref(), account.as_ref(), true, refresh_token).await
+    let id_token = IdTokenFor { nonce: req.nonce.as_deref(), account: account.as_ref() };
+    respond(p, client, &grant, Some(id_token), refresh_token, proof).await
+}
+
+/// RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key (a confidential
+/// client's are already bound to its authentication).
+fn refresh_binding(client: &Client, proof: Option<&Proof>) -> Option<String> {
+    proof.filter(|_| client.is_public()).map(|p| p.jkt.clone())
 }
 
 /// A code stands for an authorization that can end before it is redeemed: its SSO session
@@ -129,9 +183,18 @@ async fn authorization_still_stands(p: &Provider, client: &Client, data: &CodeDa
     Ok(())
 }
 
-async fn refresh(p: &Provider, client: &Client, form: &Params) -> Result<TokenResponse, OAuthError> {
+async fn refresh(
+    p: &Provider,
+    client: &Client,
+    form: &Params,
+    proof: Option<&Proof>,
+) -> Result<TokenResponse, OAuthError> {
     require_grant(client, GrantType::RefreshToken)?;
     let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    // Checked before the token is spent, so a thief without the key burns nothing.
+    if let Some(bound) = p.db.refresh_token_binding(token).await? {
+        check_binding(&bound, proof, "this refresh token")?;
+    }
     let t = unix_now();
     let successor = grants::successor_token(p, token);
     let used = p.db.use_refresh_token(token, &successor, &client.client_id, t).await?;
@@ -187,10 +250,16 @@ async fn refresh(p: &Provider, client: &Client, form: &Params) -> Result<TokenRe
         None => None,
     };
     let with_id_token = grant.scopes.iter().any(|s| s == "openid");
-    respond(p, client, &grant, None, account.as_ref(), with_id_token, Some(successor)).await
+    let id_token = with_id_token.then_some(IdTokenFor { nonce: None, account: account.as_ref() });
+    respond(p, client, &grant, id_token, Some(successor), proof).await
 }
 
-async fn client_credentials(p: &Provider, client: &Client, form: &Params) -> Result<TokenResponse, OAuthError> {
+async fn client_credentials(
+    p: &Provider,
+    client: &Client,
+    form: &Params,
+    proof: Option<&Proof>,
+) -> Result<TokenResponse, OAuthError> {
     require_grant(client, GrantType::ClientCredentials)?;
     let scopes: Vec<String> = match form.get("scope") {
         Some(s) => s.split(' ').filter(|x| !x.is_empty()).map(str::to_owned).collect(),
@@ -215,12 +284,14 @@ async fn client_credentials(p: &Provider, client: &Client, form: &Params) -> Res
         cert_thumbprint: None,
         expires_at: t + client.access_token_ttl_secs as i64,
         revoked: false,
+        dpop_jkt: None,
     };
     p.db.insert_grant(&grant, t).await?;
-    let access_token = mint::access_token(p, client, &grant, &client.client_id).map_err(sign_error)?;
+    let jkt = proof.map(|p| p.jkt.as_str());
+    let access_token = mint::access_token(p, client, &grant, &client.client_id, jkt).map_err(sign_error)?;
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type: token_type(jkt),
         expires_in: client.access_token_ttl_secs,
         scope: grant.scopes.join(" "),
         id_token: None,
@@ -228,29 +299,41 @@ async fn client_credentials(p: &Provider, client: &Client, form: &Params) -> Res
     })
 }
 
+/// RFC 9449 §5.1: a bound token is of type `DPoP`.
+fn token_type(jkt: Option<&str>) -> &'static str {
+    if jkt.is_some() { "DPoP" } else { "Bearer" }
+}
+
+/// What an ID token in the response is made from.
+struct IdTokenFor<'a> {
+    nonce: Option<&'a str>,
+    account: Option<&'a crate::accounts::Account>,
+}
+
 async fn respond(
     p: &Provider,
     client: &Client,
     grant: &Grant,
-    nonce: Option<&str>,
-    account: Option<&crate::accounts::Account>,
-    with_id_token: bool,
+    id_token: Option<IdTokenFor<'_>>,
     refresh_token: Option<String>,
+    proof: Option<&Proof>,
 ) -> Result<TokenResponse, OAuthError> {
     let account_id = grant.account_id.as_deref().unwrap_or_default();
     let sub = p.subject_for(client, account_id);
-    let access_token = mint::access_token(p, client, grant, &sub).map_err(sign_error)?;
-    let id_token = if with_id_token {
-        let input = IdTokenInput { client, grant, sub: &sub, nonce, access_token: Some(&access_token), account };
-        let signed = mint::id_token(p, input).map_err(sign_error)?;
-        Some(super::sealed::id_token(p, client, &grant.scopes, signed).await?)
-    } else {
-        None
+    let jkt = proof.map(|p| p.jkt.as_str());
+    let access_token = mint::access_token(p, client, grant, &sub, jkt).map_err(sign_error)?;
+    let id_token = match id_token {
+        Some(IdTokenFor { nonce, account }) => {
+            let input = IdTokenInput { client, grant, sub: &sub, nonce, access_token: Some(&access_token), account };
+            let signed = mint::id_token(p, input).map_err(sign_error)?;
+            Some(super::sealed::id_token(p, client, &grant.scopes, signed).await?)
+        }
+        None => None,
     };
     metrics::counter!("tokens_issued_total", "kind" => "access").increment(1);
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type: token_type(jkt),
         expires_in: client.access_token_ttl_secs,
         scope: grant.scopes.join(" "),
         id_token,

@@ -28,6 +28,7 @@ use crate::audit::{Action, Actor, Audit, Event};
 use crate::citizens::population::LifeStatus;
 use crate::citizens::{Message, PersonKey, PopulationClient, RecordAnswer, VerifyError, mask_personal_id};
 use crate::oidc::Provider;
+use crate::oidc::resource::Presented;
 use crate::oidc::service::{self, ServiceAuthError};
 use crate::store::KvError;
 use compare::FieldReport;
@@ -141,7 +142,7 @@ struct Caller {
 }
 
 impl Verification {
-    pub async fn verify(&self, token: Option<&str>, keyed: Keyed) -> Result<Report, VerificationError> {
+    pub async fn verify(&self, token: Option<&Presented>, keyed: Keyed) -> Result<Report, VerificationError> {
         let caller = self.caller(token, keyed.acting_officer_token.as_deref()).await?;
         self.admit(&caller).await?;
         let key = person_key(&keyed.personal_id)?;
@@ -202,7 +203,11 @@ impl Verification {
         Ok(report)
     }
 
-    async fn caller(&self, token: Option<&str>, officer_token: Option<&str>) -> Result<Caller, VerificationError> {
+    async fn caller(
+        &self,
+        token: Option<&Presented>,
+        officer_token: Option<&str>,
+    ) -> Result<Caller, VerificationError> {
         let client_id = match service::client_with_scope(&self.oidc, token, SCOPE).await {
             Ok(client_id) => client_id,
             Err(e) => {

@@ -7,7 +7,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 
 use super::{Keyed, Report, Verification, VerificationError};
-use crate::oidc::resource::bearer;
+use crate::oidc::resource::presented;
 use crate::web::error::{ApiError, ApiFailure};
 
 pub const PATH: &str = "/api/population/verify";
@@ -22,8 +22,9 @@ async fn verify(
     body: Result<Json<Keyed>, JsonRejection>,
 ) -> Result<Json<Report>, ApiFailure> {
     let Json(keyed) = body.map_err(|r| ApiError::new(StatusCode::BAD_REQUEST, "invalid", r.body_text()))?;
-    let token = bearer(&headers, None);
-    v.verify(token.as_deref(), keyed).await.map(Json).map_err(failure)
+    // A malformed DPoP header counts as no credentials (401 below).
+    let token = presented(&headers, None, "POST", v.oidc.endpoint(PATH)).ok().flatten();
+    v.verify(token.as_ref(), keyed).await.map(Json).map_err(failure)
 }
 
 fn failure(e: VerificationError) -> ApiFailure {

@@ -46,4 +46,30 @@ impl ClientKey {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         self.sign(&json!({ "iss": client_id, "sub": client_id, "aud": aud, "iat": now, "exp": now + 60, "jti": uuid::Uuid::new_v4().to_string() }))
     }
+
+    /// An RFC 9449 DPoP proof for `htm` `htu`, with this key's public JWK in the header;
+    /// `extra` claims (nonce, ath, or overrides of jti/iat) are merged in.
+    pub fn dpop(&self, htm: &str, htu: &str, extra: Value) -> String {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let mut claims = json!({ "htm": htm, "htu": htu, "iat": now, "jti": uuid::Uuid::new_v4().to_string() });
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            claims[k] = v;
+        }
+        let mut header = Header::new(Algorithm::ES256);
+        header.typ = Some("dpop+jwt".into());
+        let public = json!({ "kty": "EC", "crv": "P-256", "x": self.jwk["x"], "y": self.jwk["y"] });
+        header.jwk = Some(serde_json::from_value(public).expect("JWK"));
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ec_der(&self.pkcs8)).expect("sign")
+    }
+
+    /// The RFC 7638 SHA-256 thumbprint of the public key, computed here from its members.
+    pub fn thumbprint(&self) -> String {
+        use sha2::Digest;
+        let canonical = format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            self.jwk["x"].as_str().unwrap(),
+            self.jwk["y"].as_str().unwrap()
+        );
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical.as_bytes()))
+    }
 }

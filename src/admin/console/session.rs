@@ -148,7 +148,7 @@ pub(super) async fn callback(
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    let Ok(tokens) = crate::oidc::token::token(&p, &HeaderMap::new(), &form).await else { return Ok(failed()) };
+    let Ok(tokens) = crate::oidc::token::token(&p, &HeaderMap::new(), &form, None).await else { return Ok(failed()) };
     let who = match authz::caller(&p, Some(&tokens.access_token)).await {
         Ok(Caller::Officer { id, .. }) => match p.db.officer(&id).await.or_console(lang)? {
             Some(o) => format!("{} ({})", o.full_name, o.username),

@@ -37,6 +37,8 @@ pub struct ClientView {
     has_secret: bool,
     /// A disabled client is refused by every protocol endpoint; its registration is kept.
     disabled: bool,
+    /// Held to the FAPI 2.0 Security Profile (PAR, DPoP, private_key_jwt).
+    fapi2: bool,
 }
 
 /// The wire name of a serde enum (auth method, grant type, subject type).
@@ -64,6 +66,7 @@ impl From<&Client> for ClientView {
             id_token_alg: c.id_token_signed_response_alg.clone(),
             has_secret: c.secret_hash.is_some(),
             disabled: c.disabled,
+            fapi2: c.fapi2,
         }
     }
 }

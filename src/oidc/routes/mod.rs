@@ -4,6 +4,7 @@
 pub mod account;
 pub mod login;
 pub mod pages;
+pub mod token;
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -19,10 +20,9 @@ use super::extract::WireParams;
 use super::flow::{self, Next};
 use super::logout::{self, LogoutNext};
 use super::provider::Provider;
-use super::request::{Params, ResponseMode};
-use super::sealed::UserinfoBody;
+use super::request::ResponseMode;
 use super::session::{self, Session};
-use super::{discovery, par, resource, texts, token, tx};
+use super::{discovery, fapi2, par, resource, texts, tx};
 use crate::web::page::{self, Frame, Lang};
 
 pub fn router() -> Router<Provider> {
@@ -30,9 +30,9 @@ pub fn router() -> Router<Provider> {
         .route("/.well-known/openid-configuration", get(discovery_doc))
         .route("/jwks", get(jwks))
         .route("/authorize", get(authorize_endpoint).post(authorize_endpoint))
-        .route("/par", post(par_endpoint))
-        .route("/token", post(token_endpoint))
-        .route("/userinfo", get(userinfo_get).post(userinfo_post))
+        .route("/par", post(token::par_endpoint))
+        .route("/token", post(token::token_endpoint))
+        .route("/userinfo", get(token::userinfo_get).post(token::userinfo_post))
         .route("/introspect", post(introspect))
         .route("/revoke", post(revoke))
         .route("/logout", get(logout_endpoint).post(logout_endpoint))
@@ -78,6 +78,7 @@ async fn authorize_endpoint(
         .await
         .or_page(lang)?
         .ok_or_else(|| PageError::Invalid(lang, OAuthError::invalid_request("unknown client_id")))?;
+    fapi2::check_front_channel(&client, &params).map_err(|e| PageError::Invalid(lang, e))?;
     let (params, via_par) = par::resolve(&p, &client, params).await.map_err(|e| PageError::Invalid(lang, e))?;
     let next = flow::authorize(&p, client, &params, via_par, session, &from.origin).await;
     // A transaction was stored, bound to this browser: the browser keeps its binding cookie.
@@ -110,54 +111,10 @@ pub fn render_next(lang: Lang, next: Next) -> Response {
     }
 }
 
-fn no_store(mut r: Response) -> Response {
+pub(super) fn no_store(mut r: Response) -> Response {
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     r
-}
-
-async fn par_endpoint(
-    State(p): State<Provider>,
-    headers: HeaderMap,
-    WireParams(form): WireParams,
-) -> Result<Response, OAuthError> {
-    let body = par::push(&p, &headers, &form?).await?;
-    Ok(no_store((StatusCode::CREATED, Json(body)).into_response()))
-}
-
-async fn token_endpoint(
-    State(p): State<Provider>,
-    headers: HeaderMap,
-    WireParams(form): WireParams,
-) -> Result<Response, OAuthError> {
-    let body = token::token(&p, &headers, &form?).await?;
-    Ok(no_store(Json(body).into_response()))
-}
-
-async fn userinfo_get(State(p): State<Provider>, headers: HeaderMap) -> Result<Response, OAuthError> {
-    userinfo(p, headers, None).await
-}
-
-async fn userinfo_post(
-    State(p): State<Provider>,
-    headers: HeaderMap,
-    WireParams(form): WireParams,
-) -> Result<Response, OAuthError> {
-    // A bearer header with no form body is fine (OIDC Core §5.3.1).
-    userinfo(p, headers, form.ok()).await
-}
-
-async fn userinfo(p: Provider, headers: HeaderMap, form: Option<Params>) -> Result<Response, OAuthError> {
-    let token = resource::bearer(&headers, form.as_ref())
-        .ok_or_else(|| OAuthError::new(ErrorCode::InvalidToken, "a bearer access token is required"))?;
-    let body = match resource::userinfo(&p, &token).await? {
-        UserinfoBody::Json(claims) => Json(claims).into_response(),
-        // OIDC Core §5.3.2: a signed and/or encrypted response is a JWT of this media type.
-        UserinfoBody::Jwt(jwt) => {
-            ([(header::CONTENT_TYPE, HeaderValue::from_static("application/jwt"))], jwt).into_response()
-        }
-    };
-    Ok(no_store(body))
 }
 
 async fn introspect(
