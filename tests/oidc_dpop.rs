@@ -280,6 +280,17 @@ async fn proofs_at_par_and_the_token_endpoint(backend: Backend) {
     let r = token(&op, &form, Some(dpop.dpop("POST", &token_url, json!({ "nonce": n })))).await;
     let (status, _, refreshed) = answer(r).await;
     assert_eq!((status, refreshed["token_type"].as_str()), (200, Some("DPoP")), "{refreshed}");
+    // FAPI 2.0 SP §5.3.2.1: rotation is allowed only if a retry with the previous token (the
+    // client lost the answer) succeeds; it gets the same successor, and the family stays whole.
+    form[1].1 = client_key.assertion(id, &op.config.issuer);
+    let r = token(&op, &form, Some(dpop.dpop("POST", &token_url, json!({ "nonce": n })))).await;
+    let (status, _, retried) = answer(r).await;
+    assert_eq!(status, 200, "a retry with the previous refresh token: {retried}");
+    assert_eq!(retried["refresh_token"], refreshed["refresh_token"], "the same successor");
+    form[3].1 = refreshed["refresh_token"].as_str().unwrap().to_owned();
+    form[1].1 = client_key.assertion(id, &op.config.issuer);
+    let r = token(&op, &form, Some(dpop.dpop("POST", &token_url, json!({ "nonce": n })))).await;
+    assert_eq!(answer(r).await.0, 200, "the successor still works");
     op.stop().await;
 }
 on_both_backends!(proofs, super::proofs_at_par_and_the_token_endpoint);

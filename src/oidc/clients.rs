@@ -166,6 +166,14 @@ impl Client {
         self.auth_method == AuthMethod::None
     }
 
+    /// How long a rotated-out refresh token may be presented again and get the successor it
+    /// got the first time, while that successor is unspent. FAPI 2.0 SP §5.3.2.1 allows
+    /// rotation only if such a retry succeeds (the client may have lost the response), so a
+    /// fapi2 client keeps the retry for the token's whole life; other clients opt in.
+    pub fn refresh_retry_secs(&self) -> u64 {
+        if self.fapi2 { self.refresh_token_ttl_secs } else { self.refresh_token_grace_secs }
+    }
+
     pub fn allows_grant(&self, g: GrantType) -> bool {
         self.grant_types.contains(&g)
     }

@@ -198,7 +198,7 @@ async fn refresh(
     let t = unix_now();
     let successor = grants::successor_token(p, token);
     let used = p.db.use_refresh_token(token, &successor, &client.client_id, t).await?;
-    let within_grace = used.within_grace(client.refresh_token_grace_secs, t);
+    let within_grace = used.within_grace(client.refresh_retry_secs(), t);
     let grant_id = match used {
         RefreshUse::Fresh { grant_id } => grant_id,
         RefreshUse::Reused { grant_id, .. } if within_grace => {
