@@ -142,7 +142,30 @@ async fn forms_refuse_forged_tokens(backend: Backend) {
     for (action, guard) in FORMS.iter().filter(|(_, g)| *g == Guard::SessionToken) {
         let path = action.replace("{}", if action.contains("/units/") { &unit_id } else { &officer_id });
         let path = if action.contains("/clients/") { action.replace("{}", "eoffice") } else { path };
-        let fields = [("id", officer_id.as_str()), ("unit_id", unit_id.as_str()), ("name", "x"), ("status", "disabled")];
+        // What each form needs besides its token, so only the token decides.
+        let fields = [
+            ("id", officer_id.as_str()),
+            ("unit_id", unit_id.as_str()),
+            ("sid", "x"),
+            ("name", "x"),
+            ("status", "disabled"),
+            ("action", "suspend"),
+            ("credential", "{}"),
+            ("reason", "keyCompromise"),
+            ("certificate", "x"),
+            ("from", "31.x1"),
+            ("into", "31"),
+            ("code", "31.x9"),
+            ("kind", "commune"),
+            ("username", "cb.csrf"),
+            ("full_name", "Cán bộ"),
+            ("unit_code", "31.x1"),
+            ("client_id", "eoffice"),
+            ("roles", "van_thu"),
+            ("enabled", "false"),
+            ("redirect_uris", "https://evil.example/cb"),
+            ("csv", "username,full_name\n"),
+        ];
         let missing = b.http.post(at_issuer(&op, &path)).form(&fields).send().await.unwrap();
         let mut forged_form = fields.to_vec();
         forged_form.push(("csrf", "forged-token"));
@@ -185,7 +208,8 @@ async fn forms_refuse_forged_tokens(backend: Backend) {
     assert!(r.status().is_client_error(), "a login method's start from another browser: {}", r.status());
     // One-time page tokens: an invented one is refused.
     for (action, field) in [("/logout/confirm", "token"), ("/officer/setup", "token")] {
-        let r = post_at_issuer(&op, &attacker, action, &[(field, "forged"), ("password", "x"), ("password2", "x")]).await;
+        let r =
+            post_at_issuer(&op, &attacker, action, &[(field, "forged"), ("password", "x"), ("password2", "x")]).await;
         assert!(r.status().is_client_error(), "{action} with a forged token: {}", r.status());
     }
     op.stop().await;

@@ -31,7 +31,8 @@ import urllib.parse
 
 BIN = sys.argv[1]
 OUT = os.environ.get("HOSTILE_OUT", "target/hostile")
-FLOOD = int(os.environ.get("HOSTILE_FLOOD", "4000"))
+# Beyond the per-address bound on login transactions (login_tx_per_ip, 2,000 by default).
+FLOOD = int(os.environ.get("HOSTILE_FLOOD", "6000"))
 # Growth of the server's resident memory allowed across the whole flood.
 FLOOD_RSS_LIMIT_MB = int(os.environ.get("HOSTILE_FLOOD_RSS_MB", "96"))
 SLOW_CLIENTS = int(os.environ.get("HOSTILE_SLOW_CLIENTS", "64"))
@@ -162,6 +163,8 @@ def refused(what, r, kind="4xx"):
     if r.status >= 500 or r.status == 0:
         fail(what, f"status {r.status}: {r.body[:200]!r}")
         return
+    if r.status in (413, 414, 431):
+        return  # too large: refused by the transport limits before any endpoint reads it
     if kind == "page" and r.status in (302, 303):
         loc = r.header("location") or ""
         if not loc.startswith(RP_CB) or "error=" not in loc:
@@ -450,8 +453,11 @@ def jwt_attacks(issuer, secrets):
         for path in ["/introspect", "/revoke"]:
             refused(f"forged token ({name}) at {path} unauthenticated", send("POST", path, [FORM], form({"token": t})), "oauth")
         r = send("POST", "/introspect", [FORM, basic("hostile-rp", secrets["rp"])], form({"token": t}))
-        if r.status != 200 or (r.json() or {}).get("active") is not False:
-            fail(f"forged token ({name}) introspected", f"status {r.status} body {r.body[:100]!r}")
+        if r.status == 200:
+            if (r.json() or {}).get("active") is not False:
+                fail(f"forged token ({name}) introspected", f"body {r.body[:100]!r}")
+        else:
+            refused(f"forged token ({name}) introspected", r, "oauth")
 
 
 def nested_json(admin_token):
@@ -498,7 +504,7 @@ def traversal():
 
 def slowloris():
     print(f"-- slow clients: {SLOW_CLIENTS} connections sending a header byte every 2 s", flush=True)
-    socks, dropped_at = [], {}
+    socks, dropped_at, slow_answers = [], {}, collections.Counter()
     for _ in range(SLOW_CLIENTS):
         s = socket.create_connection((HOST, PORT), timeout=5)
         s.sendall(b"GET /authorize?client_id=hostile-rp HTTP/1.1\r\nHost: x\r\n")
@@ -530,10 +536,10 @@ def slowloris():
             # The server may have closed without our write failing yet: a read tells.
             s.settimeout(0.5)
             try:
-                if s.recv(1024) == b"":
-                    dropped_at[i] = time.time() - t0
-                else:
-                    dropped_at[i] = time.time() - t0  # answered (408/400) and closed
+                answer = s.recv(1024)
+                dropped_at[i] = time.time() - t0
+                if answer.startswith(b"HTTP/1.1 "):
+                    slow_answers[answer[9:12].decode()] += 1  # answered, then closed
             except (socket.timeout, BlockingIOError):
                 pass
             except OSError:
@@ -545,7 +551,9 @@ def slowloris():
         fail("slowloris", f"{len(socks) - len(dropped_at)} slow connections still open after {SLOW_DEADLINE} s")
     if slow_service > 5:
         fail("slowloris", f"a normal request took {slow_service:.1f} s while slow clients were connected")
-    return served, len(dropped_at), len(socks)
+    if slow_answers:
+        print(f"  answers to the slow clients before closing: {dict(slow_answers)}", flush=True)
+    return served, len(dropped_at), len(socks), dict(slow_answers)
 
 
 def flood(pid):
@@ -587,6 +595,8 @@ def main():
         if not admin_token:
             sys.exit(f"hostile: no admin token: {r.status} {r.body[:200]!r}")
         t0 = time.time()
+        # First, on a fresh heap, so that RSS growth is the flood's own.
+        fl = flood(proc.pid)
         oversized()
         invalid_utf8(admin_token)
         duplicates(secrets)
@@ -594,7 +604,6 @@ def main():
         nested_json(admin_token)
         traversal()
         slow = slowloris()
-        fl = flood(proc.pid)
         if proc.poll() is not None:
             fail("server", f"exited during the campaign with {proc.returncode}")
         r = send("GET", "/readyz")
@@ -615,7 +624,8 @@ def main():
     summary = {"requests": sum(statuses.values()), "by_class": dict(sorted(statuses.items())),
                "flood": {"requests": FLOOD, "rss_before_mib": round(fl[0] / 1024, 1), "rss_peak_mib": round(fl[1] / 1024, 1),
                          "statuses": {str(k): v for k, v in sorted(fl[2].items())}},
-               "slowloris": {"served_meanwhile": slow[0], "dropped": slow[1], "slow_connections": slow[2]},
+               "slowloris": {"served_meanwhile": slow[0], "dropped": slow[1], "slow_connections": slow[2],
+                             "answers_before_closing": slow[3]},
                "seconds": round(time.time() - t0), "failures": len(failures)}
     with open(f"{OUT}/summary.json", "w") as f:
         json.dump(summary, f, indent=2)
