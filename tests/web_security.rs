@@ -190,7 +190,7 @@ async fn forms_refuse_forged_tokens(backend: Backend) {
     );
     // The genuine token works: the refusals above are the token's doing, not the session's.
     let r = post_at_issuer(&op, &b, "/admin/logout", &[("csrf", &csrf)]).await;
-    assert!(r.status().is_redirection(), "log-out with the page's token: {}", r.status());
+    assert_eq!(r.status(), 200, "log-out with the page's token");
 
     // Login-transaction forms: a transaction started in one browser cannot be driven from
     // another (the attacker's page posting into the victim's login), nor can an invented one.
