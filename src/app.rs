@@ -380,9 +380,7 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let (tx, mut rx) = tokio::sync::watch::channel(false);
-    // The peer address feeds the per-address limits on anonymous work.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let server = web::server::run(listener, app, async move {
         shutdown.await;
         let _ = tx.send(true);
     });

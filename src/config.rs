@@ -256,6 +256,12 @@ impl Config {
         fig.extract::<Config>().map_err(|e| figment_error(&e))
     }
 
+    /// Defaults, then `text` as a configuration file, without the environment: the parser
+    /// that [`Config::load`] runs on a file, public for the fuzzer (`fuzz/fuzz_targets/config.rs`).
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Figment::new().merge(Toml::string(text)).extract::<Config>().map_err(|e| figment_error(&e))
+    }
+
     fn validate_officer_login(&self) -> Result<(), ConfigError> {
         if argon2::Params::new(self.officer_argon2_m_kib, self.officer_argon2_t, self.officer_argon2_p, None).is_err() {
             return Err(ConfigError::new(

@@ -8,7 +8,9 @@ mod support;
 
 use support::browser::Browser;
 use support::ca;
-use support::officers::{self, PASSWORD, code, hidden, location};
+use support::officers::{
+    self, PASSWORD, at_issuer as at, code, console_log_in as log_in, hidden, location, post_at_issuer as post,
+};
 use support::op::{Backend, TestOp};
 use xacthuc::officers::directory::AdminRole;
 use xacthuc::officers::{NewOfficer, NewUnit, OfficerStatus, UnitKind};
@@ -46,45 +48,6 @@ async fn world(backend: Backend) -> Option<World> {
     };
     let in_x2 = db.create_officer(&other, 1).await.unwrap().id;
     Some(World { op, sa_secret: sa_secret.unwrap(), ua_secret: ua_secret.unwrap(), in_x2 })
-}
-
-/// A URL on the issuer's host: the console's cookies and the login's live there (the test
-/// provider's issuer names `localhost`).
-fn at(op: &TestOp, path: &str) -> String {
-    format!("{}{path}", op.config.issuer)
-}
-
-async fn post(op: &TestOp, b: &Browser, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    b.http.post(at(op, path)).form(form).send().await.unwrap()
-}
-
-/// Opens `path` in the console, logging in through the provider with password + TOTP; the
-/// page's body once back.
-async fn log_in(op: &TestOp, b: &Browser, path: &str, username: &str, secret: &[u8]) -> String {
-    let r = b.http.get(at(op, path)).send().await.unwrap();
-    let to_op = location(&r);
-    assert!(to_op.starts_with(&at(op, "/authorize?")), "off to this provider's login: {to_op}");
-    for needed in ["code_challenge_method=S256", "client_id=xacthuc-admin-console", "essential"] {
-        assert!(to_op.contains(needed), "{needed} in {to_op}");
-    }
-    let r = b.http.get(&to_op).send().await.unwrap();
-    let login = location(&r);
-    assert!(login.starts_with("/login?tx="), "{login}");
-    let page = b.http.get(at(op, &login)).send().await.unwrap().text().await.unwrap();
-    assert!(!page.contains("login-vneid"), "citizens cannot administer: {page}");
-    let tx = hidden(&page, "tx");
-    assert_eq!(post(op, b, "/login/officer", &[("tx", &tx)]).await.status(), 200);
-    let form = [("tx", tx.as_str()), ("username", username), ("password", PASSWORD)];
-    let r = post(op, b, "/login/officer/password", &form).await;
-    assert!(r.text().await.unwrap().contains("id=\"officer-otp\""));
-    let r = post(op, b, "/login/officer/otp", &[("tx", &tx), ("code", &code(secret))]).await;
-    let back = location(&r);
-    assert!(back.starts_with(&at(op, "/admin/callback?")), "back to the console: {back}");
-    let r = b.http.get(&back).send().await.unwrap();
-    assert_eq!(location(&r), path, "the page first asked for");
-    let r = b.http.get(at(op, path)).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    r.text().await.unwrap()
 }
 
 async fn officer_status(op: &TestOp, username: &str) -> OfficerStatus {

@@ -35,8 +35,8 @@ impl<S: Send + Sync> FromRequest<S> for WireParams {
 }
 
 /// RFC 6749 §3.1: parameters sent without a value are treated as omitted, and a parameter
-/// must not appear more than once.
-fn parse(raw: &[u8]) -> Result<Params, OAuthError> {
+/// must not appear more than once. Public for the fuzzer (`fuzz/fuzz_targets/oauth_params.rs`).
+pub fn parse(raw: &[u8]) -> Result<Params, OAuthError> {
     let mut out = Params::new();
     for (k, v) in url::form_urlencoded::parse(raw) {
         if v.is_empty() {

@@ -215,3 +215,42 @@ pub async fn id_token(op: &TestOp, code: &str) -> (Value, String) {
 pub async fn userinfo(op: &TestOp, access_token: &str) -> Value {
     http().get(op.url("/userinfo")).bearer_auth(access_token).send().await.unwrap().json().await.unwrap()
 }
+
+/// A URL on the issuer's host: the console's cookies and the login's live there (the test
+/// provider's issuer names `localhost`).
+pub fn at_issuer(op: &TestOp, path: &str) -> String {
+    format!("{}{path}", op.config.issuer)
+}
+
+pub async fn post_at_issuer(op: &TestOp, b: &Browser, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    b.http.post(at_issuer(op, path)).form(form).send().await.unwrap()
+}
+
+/// Opens `path` in the console, logging in through the provider with password + TOTP; the
+/// page's body once back.
+pub async fn console_log_in(op: &TestOp, b: &Browser, path: &str, username: &str, secret: &[u8]) -> String {
+    let r = b.http.get(at_issuer(op, path)).send().await.unwrap();
+    let to_op = location(&r);
+    assert!(to_op.starts_with(&at_issuer(op, "/authorize?")), "off to this provider's login: {to_op}");
+    for needed in ["code_challenge_method=S256", "client_id=xacthuc-admin-console", "essential"] {
+        assert!(to_op.contains(needed), "{needed} in {to_op}");
+    }
+    let r = b.http.get(&to_op).send().await.unwrap();
+    let login = location(&r);
+    assert!(login.starts_with("/login?tx="), "{login}");
+    let page = b.http.get(at_issuer(op, &login)).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("login-vneid"), "citizens cannot administer: {page}");
+    let tx = hidden(&page, "tx");
+    assert_eq!(post_at_issuer(op, b, "/login/officer", &[("tx", &tx)]).await.status(), 200);
+    let form = [("tx", tx.as_str()), ("username", username), ("password", PASSWORD)];
+    let r = post_at_issuer(op, b, "/login/officer/password", &form).await;
+    assert!(r.text().await.unwrap().contains("id=\"officer-otp\""));
+    let r = post_at_issuer(op, b, "/login/officer/otp", &[("tx", &tx), ("code", &code(secret))]).await;
+    let back = location(&r);
+    assert!(back.starts_with(&at_issuer(op, "/admin/callback?")), "back to the console: {back}");
+    let r = b.http.get(&back).send().await.unwrap();
+    assert_eq!(location(&r), path, "the page first asked for");
+    let r = b.http.get(at_issuer(op, path)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}

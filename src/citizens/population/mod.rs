@@ -34,6 +34,8 @@ use serde_json::json;
 use vn_identity::{PersonalId, fold_name, names_match};
 
 pub use self::error::{MismatchField, VerifyError};
+/// The envelope parser, public for the fuzzer: the answer comes from a national system over the network.
+pub use self::soap::parse as parse_soap_answer;
 pub use self::soap::{Address, CardStatus, CodeName, HouseholdHead, LegacyUnits, LifeStatus, PopulationRecord, Unit};
 use super::resilience::{CircuitState, Guard, GuardConfig};
 use super::upstream::{EidIdentity, Unavailability};

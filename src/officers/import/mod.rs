@@ -265,6 +265,31 @@ fn duplicates(rows: &[Raw], key: impl Fn(&NewOfficer) -> Option<String>, field: 
     }
 }
 
+/// Usernames and personal IDs given on several rows of the file.
+fn file_duplicates(raw: &[Raw]) -> Vec<RowError> {
+    let mut dups = Vec::new();
+    duplicates(raw, |o| Some(o.username.trim().to_lowercase()), "username", &mut dups);
+    // Keyed as stored (parsed), so two spellings of one ID are caught here, not by the database.
+    let pid =
+        |p: &str| vn_identity::PersonalId::parse(p.trim()).map_or(p.trim().to_owned(), |id| id.as_str().to_owned());
+    duplicates(raw, |o| o.personal_id.as_deref().map(pid), "personal_id", &mut dups);
+    dups
+}
+
+/// Every check of a file that needs no database: its structure, each row's fields and roles,
+/// duplicates inside it (with no unit known, so every row also fails on its unit). Public for
+/// the fuzzer (`fuzz/fuzz_targets/officer_csv.rs`): an uploaded file reaches these parsers
+/// before any lookup.
+pub fn offline_errors(csv: &[u8]) -> Vec<RowError> {
+    let mut errors = Vec::new();
+    let Some(raw) = read(csv, &mut errors) else { return errors };
+    let dups = file_duplicates(&raw);
+    let scope = Scope { by_code: HashMap::new(), by_id: HashMap::new(), limited: false };
+    check(raw, &scope, &mut errors);
+    errors.extend(dups);
+    errors
+}
+
 /// Checks against the directory (in bulk) and decides what each valid row does.
 async fn plan(
     db: &Db,
@@ -334,12 +359,7 @@ pub async fn import_csv(
     let Some(raw) = read(csv, &mut report.errors) else { return Ok(report) };
     report.rows = raw.len();
     let scope = Scope::load(db, within).await?;
-    let mut dups = Vec::new();
-    duplicates(&raw, |o| Some(o.username.trim().to_lowercase()), "username", &mut dups);
-    // Keyed as stored (parsed), so two spellings of one ID are caught here, not by the database.
-    let pid =
-        |p: &str| vn_identity::PersonalId::parse(p.trim()).map_or(p.trim().to_owned(), |id| id.as_str().to_owned());
-    duplicates(&raw, |o| o.personal_id.as_deref().map(pid), "personal_id", &mut dups);
+    let dups = file_duplicates(&raw);
     let mut valid = check(raw, &scope, &mut report.errors);
     let dup_rows: HashSet<usize> = dups.iter().map(|e| e.row).collect();
     valid.retain(|v| !dup_rows.contains(&v.line));
