@@ -70,6 +70,30 @@ fn invalid(msg: &str) -> OAuthError {
 /// Verifies one proof against what the endpoint expects; a valid proof is then spent (its
 /// `jti` recorded), so it cannot be presented again at any instance.
 pub async fn verify(p: &Provider, jwt: &str, e: &Expect<'_>) -> Result<Proof, OAuthError> {
+    let signed = read(jwt, e.algs)?;
+    check_claims(&nonce_key(p), &signed.claims, e, unix_now())?;
+    let jkt = signed.jwk.thumbprint(ThumbprintHash::SHA256).map_err(|_| invalid("jwk is malformed"))?;
+    let jti = signed.claims.get("jti").and_then(Value::as_str).unwrap_or_default();
+    // Last, so a proof refused for another reason (say, a missing nonce) is not spent.
+    let key = format!("dpopjti:{}", sha256_hex(&format!("{jkt}|{jti}")));
+    let ttl = Duration::from_secs((PROOF_LIFETIME + 2 * CLOCK_LEEWAY) as u64);
+    if !p.kv.set_nx(&key, b"1", ttl).await? {
+        // A captured proof played back: worth an operator's attention (the thumbprint is public).
+        tracing::warn!(jkt = %jkt, htu = %e.htu, "DPoP proof replayed");
+        return Err(invalid("this DPoP proof was already used"));
+    }
+    Ok(Proof { jkt })
+}
+
+/// A proof whose signature checks out under the key it embeds; its claims not yet judged.
+pub struct Signed {
+    pub jwk: Jwk,
+    pub claims: Value,
+}
+
+/// Reads a proof from the wire: size, `typ`, `alg` among `algs`, an embedded public key that
+/// fits the alg, the signature, and claims that are a JSON object. Pure, so it can be fuzzed.
+pub fn read(jwt: &str, algs: &[&str]) -> Result<Signed, OAuthError> {
     if jwt.len() > MAX_PROOF_BYTES {
         return Err(invalid("the DPoP proof is too long"));
     }
@@ -78,8 +102,8 @@ pub async fn verify(p: &Provider, jwt: &str, e: &Expect<'_>) -> Result<Proof, OA
         return Err(invalid("typ must be dpop+jwt"));
     }
     let alg_name = header.get("alg").and_then(Value::as_str).unwrap_or_default();
-    if !e.algs.contains(&alg_name) {
-        return Err(invalid(&format!("alg must be one of {}", e.algs.join(", "))));
+    if !algs.contains(&alg_name) {
+        return Err(invalid(&format!("alg must be one of {}", algs.join(", "))));
     }
     let alg: Algorithm = match alg_name {
         "Ed25519" => Algorithm::EdDSA,
@@ -107,18 +131,7 @@ pub async fn verify(p: &Provider, jwt: &str, e: &Expect<'_>) -> Result<Proof, OA
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .filter(Value::is_object)
         .ok_or_else(|| invalid("the DPoP proof claims are malformed"))?;
-    check_claims(p, &claims, e)?;
-    let jkt = jwk.thumbprint(ThumbprintHash::SHA256).map_err(|_| invalid("jwk is malformed"))?;
-    let jti = claims.get("jti").and_then(Value::as_str).unwrap_or_default();
-    // Last, so a proof refused for another reason (say, a missing nonce) is not spent.
-    let key = format!("dpopjti:{}", sha256_hex(&format!("{jkt}|{jti}")));
-    let ttl = Duration::from_secs((PROOF_LIFETIME + 2 * CLOCK_LEEWAY) as u64);
-    if !p.kv.set_nx(&key, b"1", ttl).await? {
-        // A captured proof played back: worth an operator's attention (the thumbprint is public).
-        tracing::warn!(jkt = %jkt, htu = %e.htu, "DPoP proof replayed");
-        return Err(invalid("this DPoP proof was already used"));
-    }
-    Ok(Proof { jkt })
+    Ok(Signed { jwk, claims })
 }
 
 fn raw_header(jwt: &str) -> Option<Value> {
@@ -128,7 +141,9 @@ fn raw_header(jwt: &str) -> Option<Value> {
     serde_json::from_slice::<Value>(&bytes).ok().filter(Value::is_object)
 }
 
-fn check_claims(p: &Provider, claims: &Value, e: &Expect<'_>) -> Result<(), OAuthError> {
+/// Judges a signed proof's claims at time `t`: `jti`, `htm`, `htu`, the `iat` window, `ath`, and
+/// the server nonce (under `nonce_key`, see [`nonce_key_from`]).
+pub fn check_claims(nonce_key: &hmac::Key, claims: &Value, e: &Expect<'_>, t: i64) -> Result<(), OAuthError> {
     let jti = claims.get("jti").and_then(Value::as_str).unwrap_or_default();
     if jti.is_empty() || jti.len() > 256 {
         return Err(invalid("jti is required"));
@@ -141,7 +156,6 @@ fn check_claims(p: &Provider, claims: &Value, e: &Expect<'_>) -> Result<(), OAut
         return Err(invalid("htu does not match the request URL"));
     }
     let iat = numeric_claim(claims, "iat").ok_or_else(|| invalid("iat is required"))?;
-    let t = unix_now();
     if iat > t + CLOCK_LEEWAY || iat < t - PROOF_LIFETIME - CLOCK_LEEWAY {
         return Err(invalid("iat is outside the accepted window"));
     }
@@ -153,7 +167,7 @@ fn check_claims(p: &Provider, claims: &Value, e: &Expect<'_>) -> Result<(), OAut
         }
     }
     match claims.get("nonce").and_then(Value::as_str) {
-        Some(n) if nonce_valid(p, n, t) => Ok(()),
+        Some(n) if nonce_valid(nonce_key, n, t) => Ok(()),
         Some(_) => Err(OAuthError::new(ErrorCode::UseDpopNonce, "the DPoP nonce is invalid or expired")),
         None if e.nonce_required => Err(OAuthError::new(ErrorCode::UseDpopNonce, "a DPoP nonce is required")),
         None => Ok(()),
@@ -174,7 +188,12 @@ fn same_target(claimed: &str, expected: &str) -> bool {
 }
 
 fn nonce_key(p: &Provider) -> hmac::Key {
-    let root = hmac::Key::new(hmac::HMAC_SHA256, p.pairwise_salt.as_bytes());
+    nonce_key_from(p.pairwise_salt.as_bytes())
+}
+
+/// The nonce key derived from the provider's secret salt (domain-separated from its other uses).
+pub fn nonce_key_from(secret: &[u8]) -> hmac::Key {
+    let root = hmac::Key::new(hmac::HMAC_SHA256, secret);
     hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&root, b"xacthuc dpop nonce v1").as_ref())
 }
 
@@ -187,10 +206,9 @@ pub fn current_nonce(p: &Provider) -> String {
     nonce_for_bucket(&nonce_key(p), unix_now().div_euclid(NONCE_BUCKET_SECS))
 }
 
-fn nonce_valid(p: &Provider, nonce: &str, now: i64) -> bool {
-    let key = nonce_key(p);
+fn nonce_valid(key: &hmac::Key, nonce: &str, now: i64) -> bool {
     let bucket = now.div_euclid(NONCE_BUCKET_SECS);
-    [bucket, bucket - 1].iter().any(|b| nonce_for_bucket(&key, *b).as_bytes().ct_eq(nonce.as_bytes()).into())
+    [bucket, bucket - 1].iter().any(|b| nonce_for_bucket(key, *b).as_bytes().ct_eq(nonce.as_bytes()).into())
 }
 
 #[cfg(test)]
