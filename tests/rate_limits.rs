@@ -226,3 +226,26 @@ async fn a_refused_request_is_not_half_processed(backend: Backend) {
     op.stop().await;
 }
 on_both_backends!(not_half_processed, super::a_refused_request_is_not_half_processed);
+
+/// The per-client limit reads a form for its client_id; a declared body over the body limit is
+/// refused at once, not waited for (a client that declares a terabyte and sends nothing must not
+/// hold the request until the timeout).
+#[tokio::test]
+async fn an_oversized_declared_body_is_refused_before_it_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(op) = TestOp::start_with(Backend::Embedded, limits(100, 100, 100)).await else { return };
+    let url = url::Url::parse(&op.url("/token")).unwrap();
+    let addr = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = "POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+                Content-Length: 1000000000000\r\n\r\n";
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .expect("an answer within 5 s, not after the request timeout")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    op.stop().await;
+}

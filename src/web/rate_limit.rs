@@ -81,6 +81,12 @@ pub async fn check(State(l): State<EdgeLimits>, req: Request, next: Next) -> Res
     }
     let req = if l.per_client > 0 && req.method() == Method::POST && matches!(req.uri().path(), "/token" | "/par") {
         let (parts, body) = req.into_parts();
+        // A declared length over the limit is refused before waiting for a body that may never
+        // come (the body-limit layer further in would refuse it at once too).
+        let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > l.body_limit as u64) {
+            return too_large();
+        }
         let Ok(bytes) = axum::body::to_bytes(body, l.body_limit).await else {
             return too_large();
         };
