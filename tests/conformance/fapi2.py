@@ -211,11 +211,16 @@ def reuse_request_uri():
     check(not (out.callback and out.param("code")), "a used request_uri gave a second code")
 
 
+def par_assertion_fails(what, **claims):
+    """A PAR request whose client assertion carries `claims` is refused as invalid_client."""
+    r = Fapi2Flow().par(assertion=lambda: client_assertion(CLIENT, **claims))
+    expect_oauth_error(r, "invalid_client", what)
+
+
 @fapi("par-test-par-endpoint-url-as-audience-fails")
 def par_endpoint_audience():
-    f = Fapi2Flow()
-    r = f.par(assertion=lambda: client_assertion(CLIENT, aud=meta()["pushed_authorization_request_endpoint"]))
-    expect_oauth_error(r, "invalid_client", "client assertion with the PAR endpoint as audience")
+    par_assertion_fails("client assertion with the PAR endpoint as audience",
+                        aud=meta()["pushed_authorization_request_endpoint"])
 
 
 @fapi("attempt-reuse-authorization-code-after-one-second")

@@ -8,7 +8,7 @@ import requests
 
 from browser import Browser
 from dpop import DPoPKey, send
-from fapi2 import CLIENT, Fapi2Flow, fapi
+from fapi2 import CLIENT, Fapi2Flow, fapi, par_assertion_fails
 from rp import check, client_assertion, expect_oauth_error, meta, random_value
 
 PAR_EP = "pushed_authorization_request_endpoint"
@@ -126,16 +126,12 @@ def assertion_no_sub():
 
 @fapi("par-test-token-endpoint-as-audience-fails")
 def token_endpoint_audience():
-    f = Fapi2Flow()
-    r = f.par(assertion=lambda: client_assertion(CLIENT, aud=meta()["token_endpoint"]))
-    expect_oauth_error(r, "invalid_client", "client assertion with the token endpoint as audience")
+    par_assertion_fails("client assertion with the token endpoint as audience", aud=meta()["token_endpoint"])
 
 
 @fapi("par-test-par-endpoint-as-array-audience-fails")
 def par_endpoint_array_audience():
-    f = Fapi2Flow()
-    expect_oauth_error(f.par(assertion=lambda: client_assertion(CLIENT, aud=[meta()[PAR_EP]])), "invalid_client",
-                       "client assertion with [PAR endpoint] as audience")
+    par_assertion_fails("client assertion with [PAR endpoint] as audience", aud=[meta()[PAR_EP]])
 
 
 @fapi("par-ensure-jwt-client-assertions-nbf-8-seconds-in-the-future-is-accepted")
